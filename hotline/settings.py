@@ -1,0 +1,92 @@
+"""Settings from the environment (prefix ``HOTLINE_``), with safe embedded defaults.
+
+The embedded default keeps every file under ``HOTLINE_DATA_DIR`` (``./var``): the SQLite
+database, the Celery broker database and a generated secret key, so nothing secret lives in
+the repository.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    broker_url: str = ""
+    result_backend: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    token_ttl_seconds: int = 8 * 3600
+    # Login failures allowed per (username, client) in the window before 429.
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    phone_region: str = "CN"
+    timezone: str = "Asia/Shanghai"
+    # Seconds between deadline sweeps (Celery beat); down to 1 for drills.
+    sweep_interval_seconds: float = 60.0
+    ami_host: str = ""
+    ami_port: int = 5038
+    ami_username: str = ""
+    ami_secret: str = ""
+    classifier_model_dir: str = ""
+    log_level: str = "INFO"
+    cors_origins: list[str] = Field(default_factory=list)
+
+    def resolved_data_dir(self) -> Path:
+        path = self.data_dir.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir() / 'hotline.sqlite3'}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        if self.broker_url:
+            return self.broker_url
+        # Embedded broker: kombu's SQLAlchemy transport on a SQLite file, a real broker
+        # that needs no server.
+        return f"sqla+sqlite:///{self.resolved_data_dir() / 'broker.sqlite3'}"
+
+    @property
+    def effective_result_backend(self) -> str:
+        if self.result_backend:
+            return self.result_backend
+        if self.redis_url:
+            return self.redis_url
+        return f"db+sqlite:///{self.resolved_data_dir() / 'results.sqlite3'}"
+
+    @property
+    def effective_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        # Embedded default: a random key generated once and kept in the data dir.
+        key_file = self.resolved_data_dir() / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()
