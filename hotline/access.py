@@ -1,0 +1,66 @@
+"""Who sees what: department scoping and the 保密 rule."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, exists, select
+from sqlalchemy.orm import Session
+
+from hotline.enums import DEPARTMENT_ROLES, Role
+from hotline.errors import NotFound
+from hotline.models import Department, Ticket, TicketAssignment, User
+
+
+def is_department_user(user: User) -> bool:
+    return Role(user.role) in DEPARTMENT_ROLES
+
+
+def subtree_ids(session: Session, department_id: int) -> Select[tuple[int]]:
+    """Ids of a department and all units below it, as a subquery-ready select."""
+    path = select(Department.path).where(Department.id == department_id).scalar_subquery()
+    return select(Department.id).where(Department.path.startswith(path, autoescape=False))
+
+
+def department_path(session: Session, department_id: int) -> str:
+    path = session.scalar(select(Department.path).where(Department.id == department_id))
+    if path is None:
+        raise NotFound("部门不存在", department_id=department_id)
+    return path
+
+
+def is_within(session: Session, department_id: int, ancestor_id: int) -> bool:
+    """True when ``department_id`` is ``ancestor_id`` or lies below it."""
+    return department_path(session, department_id).startswith(department_path(session, ancestor_id))
+
+
+def scope_tickets(session: Session, user: User, query: Select[tuple[Ticket]]) -> Select[tuple[Ticket]]:
+    """Restrict a ticket query to what ``user`` may see.
+
+    Hotline staff (agents, dispatchers, callback agents, supervisors, admins) see every ticket;
+    a department user sees tickets assigned to their department or any unit below it.
+    """
+    if not is_department_user(user):
+        return query
+    if user.department_id is None:
+        return query.where(False)
+    assigned_below = exists().where(
+        TicketAssignment.ticket_id == Ticket.id,
+        TicketAssignment.department_id.in_(subtree_ids(session, user.department_id)),
+    )
+    return query.where(assigned_below)
+
+
+def get_visible_ticket(session: Session, user: User, ticket_id: int) -> Ticket:
+    """The ticket, or 404 when it does not exist or is outside the user's scope."""
+    query = scope_tickets(session, user, select(Ticket).where(Ticket.id == ticket_id))
+    ticket = session.scalar(query)
+    if ticket is None:
+        raise NotFound("工单不存在或无权查看", ticket_id=ticket_id)
+    return ticket
+
+
+def sees_personal_data(user: User, ticket: Ticket) -> bool:
+    """保密: departments see neither name nor number of a confidential appeal."""
+    if not is_department_user(user):
+        return True
+    confidential = ticket.confidential or bool(ticket.citizen and ticket.citizen.confidential)
+    return not confidential

@@ -1,0 +1,471 @@
+"""HTTP routes of the ticket core under /api/v1 (thin: the rules live in lifecycle.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline import access, lifecycle, schemas
+from hotline.auth import authenticate, get_current_user, issue_token, require_roles
+from hotline.deps import get_db
+from hotline.enums import HOTLINE_ROLES, LimitKind, Role, TicketStatus
+from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.models import CalendarOverride, Department, Ticket, TimeLimitPolicy, User
+from hotline.phone import normalize_phone
+from hotline.service import TicketFilter, citizen_history, list_tickets, ticket_detail
+from hotline.settings import get_settings
+
+router = APIRouter(prefix="/api/v1")
+CurrentUser = Annotated[User, Depends(get_current_user)]
+DB = Annotated[Session, Depends(get_db)]
+Admin = Annotated[User, Depends(require_roles(Role.admin))]
+HotlineStaff = Annotated[User, Depends(require_roles(*HOTLINE_ROLES))]
+
+
+# ---------------------------------------------------------------- auth
+
+
+@router.post("/auth/token", response_model=schemas.TokenOut, tags=["auth"])
+def login(request: Request, session: DB, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
+    """OAuth2 password login; answers a bearer token. Failures are rate limited per name and client."""
+    client = request.client.host if request.client else "unknown"
+    user = authenticate(session, form.username, form.password, client)
+    if user is None:
+        raise HTTPException(status_code=401, detail="用户名或密码错误", headers={"WWW-Authenticate": "Bearer"})
+    return schemas.TokenOut(
+        access_token=issue_token(user),
+        expires_in=get_settings().token_ttl_seconds,
+        user=schemas.UserOut.model_validate(user),
+    )
+
+
+@router.get("/me", response_model=schemas.UserOut, tags=["auth"])
+def me(user: CurrentUser) -> Any:
+    return user
+
+
+# ---------------------------------------------------------------- tickets
+
+
+@router.post("/tickets", response_model=schemas.TicketDetail, status_code=status.HTTP_201_CREATED, tags=["tickets"])
+def register(body: schemas.TicketCreate, user: CurrentUser, session: DB) -> Any:
+    """登记: register an appeal (any channel)."""
+    appeal = lifecycle.NewAppeal(**body.model_dump())
+    ticket = lifecycle.register_ticket(session, user, appeal)
+    session.commit()
+    return ticket_detail(session, ticket, user)
+
+
+@router.get("/tickets", response_model=schemas.Page[schemas.TicketOut], tags=["tickets"])
+def tickets(
+    user: CurrentUser,
+    session: DB,
+    status_: Annotated[list[TicketStatus] | None, Query(alias="status")] = None,
+    department_id: int | None = None,
+    category: str | None = None,
+    appeal_type: str | None = None,
+    urgency: str | None = None,
+    overdue: bool | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> Any:
+    """Tickets the user may see, newest first, with filters and pagination."""
+    for name, value in (("created_from", created_from), ("created_to", created_to)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput("时间须带时区（如 2026-11-22T00:00:00+08:00）", field=name)
+    flt = TicketFilter(
+        status=[s.value for s in status_] if status_ else None,
+        department_id=department_id,
+        category=category,
+        appeal_type=appeal_type,
+        urgency=urgency,
+        overdue=overdue,
+        created_from=created_from,
+        created_to=created_to,
+        q=q,
+    )
+    items, total = list_tickets(session, user, flt, page, page_size)
+    return schemas.Page(items=items, total=total, page=page, page_size=page_size)
+
+
+@router.get("/tickets/{ticket_id}", response_model=schemas.TicketDetail, tags=["tickets"])
+def get_ticket(ticket_id: int, user: CurrentUser, session: DB) -> Any:
+    """One ticket with its assignments and whole timeline (全程留痕)."""
+    return ticket_detail(session, access.get_visible_ticket(session, user, ticket_id), user)
+
+
+def _act(session: Session, user: User, ticket_id: int, change: Callable[[Ticket], object]) -> Any:
+    ticket = access.get_visible_ticket(session, user, ticket_id)
+    change(ticket)
+    session.commit()
+    session.refresh(ticket)
+    return ticket_detail(session, ticket, user)
+
+
+def _target_ticket(session: Session, user: User, ticket_id: int) -> Ticket:
+    try:
+        return access.get_visible_ticket(session, user, ticket_id)
+    except NotFound as exc:
+        raise InvalidInput("目标工单不存在", field="into_ticket_id") from exc
+
+
+Detail = schemas.TicketDetail
+
+
+@router.post("/tickets/{ticket_id}/reject-intake", response_model=Detail, tags=["lifecycle"])
+def reject_intake(ticket_id: int, body: schemas.RejectIntakeIn, user: CurrentUser, session: DB) -> Any:
+    """不予受理, with a reason from the published list."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.reject_intake(session, t, user, version=body.version, reason=body.reason, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/transfer", response_model=Detail, tags=["lifecycle"])
+def transfer(ticket_id: int, body: schemas.TransferIn, user: CurrentUser, session: DB) -> Any:
+    """即时转办 to 110/119/120/122."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.transfer_emergency(
+            session, t, user, version=body.version, target=body.target, note=body.note
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/answer", response_model=Detail, tags=["lifecycle"])
+def answer(ticket_id: int, body: schemas.AnswerIn, user: CurrentUser, session: DB) -> Any:
+    """直办: answered on the call and closed."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.answer_directly(session, t, user, version=body.version, answer=body.answer),
+    )
+
+
+@router.post("/tickets/{ticket_id}/dispatch", response_model=Detail, tags=["lifecycle"])
+def dispatch(ticket_id: int, body: schemas.DispatchIn, user: CurrentUser, session: DB) -> Any:
+    """派单 to a 主办 and optional 协办 departments."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.dispatch_ticket(
+            session,
+            t,
+            user,
+            version=body.version,
+            primary_department_id=body.primary_department_id,
+            assist_department_ids=body.assist_department_ids,
+            note=body.note,
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/sign", response_model=Detail, tags=["lifecycle"])
+def sign(ticket_id: int, body: schemas.VersionOnly, user: CurrentUser, session: DB) -> Any:
+    """签收 by the department."""
+    return _act(session, user, ticket_id, lambda t: lifecycle.sign_ticket(session, t, user, version=body.version))
+
+
+@router.post("/tickets/{ticket_id}/return", response_model=Detail, tags=["lifecycle"])
+def send_back(ticket_id: int, body: schemas.ReturnIn, user: CurrentUser, session: DB) -> Any:
+    """退单 by the 主办 department, with a reason."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.return_ticket(session, t, user, version=body.version, reason=body.reason, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/return/accept", response_model=Detail, tags=["lifecycle"])
+def accept_return(ticket_id: int, body: schemas.DispatchIn, user: CurrentUser, session: DB) -> Any:
+    """退单 accepted: 改派 to another department."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.accept_return(
+            session,
+            t,
+            user,
+            version=body.version,
+            primary_department_id=body.primary_department_id,
+            assist_department_ids=body.assist_department_ids,
+            note=body.note,
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/return/reject", response_model=Detail, tags=["lifecycle"])
+def reject_return(ticket_id: int, body: schemas.NoteRequiredIn, user: CurrentUser, session: DB) -> Any:
+    """退单 rejected: forced back to the same department."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.reject_return(session, t, user, version=body.version, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/sub-assignments", response_model=Detail, tags=["lifecycle"])
+def sub_assign(ticket_id: int, body: schemas.SubAssignmentIn, user: CurrentUser, session: DB) -> Any:
+    """加派 to a unit below the handling department."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.add_sub_assignment(
+            session, t, user, version=body.version, department_id=body.department_id, note=body.note
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/extension", response_model=Detail, tags=["lifecycle"])
+def request_extension(ticket_id: int, body: schemas.ExtensionIn, user: CurrentUser, session: DB) -> Any:
+    """延期申请."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.request_extension(
+            session, t, user, version=body.version, working_days=body.working_days, reason=body.reason
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/extension/approve", response_model=Detail, tags=["lifecycle"])
+def approve_extension(ticket_id: int, body: schemas.NoteOptionalIn, user: CurrentUser, session: DB) -> Any:
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.approve_extension(session, t, user, version=body.version, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/extension/refuse", response_model=Detail, tags=["lifecycle"])
+def refuse_extension(ticket_id: int, body: schemas.NoteRequiredIn, user: CurrentUser, session: DB) -> Any:
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.refuse_extension(session, t, user, version=body.version, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/reply", response_model=Detail, tags=["lifecycle"])
+def reply(ticket_id: int, body: schemas.ReplyIn, user: CurrentUser, session: DB) -> Any:
+    """回复: 办理情况, 是否解决, public answer."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.reply_ticket(
+            session,
+            t,
+            user,
+            version=body.version,
+            handling=body.handling,
+            resolved=body.resolved,
+            public_answer=body.public_answer,
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/review", response_model=Detail, tags=["lifecycle"])
+def review(ticket_id: int, body: schemas.ReviewIn, user: CurrentUser, session: DB) -> Any:
+    """审核 the reply: accept, or send back for 补办."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.review_reply(session, t, user, version=body.version, accept=body.accept, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/callback", response_model=Detail, tags=["lifecycle"])
+def callback(ticket_id: int, body: schemas.CallbackIn, user: CurrentUser, session: DB) -> Any:
+    """回访 result."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.record_callback(
+            session,
+            t,
+            user,
+            version=body.version,
+            satisfaction=body.satisfaction,
+            resolved=body.resolved,
+            method=body.method,
+            service_satisfaction=body.service_satisfaction,
+            note=body.note,
+        ),
+    )
+
+
+@router.post("/tickets/{ticket_id}/close", response_model=Detail, tags=["lifecycle"])
+def close(ticket_id: int, body: schemas.NoteOptionalIn, user: CurrentUser, session: DB) -> Any:
+    """办结."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.close_ticket(session, t, user, version=body.version, note=body.note),
+    )
+
+
+@router.post("/tickets/{ticket_id}/reopen", response_model=Detail, tags=["lifecycle"])
+def reopen(ticket_id: int, body: schemas.ReopenIn, user: CurrentUser, session: DB) -> Any:
+    """重办."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.reopen_ticket(session, t, user, version=body.version, reason=body.reason),
+    )
+
+
+@router.post("/tickets/{ticket_id}/merge", response_model=Detail, tags=["lifecycle"])
+def merge(ticket_id: int, body: schemas.MergeIn, user: CurrentUser, session: DB) -> Any:
+    """并单 into another open ticket."""
+    return _act(
+        session,
+        user,
+        ticket_id,
+        lambda t: lifecycle.merge_ticket(
+            session,
+            t,
+            user,
+            version=body.version,
+            into=_target_ticket(session, user, body.into_ticket_id),
+            note=body.note,
+        ),
+    )
+
+
+# ---------------------------------------------------------------- citizens
+
+
+@router.get("/citizens/history", response_model=schemas.CitizenHistory, tags=["citizens"])
+def history(phone: Annotated[str, Query(min_length=3, max_length=32)], user: HotlineStaff, session: DB) -> Any:
+    """A caller's history (agents see it on the screen pop)."""
+    normalised = normalize_phone(phone)
+    if normalised is None:
+        raise InvalidInput("电话号码无效", field="phone")
+    return citizen_history(session, normalised, user)
+
+
+# ---------------------------------------------------------------- departments and users
+
+
+@router.get("/departments", response_model=list[schemas.DepartmentOut], tags=["admin"])
+def departments(user: CurrentUser, session: DB) -> Any:
+    return session.scalars(select(Department).order_by(Department.path)).all()
+
+
+@router.post("/departments", response_model=schemas.DepartmentOut, status_code=201, tags=["admin"])
+def create_department(body: schemas.DepartmentCreate, user: Admin, session: DB) -> Any:
+    from hotline.orgs import create_department as create
+
+    dept = create(session, **body.model_dump())
+    session.commit()
+    return dept
+
+
+@router.get("/users", response_model=list[schemas.UserOut], tags=["admin"])
+def users(user: Admin, session: DB) -> Any:
+    return session.scalars(select(User).where(User.username != "system").order_by(User.id)).all()
+
+
+@router.post("/users", response_model=schemas.UserOut, status_code=201, tags=["admin"])
+def create_user(body: schemas.UserCreate, user: Admin, session: DB) -> Any:
+    from hotline.orgs import create_user as create
+
+    data = body.model_dump()
+    new = create(session, **data)
+    session.commit()
+    return new
+
+
+# ---------------------------------------------------------------- time limits and calendar
+
+
+@router.get("/time-limits", response_model=list[schemas.TimeLimitOut], tags=["admin"])
+def time_limits(user: CurrentUser, session: DB) -> Any:
+    return session.scalars(select(TimeLimitPolicy).order_by(TimeLimitPolicy.kind, TimeLimitPolicy.id)).all()
+
+
+@router.put("/time-limits", response_model=schemas.TimeLimitOut, tags=["admin"])
+def set_time_limit(body: schemas.TimeLimitIn, user: Admin, session: DB) -> Any:
+    """Create or change one limit (per kind, appeal type and urgency). Applies to later changes."""
+    if body.kind == LimitKind.extension_max and body.unit.value != "working_days":
+        raise InvalidInput("延期上限须以工作日计", field="unit")
+    row = session.scalar(
+        select(TimeLimitPolicy).where(
+            TimeLimitPolicy.kind == body.kind.value,
+            TimeLimitPolicy.appeal_type.is_(None)
+            if body.appeal_type is None
+            else TimeLimitPolicy.appeal_type == body.appeal_type.value,
+            TimeLimitPolicy.urgency.is_(None)
+            if body.urgency is None
+            else TimeLimitPolicy.urgency == body.urgency.value,
+        )
+    )
+    if row is None:
+        row = TimeLimitPolicy(
+            kind=body.kind.value,
+            appeal_type=body.appeal_type.value if body.appeal_type else None,
+            urgency=body.urgency.value if body.urgency else None,
+        )
+        session.add(row)
+    row.amount = body.amount
+    row.unit = body.unit.value
+    row.updated_by_id = user.id
+    session.commit()
+    return row
+
+
+@router.get("/calendar/overrides", response_model=list[schemas.CalendarOverrideOut], tags=["admin"])
+def calendar_overrides(user: CurrentUser, session: DB) -> Any:
+    return session.scalars(select(CalendarOverride).order_by(CalendarOverride.day)).all()
+
+
+@router.put("/calendar/overrides", response_model=schemas.CalendarOverrideOut, tags=["admin"])
+def set_calendar_override(body: schemas.CalendarOverrideIn, user: Admin, session: DB) -> Any:
+    """A center's own closure (or extra working day) on top of the official calendar."""
+    row = session.get(CalendarOverride, body.day) or CalendarOverride(day=body.day)
+    row.is_workday = body.is_workday
+    row.note = body.note
+    session.add(row)
+    session.commit()
+    return row
+
+
+@router.delete("/calendar/overrides/{day}", status_code=204, tags=["admin"])
+def delete_calendar_override(day: date, user: Admin, session: DB) -> None:
+    row = session.get(CalendarOverride, day)
+    if row is None:
+        raise NotFound("该日期没有设置", day=day.isoformat())
+    session.delete(row)
+    session.commit()
+
+
+def integrity_to_conflict(exc: IntegrityError) -> Conflict:
+    return Conflict("数据与已有记录冲突（如用户名或编码重复）", reason="integrity")

@@ -1,0 +1,73 @@
+"""The one Celery app of the product (worker and beat), used by every package.
+
+Production: Redis as broker. Embedded default: kombu's SQLAlchemy transport on a SQLite file,
+so `hotline up` runs a real worker and beat with no server installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from hotline.settings import get_settings
+
+# Task modules of every package; the composition root is the only place that lists them.
+TASK_MODULES = ["hotline.tasks"]
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("hotline", include=TASK_MODULES)
+    app.conf.update(
+        broker_url=settings.effective_broker_url,
+        result_backend=settings.effective_result_backend,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        timezone=settings.timezone,
+        enable_utc=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        result_expires=3600,
+        beat_schedule={
+            "purge-login-failures": {"task": "hotline.purge_login_failures", "schedule": 600.0},
+        },
+    )
+    if settings.effective_broker_url.startswith("sqla+"):
+        # The SQL transport polls; a short interval keeps the embedded demo lively.
+        app.conf.broker_transport_options = {"polling_interval": 0.5}
+    return app
+
+
+celery_app = make_celery()
+
+
+def reconfigure_celery() -> None:
+    """Re-read the settings (tests and `hotline up` change the environment before use)."""
+    fresh = make_celery()
+    celery_app.conf.update(fresh.conf)
+    celery_app.conf.beat_schedule = fresh.conf.beat_schedule
+
+
+_PENDING = "hotline_tasks_after_commit"
+
+
+def enqueue_after_commit(session: Session, task: Any, *args: Any, **kwargs: Any) -> None:
+    """Send ``task`` only once the transaction that wrote what it reads has committed."""
+    session.info.setdefault(_PENDING, []).append((task, args, kwargs))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    for task, args, kwargs in session.info.pop(_PENDING, []):
+        task.apply_async(args=args, kwargs=kwargs)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,265 @@
+"""The `hotline` command: run the product, its processes, and its admin chores."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hotline.enums import Role
+from hotline.settings import get_settings
+
+log = logging.getLogger("hotline")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+def main() -> None:
+    """hotline: the backend of a 12345 government service hotline (政务服务便民热线)."""
+    _setup_logging()
+
+
+# ---------------------------------------------------------------- database
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (all packages) and the default time limits."""
+    _upgrade_database()
+    click.echo(f"database is up to date: {_safe_url(get_settings().effective_database_url)}")
+
+
+def _upgrade_database() -> None:
+    from hotline.db import session_scope
+    from hotline.migrate import upgrade
+    from hotline.timelimits import ensure_default_policies
+
+    upgrade()
+    with session_scope() as session:
+        ensure_default_policies(session)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return url.split("@")[-1]
+
+
+# ---------------------------------------------------------------- demo and users
+
+
+@main.command("seed-demo")
+@click.option("--password", envvar="HOTLINE_DEMO_PASSWORD", default=None, help="Password for every demo login.")
+def seed_demo_command(password: str | None) -> None:
+    """Load the demo city (示范市): departments, one login per role, tickets in every stage."""
+    result = _seed(password)
+    click.echo(json.dumps({k: v for k, v in result.items() if k != "password"}, ensure_ascii=False))
+    _print_logins()
+
+
+def _logins_file() -> Path:
+    return get_settings().resolved_data_dir() / "demo_logins.json"
+
+
+def _seed(password: str | None) -> dict[str, Any]:
+    from hotline.db import session_scope
+    from hotline.demo.seed import DEMO_LOGINS, seed_demo
+
+    with session_scope() as session:
+        result = seed_demo(session, password)
+    if result["password"]:
+        logins = [{"username": d.username, "role": d.role.value, "name": d.display_name} for d in DEMO_LOGINS]
+        path = _logins_file()
+        path.write_text(json.dumps({"password": result["password"], "logins": logins}, ensure_ascii=False, indent=1))
+        path.chmod(0o600)
+    return result
+
+
+def _print_logins() -> None:
+    path = _logins_file()
+    if not path.exists():
+        click.echo("demo logins were created elsewhere (no demo_logins.json in the data dir)")
+        return
+    data = json.loads(path.read_text())
+    click.echo(f"demo logins (password for all: {data['password']}):")
+    for login in data["logins"]:
+        click.echo(f"  {login['username']:<12} {login['role']:<15} {login['name']}")
+
+
+@main.group()
+def user() -> None:
+    """Users and roles."""
+
+
+@user.command("create")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True, help="Display name (姓名).")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--department", "department_code", default=None, help="Department code (for department users).")
+@click.option("--extension", default=None, help="Agent seat interface, e.g. PJSIP/8001.")
+@click.password_option("--password", envvar="HOTLINE_NEW_USER_PASSWORD")
+def user_create(
+    username: str, display_name: str, role: str, department_code: str | None, extension: str | None, password: str
+) -> None:
+    """Create a login."""
+    from sqlalchemy import select
+
+    from hotline.db import session_scope
+    from hotline.errors import HotlineError
+    from hotline.models import Department
+    from hotline.orgs import create_user
+
+    try:
+        with session_scope() as session:
+            dept_id = None
+            if department_code:
+                dept_id = session.scalar(select(Department.id).where(Department.code == department_code))
+                if dept_id is None:
+                    raise click.BadParameter(f"no department with code {department_code}", param_hint="--department")
+            if len(password) < 8:
+                raise click.BadParameter("at least 8 characters", param_hint="--password")
+            created = create_user(
+                session,
+                username=username,
+                display_name=display_name,
+                password=password,
+                role=role,
+                department_id=dept_id,
+                extension=extension,
+            )
+            click.echo(f"created user {created.username} ({created.role}) id={created.id}")
+    except HotlineError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _free_port(preferred: int) -> int:
+    for port in [preferred, *range(preferred + 1, preferred + 50)]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _celery_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "hotline.celery_app:celery_app", *args]
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def api(host: str, port: int) -> None:
+    """Serve the HTTP API only (production runs several behind a proxy)."""
+    import uvicorn
+
+    from hotline.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level=get_settings().log_level.lower())
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=int)
+def worker(concurrency: int) -> None:
+    """Run a Celery worker."""
+    os.execv(sys.executable, _celery_argv("worker", "--loglevel", "INFO", "--concurrency", str(concurrency)))
+
+
+@main.command()
+def beat() -> None:
+    """Run Celery beat (exactly one per installation)."""
+    schedule = get_settings().resolved_data_dir() / "celerybeat-schedule"
+    os.execv(sys.executable, _celery_argv("beat", "--loglevel", "INFO", "--schedule", str(schedule)))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int, help="Preferred port; the next free one if taken.")
+@click.option("--no-worker", is_flag=True, help="Do not start the embedded Celery worker and beat.")
+def up(host: str, port: int, no_worker: bool) -> None:
+    """Run everything on the embedded default: database, worker + beat, demo data, API."""
+    import uvicorn
+
+    from hotline.app import create_app
+
+    settings = get_settings()
+    data_dir = settings.resolved_data_dir()
+    os.environ.setdefault("HOTLINE_DATA_DIR", str(data_dir))
+    click.echo(f"data directory: {data_dir}")
+    _upgrade_database()
+    result = _seed(None)
+    click.echo(f"demo data: {result['departments']} departments, {result['tickets_created']} new tickets")
+
+    worker_proc: subprocess.Popen[bytes] | None = None
+    if not no_worker:
+        log_file = open(data_dir / "worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
+        worker_proc = subprocess.Popen(
+            _celery_argv(
+                "worker",
+                "-B",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "--schedule",
+                str(data_dir / "celerybeat-schedule"),
+            ),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
+        click.echo(f"celery worker + beat started (pid {worker_proc.pid}, log {data_dir / 'worker.log'})")
+
+    chosen = _free_port(port)
+    base = f"http://{host}:{chosen}"
+    click.echo("")
+    click.echo(f"hotline is serving on {base}")
+    click.echo(f"  API docs (Swagger UI): {base}/docs")
+    click.echo(f"  OpenAPI document:      {base}/openapi.json")
+    click.echo(f"  health:                {base}/healthz")
+    _print_logins()
+    click.echo("press Ctrl+C to stop", err=False)
+    sys.stdout.flush()
+
+    def _stop_worker(*_: Any) -> None:
+        if worker_proc and worker_proc.poll() is None:
+            worker_proc.send_signal(signal.SIGTERM)
+            try:
+                worker_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker_proc.kill()
+
+    try:
+        uvicorn.run(create_app(), host=host, port=chosen, log_level="warning")
+    finally:
+        _stop_worker()
+
+
+if __name__ == "__main__":
+    main()

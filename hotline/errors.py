@@ -1,0 +1,40 @@
+"""Errors the core raises; the HTTP layer maps each to its status code."""
+
+from __future__ import annotations
+
+
+class HotlineError(Exception):
+    status_code = 400
+    code = "error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(HotlineError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(HotlineError):
+    """The action is not allowed now: wrong state, wrong user, or someone else won the race."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class InvalidInput(HotlineError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class Forbidden(HotlineError):
+    status_code = 403
+    code = "forbidden"
+
+
+class RateLimited(HotlineError):
+    status_code = 429
+    code = "rate_limited"

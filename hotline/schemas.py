@@ -1,0 +1,371 @@
+"""Pydantic shapes of the HTTP API (in and out)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from hotline.enums import (
+    AppealType,
+    Channel,
+    DepartmentKind,
+    DepartmentLevel,
+    EmergencyService,
+    LimitKind,
+    LimitUnit,
+    Role,
+    Satisfaction,
+    Urgency,
+)
+from hotline.phone import normalize_phone
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None
+Version = Annotated[int, Field(ge=1, description="The ticket version the client saw (optimistic lock).")]
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+# ---------------------------------------------------------------- auth, users, departments
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: UserOut
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    department_id: int | None
+    extension: str | None
+    active: bool
+
+
+class UserCreate(Strict):
+    username: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    ]
+    display_name: Line
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
+    role: Role
+    department_id: int | None = None
+    extension: OptionalLine = None
+    phone: OptionalLine = None
+    email: OptionalLine = None
+
+
+class DepartmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    level: DepartmentLevel
+    kind: DepartmentKind
+    parent_id: int | None
+    liaison_name: str | None
+    liaison_phone: str | None
+    contacts: list[dict[str, Any]]
+    active: bool
+
+
+class DepartmentCreate(Strict):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    name: Line
+    level: DepartmentLevel
+    kind: DepartmentKind = DepartmentKind.functional
+    parent_id: int | None = None
+    liaison_name: OptionalLine = None
+    liaison_phone: OptionalLine = None
+    contacts: list[dict[str, str]] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- tickets
+
+
+class TicketCreate(Strict):
+    """登记: the 五要素 (who, when, where, cause, course) and the classification."""
+
+    title: Line
+    content: Text
+    appeal_type: AppealType
+    channel: Channel = Channel.phone
+    phone: OptionalLine = None
+    contact_name: OptionalLine = None
+    address: OptionalLine = None
+    occurred_at: OptionalLine = None
+    category: OptionalLine = None
+    urgency: Urgency = Urgency.normal
+    confidential: bool = False
+    enterprise: bool = False
+    source_call_id: OptionalLine = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_is_a_number(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if normalize_phone(value) is None:
+            raise ValueError("不是有效的电话号码")
+        return value
+
+
+class CitizenOut(BaseModel):
+    id: int | None
+    name: str | None
+    phone: str | None
+    masked: bool
+
+
+class AssignmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    department_id: int
+    department_name: str | None = None
+    role: str
+    status: str
+    parent_assignment_id: int | None
+    dispatched_at: datetime
+    signed_at: datetime | None
+
+
+class TimelineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str | None
+    action: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+    data: dict[str, Any]
+
+
+class TicketOut(BaseModel):
+    id: int
+    number: str
+    version: int
+    status: str
+    status_label: str
+    channel: str
+    citizen: CitizenOut
+    contact_name: str | None
+    occurred_at: str | None
+    address: str | None
+    title: str
+    content: str
+    appeal_type: str
+    category: str | None
+    urgency: str
+    confidential: bool
+    enterprise: bool
+    source_call_id: str | None
+    primary_department_id: int | None
+    sign_due: datetime | None
+    reply_due: datetime | None
+    return_due: datetime | None
+    callback_due: datetime | None
+    overdue: bool
+    dispatched_at: datetime | None
+    signed_at: datetime | None
+    replied_at: datetime | None
+    closed_at: datetime | None
+    extension_count: int
+    repeat_count: int
+    reopen_count: int
+    return_count: int
+    merged_into_id: int | None
+    resolution: str | None
+    transfer_target: str | None
+    answer_text: str | None
+    handling_text: str | None
+    public_answer: str | None
+    resolved: bool | None
+    satisfaction: str | None
+    service_satisfaction: str | None
+    callback_resolved: bool | None
+    escalation_level: int
+    classification: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketDetail(TicketOut):
+    assignments: list[AssignmentOut]
+    timeline: list[TimelineOut]
+
+
+# Action bodies: every one carries the version the client saw.
+
+
+class VersionOnly(Strict):
+    version: Version
+
+
+class DispatchIn(Strict):
+    version: Version
+    primary_department_id: int
+    assist_department_ids: list[int] = Field(default_factory=list, max_length=20)
+    note: Note = None
+
+
+class RejectIntakeIn(Strict):
+    version: Version
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    note: Note = None
+
+
+class TransferIn(Strict):
+    version: Version
+    target: EmergencyService
+    note: Note = None
+
+
+class AnswerIn(Strict):
+    version: Version
+    answer: Text
+
+
+class ReturnIn(Strict):
+    version: Version
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    note: Text
+
+
+class NoteRequiredIn(Strict):
+    version: Version
+    note: Text
+
+
+class NoteOptionalIn(Strict):
+    version: Version
+    note: Note = None
+
+
+class SubAssignmentIn(Strict):
+    version: Version
+    department_id: int
+    note: Note = None
+
+
+class ExtensionIn(Strict):
+    version: Version
+    working_days: Annotated[int, Field(ge=1, le=60)]
+    reason: Text
+
+
+class ReplyIn(Strict):
+    version: Version
+    handling: Text
+    resolved: bool
+    public_answer: Text
+
+
+class ReviewIn(Strict):
+    version: Version
+    accept: bool
+    note: Note = None
+
+
+class CallbackIn(Strict):
+    version: Version
+    satisfaction: Satisfaction
+    resolved: bool
+    service_satisfaction: Satisfaction | None = None
+    method: Annotated[str, StringConstraints(pattern=r"^(agent|ivr|sms|web)$")] = "agent"
+    note: Note = None
+
+
+class ReopenIn(Strict):
+    version: Version
+    reason: Text
+
+
+class MergeIn(Strict):
+    version: Version
+    into_ticket_id: int
+    note: Note = None
+
+
+class ExtensionRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ticket_id: int
+    working_days: int
+    reason: str
+    status: str
+    requested_at: datetime
+    decided_at: datetime | None
+    new_reply_due: datetime | None
+
+
+# ---------------------------------------------------------------- policy and calendar
+
+
+class TimeLimitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: LimitKind
+    appeal_type: AppealType | None
+    urgency: Urgency | None
+    amount: int
+    unit: LimitUnit
+
+
+class TimeLimitIn(Strict):
+    kind: LimitKind
+    appeal_type: AppealType | None = None
+    urgency: Urgency | None = None
+    amount: Annotated[int, Field(ge=1, le=100000)]
+    unit: LimitUnit
+
+
+class CalendarOverrideIn(Strict):
+    day: date
+    is_workday: bool
+    note: OptionalLine = None
+
+
+class CalendarOverrideOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    day: date
+    is_workday: bool
+    note: str | None
+
+
+class CitizenHistory(BaseModel):
+    citizen: CitizenOut | None
+    ticket_count: int
+    open_tickets: list[TicketOut]
+    recent_tickets: list[TicketOut]
+
+
+TokenOut.model_rebuild()

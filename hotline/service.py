@@ -1,0 +1,176 @@
+"""Reading tickets as a given user sees them: lists, filters, masking, citizen history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from hotline import access, lifecycle
+from hotline.db import utcnow
+from hotline.enums import OPEN_STATUSES, TicketStatus
+from hotline.models import Citizen, Department, Ticket, TicketAssignment, TicketCaller, User
+from hotline.phone import normalize_phone
+from hotline.schemas import AssignmentOut, CitizenOut, TicketDetail, TicketOut, TimelineOut
+
+
+def is_overdue(ticket: Ticket, now: datetime) -> bool:
+    if ticket.status == TicketStatus.dispatched and ticket.sign_due and now > ticket.sign_due:
+        return True
+    working = {TicketStatus.dispatched, TicketStatus.in_progress}
+    return bool(TicketStatus(ticket.status) in working and ticket.reply_due and now > ticket.reply_due)
+
+
+def overdue_clause(now: datetime) -> Any:
+    return or_(
+        and_(Ticket.status == TicketStatus.dispatched.value, Ticket.sign_due < now),
+        and_(
+            Ticket.status.in_([TicketStatus.dispatched.value, TicketStatus.in_progress.value]),
+            Ticket.reply_due < now,
+        ),
+    )
+
+
+def citizen_out(ticket: Ticket, viewer: User) -> CitizenOut:
+    citizen = ticket.citizen
+    if not access.sees_personal_data(viewer, ticket):
+        return CitizenOut(id=None, name="保密", phone="保密", masked=True)
+    if citizen is None:
+        return CitizenOut(id=None, name=ticket.contact_name, phone=None, masked=False)
+    return CitizenOut(id=citizen.id, name=citizen.name or ticket.contact_name, phone=citizen.phone, masked=False)
+
+
+def ticket_out(ticket: Ticket, viewer: User, now: datetime | None = None) -> TicketOut:
+    now = now or utcnow()
+    masked = not access.sees_personal_data(viewer, ticket)
+    fields = {name: getattr(ticket, name) for name in TicketOut.model_fields if hasattr(ticket, name)}
+    fields.update(
+        status_label=lifecycle.STATUS_LABELS[TicketStatus(ticket.status)],
+        citizen=citizen_out(ticket, viewer),
+        contact_name="保密" if masked else ticket.contact_name,
+        overdue=is_overdue(ticket, now),
+    )
+    return TicketOut.model_validate(fields)
+
+
+def ticket_detail(session: Session, ticket: Ticket, viewer: User) -> TicketDetail:
+    base = ticket_out(ticket, viewer).model_dump()
+    names = dict(
+        session.execute(
+            select(Department.id, Department.name).where(
+                Department.id.in_([a.department_id for a in ticket.assignments])
+            )
+        ).all()
+    )
+    assignments = []
+    for assignment in ticket.assignments:
+        out = AssignmentOut.model_validate(assignment)
+        out.department_name = names.get(assignment.department_id)
+        assignments.append(out)
+    events = [TimelineOut.model_validate(e) for e in lifecycle.timeline(session, ticket.id)]
+    return TicketDetail(**base, assignments=assignments, timeline=events)
+
+
+@dataclass
+class TicketFilter:
+    status: list[str] | None = None
+    department_id: int | None = None
+    category: str | None = None
+    appeal_type: str | None = None
+    urgency: str | None = None
+    overdue: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    q: str | None = None
+    citizen_id: int | None = None
+
+
+def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetime) -> Select[tuple[Ticket]]:
+    query = access.scope_tickets(session, viewer, select(Ticket))
+    if flt.status:
+        query = query.where(Ticket.status.in_(flt.status))
+    if flt.department_id is not None:
+        query = query.where(
+            select(TicketAssignment.id)
+            .where(
+                TicketAssignment.ticket_id == Ticket.id,
+                TicketAssignment.department_id.in_(access.subtree_ids(session, flt.department_id)),
+            )
+            .exists()
+        )
+    if flt.category:
+        query = query.where(Ticket.category == flt.category)
+    if flt.appeal_type:
+        query = query.where(Ticket.appeal_type == flt.appeal_type)
+    if flt.urgency:
+        query = query.where(Ticket.urgency == flt.urgency)
+    if flt.overdue is True:
+        query = query.where(overdue_clause(now))
+    elif flt.overdue is False:
+        query = query.where(~overdue_clause(now))
+    if flt.created_from:
+        query = query.where(Ticket.created_at >= flt.created_from)
+    if flt.created_to:
+        query = query.where(Ticket.created_at < flt.created_to)
+    if flt.citizen_id is not None:
+        query = query.where(Ticket.citizen_id == flt.citizen_id)
+    if flt.q:
+        like = f"%{flt.q.strip()}%"
+        query = query.where(
+            or_(
+                Ticket.title.ilike(like),
+                Ticket.content.ilike(like),
+                Ticket.number.ilike(like),
+                Ticket.address.ilike(like),
+            )
+        )
+    return query
+
+
+def list_tickets(
+    session: Session, viewer: User, flt: TicketFilter, page: int, page_size: int
+) -> tuple[list[TicketOut], int]:
+    now = utcnow()
+    query = ticket_query(session, viewer, flt, now)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.scalars(
+        query.options(selectinload(Ticket.citizen))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return [ticket_out(t, viewer, now) for t in rows], total
+
+
+def citizen_history(session: Session, phone_e164: str, viewer: User, limit: int = 10) -> dict[str, Any]:
+    """The caller's history for 来电弹屏: who they are, their open and recent tickets.
+
+    Only hotline staff get it; 保密 rules are applied per ticket by :func:`ticket_out`.
+    """
+    normalised = normalize_phone(phone_e164) or phone_e164
+    citizen = session.scalar(select(Citizen).where(Citizen.phone == normalised))
+    if citizen is None:
+        return {"citizen": None, "ticket_count": 0, "open_tickets": [], "recent_tickets": []}
+    on_ticket = select(TicketCaller.ticket_id).where(TicketCaller.citizen_id == citizen.id)
+    query = access.scope_tickets(session, viewer, select(Ticket).where(Ticket.id.in_(on_ticket)))
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    now = utcnow()
+    open_rows = session.scalars(
+        query.where(Ticket.status.in_([s.value for s in OPEN_STATUSES])).order_by(Ticket.created_at.desc()).limit(limit)
+    ).all()
+    recent_rows = session.scalars(query.order_by(Ticket.created_at.desc()).limit(limit)).all()
+    masked = citizen.confidential and access.is_department_user(viewer)
+    return {
+        "citizen": CitizenOut(
+            id=None if masked else citizen.id,
+            name="保密" if masked else citizen.name,
+            phone="保密" if masked else citizen.phone,
+            masked=masked,
+        ).model_dump(),
+        "ticket_count": count,
+        "open_tickets": [ticket_out(t, viewer, now).model_dump(mode="json") for t in open_rows],
+        "recent_tickets": [ticket_out(t, viewer, now).model_dump(mode="json") for t in recent_rows],
+    }
