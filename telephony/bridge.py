@@ -1,0 +1,304 @@
+"""The bridge process: Asterisk's AMI event stream → call records, agent states, screen pops.
+
+One asyncio loop holds the AMI connection and the pure ``Tracker``; everything that
+touches the database runs on worker threads so a slow query never holds up the event
+stream: one ordered writer thread (call/agent upserts, 漏接回拨 tasks, survey results)
+and a small pool for screen pops (they must not queue behind writes).
+
+Connection life: connect → Login (with an ``Events:`` class filter) → pause event
+handling → ``CoreShowChannels`` + ``QueueStatus`` resync → handle the events that arrived
+meanwhile → stream. After ``ping_interval`` seconds without traffic a ``Ping`` is sent; no
+answer in ``ping_timeout`` means a dead link. Any loss → reconnect with exponential backoff
+(with jitter) and resync again. Records are upserted by Linkedid, so a replayed or
+resynchronised call never makes a second row; a fresh process first reloads the calls
+that were still open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.phone import mask_phone
+from telephony import callback, screenpop, service
+from telephony.client import AMIConnection, AMIError, AMILoginError, AMITarget
+from telephony.config import get_telephony_settings
+from telephony.protocol import MalformedMessage, Message
+from telephony.state import Tracker
+
+log = logging.getLogger("telephony.bridge")
+
+
+@dataclass
+class BridgeConfig:
+    target: AMITarget
+    events: str | None = "system,call,agent,user"
+    inbound_contexts: tuple[str, ...] = ("hotline-inbound", "from-trunk")
+    ping_interval: float = 20.0
+    ping_timeout: float = 10.0
+    backoff_min: float = 0.5
+    backoff_max: float = 30.0
+    connect_timeout: float = 10.0
+
+
+@dataclass
+class BridgeStats:
+    connects: int = 0
+    login_failures: int = 0
+    disconnects: int = 0
+    pings: int = 0
+    events: int = 0
+    malformed: int = 0
+    resyncs: int = 0
+    pops: int = 0
+    last_error: str = ""
+    flushes: int = 0
+    connected: bool = False
+    since: float = field(default_factory=time.time)
+
+
+class Bridge:
+    def __init__(
+        self,
+        config: BridgeConfig,
+        make_session: sessionmaker[Session],
+        *,
+        publish: screenpop.Publisher | None = None,
+        pop_workers: int = 4,
+    ) -> None:
+        self.config = config
+        self.make_session = make_session
+        self.publish = publish or screenpop.make_publisher()
+        self.tracker = Tracker(config.inbound_contexts)
+        self.stats = BridgeStats()
+        self.conn: AMIConnection | None = None
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="bridge-db")
+        self._pops = ThreadPoolExecutor(pop_workers, thread_name_prefix="bridge-pop")
+        self._buffer: list[tuple[list[Message], float]] | None = None
+        self._flush_scheduled = False
+        self._restored = False
+        self._stop = asyncio.Event()
+        self._pending_writes: list[asyncio.Future[Any]] = []
+        self.on_flush: Callable[[], None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        if self.conn is not None:
+            self.conn.abort()
+
+    async def run(self) -> None:
+        cfg = self.config
+        t = cfg.target
+        backoff = cfg.backoff_min
+        loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            conn = AMIConnection(t, on_events=self._on_events, events=cfg.events, on_malformed=self._on_malformed,
+                                 id_prefix="bridge")
+            self.conn = conn
+            self._buffer = []  # hold events until the resync is applied
+            try:
+                await conn.connect(cfg.connect_timeout)
+                self.stats.connects += 1
+                self.stats.connected = True
+                log.info("AMI connected to %s:%s as %s (%s)", t.host, t.port, t.username, conn.banner)
+                if not self._restored:
+                    rows = await loop.run_in_executor(self._writer, self._load_open_calls)
+                    self.tracker.restore(rows)
+                    self._restored = True
+                    if rows:
+                        log.info("restored %d open call(s) from the database", len(rows))
+                await self._resync(conn)
+                backoff = cfg.backoff_min
+                await self._keepalive(conn)
+            except AMILoginError as exc:
+                self.stats.login_failures += 1
+                self.stats.last_error = f"login failed: {exc}"
+                log.error("AMI login failed for user %r at %s:%s: %s (check HOTLINE_AMI_USERNAME/SECRET "
+                          "and manager.conf); retrying in %.1fs", t.username, t.host, t.port, exc, backoff)
+            except (TimeoutError, OSError, ConnectionError, AMIError) as exc:
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("AMI connection to %s:%s failed: %s; retrying in %.1fs", t.host, t.port,
+                            exc or type(exc).__name__, backoff)
+            finally:
+                if self.stats.connected:
+                    self.stats.disconnects += 1
+                self.stats.connected = False
+                self._buffer = None
+                await conn.close()
+                self._flush()
+            if self._stop.is_set():
+                break
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), backoff * random.uniform(0.8, 1.2))
+            backoff = min(cfg.backoff_max, backoff * 2)
+        await self.drain()
+        self._writer.shutdown(wait=True)
+        self._pops.shutdown(wait=True)
+
+    async def _keepalive(self, conn: AMIConnection) -> None:
+        cfg = self.config
+        while not conn.closed.is_set() and not self._stop.is_set():
+            idle = time.monotonic() - conn.last_rx
+            wait = cfg.ping_interval - idle
+            if wait > 0:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(conn.closed.wait(), wait)
+                continue
+            self.stats.pings += 1
+            try:
+                await conn.action("Ping", timeout=cfg.ping_timeout)
+            except TimeoutError:
+                log.warning("AMI: no answer to Ping within %.1fs; reconnecting", cfg.ping_timeout)
+                conn.abort()
+                break
+        if conn.closed.is_set() and not self._stop.is_set():
+            raise ConnectionError(conn.close_reason or "connection closed")
+
+    async def _resync(self, conn: AMIConnection) -> None:
+        pong = await conn.action("Ping")
+        _, channels = await conn.list_action("CoreShowChannels")
+        _, queue_items = await conn.list_action("QueueStatus")
+        try:
+            now = float(pong.get("Timestamp", ""))
+        except ValueError:
+            now = time.time()
+        self.tracker.resync(channels, queue_items, now)
+        self.stats.resyncs += 1
+        buffered, self._buffer = self._buffer or [], None
+        for batch, ts in buffered:
+            self._handle(batch, ts)
+        log.info("AMI resync: %d live channel(s), %d queue item(s), %d buffered event batch(es)",
+                 len(channels), len(queue_items), len(buffered))
+        self._flush()
+
+    # -- events ------------------------------------------------------------------------
+    def _on_malformed(self, bad: MalformedMessage) -> None:
+        self.stats.malformed += 1
+        t = self.config.target
+        log.warning("malformed AMI message from %s:%s ignored (%s): %r", t.host, t.port, bad.reason, bad.raw[:120])
+
+    def _on_events(self, batch: list[Message], recv_ts: float) -> None:
+        if self._buffer is not None:
+            self._buffer.append((batch, recv_ts))
+            return
+        self._handle(batch, recv_ts)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _handle(self, batch: list[Message], recv_ts: float) -> None:
+        handle = self.tracker.handle
+        for msg in batch:
+            stamp = msg.get("Timestamp")
+            if stamp:
+                try:
+                    ts = float(stamp)
+                except ValueError:
+                    ts = recv_ts
+            else:
+                ts = recv_ts
+            handle(msg, ts)
+        self.stats.events += len(batch)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        calls, agents, outbox = self.tracker.take_dirty()
+        if not (calls or agents or outbox):
+            return
+        self.stats.flushes += 1
+        loop = asyncio.get_running_loop()
+        abandoned, surveys = [], []
+        for kind, item in outbox:
+            if kind == "pop":
+                self.stats.pops += 1
+                loop.run_in_executor(self._pops, self._deliver_pop, item)
+            elif kind == "abandoned":
+                abandoned.append(item)
+            else:
+                surveys.append((kind, item))
+        fut = loop.run_in_executor(self._writer, self._write, calls, agents, abandoned, surveys)
+        self._pending_writes.append(fut)
+        fut.add_done_callback(lambda f: self._pending_writes.remove(f) if f in self._pending_writes else None)
+        if self.on_flush is not None:
+            self.on_flush()
+
+    async def drain(self) -> None:
+        """Wait until everything handed to the writer thread is in the database."""
+        self._flush()
+        while self._pending_writes:
+            await asyncio.gather(*list(self._pending_writes), return_exceptions=True)
+
+    # -- worker threads ----------------------------------------------------------------
+    def _load_open_calls(self) -> list[dict[str, Any]]:
+        with self.make_session() as session:
+            return service.load_open_calls(session)
+
+    def _write(self, calls: list[dict[str, Any]], agents: list[dict[str, Any]], abandoned: list[dict[str, Any]],
+               surveys: list[tuple[str, dict[str, Any]]]) -> None:
+        try:
+            with self.make_session() as session:
+                service.upsert_calls(session, calls)
+                service.upsert_agents(session, agents)
+                service.create_callback_tasks(session, abandoned)
+                session.commit()
+                for snap in abandoned:
+                    log.info("abandoned call %s from %s: 漏接回拨 task", snap["linkedid"],
+                             mask_phone(snap.get("caller_number")))
+        except Exception:
+            log.exception("could not write %d call(s) / %d agent(s)", len(calls), len(agents))
+        for kind, msg in surveys:
+            try:
+                with self.make_session() as session:
+                    if kind == "originate":
+                        callback.handle_originate_response(session, msg)
+                    else:
+                        callback.handle_survey_event(session, msg)
+            except Exception:
+                log.exception("could not apply survey event %s", msg.get("UserEvent") or msg.get("Event"))
+
+    def _deliver_pop(self, pop: dict[str, Any]) -> None:
+        try:
+            screenpop.deliver_pop(self.make_session, pop, self.publish)
+        except Exception:
+            log.exception("screen pop for call %s failed", pop.get("linkedid"))
+
+
+def config_from_settings(target: AMITarget) -> BridgeConfig:
+    tcfg = get_telephony_settings()
+    return BridgeConfig(
+        target=target, events=tcfg.events or None, inbound_contexts=tuple(tcfg.inbound_contexts),
+        ping_interval=tcfg.ping_interval, ping_timeout=tcfg.ping_timeout, backoff_min=tcfg.backoff_min,
+        backoff_max=tcfg.backoff_max,
+    )
+
+
+def run_bridge() -> None:
+    """Entry point of ``hotline bridge``: run until interrupted (SIGINT/SIGTERM)."""
+    import signal
+
+    from hotline.db import get_sessionmaker
+    from telephony.config import ami_target
+
+    target = ami_target()
+    if target is None:
+        raise SystemExit("HOTLINE_AMI_HOST is not set: no Asterisk to bridge (the embedded demo runs its own)")
+    bridge = Bridge(config_from_settings(target), get_sessionmaker())
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, bridge.stop)
+        await bridge.run()
+
+    asyncio.run(main())

@@ -1,0 +1,212 @@
+"""Telephony rules on the database: idempotent call upserts, agent states, 漏接回拨 tasks,
+call lists and the supervisors' live view. Plain functions taking a session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hotline.db import utcnow
+from hotline.models import Ticket, User
+from hotline.phone import normalize_phone
+from telephony.models import AgentStatus, CallbackTask, CallRecord
+from telephony.state import interface_extension, interface_key
+
+# Columns the bridge owns; a NULL in a snapshot never erases what a row already has
+# (a restarted bridge knows less than the row; the API sets transfer fields).
+_COALESCED = (
+    "caller_number", "caller_e164", "dialled_number", "caller_channel", "caller_uniqueid", "queue",
+    "started_at", "enter_queue_at", "ring_at", "answered_at", "ended_at", "agent_interface", "agent_name",
+    "agent_user_id", "hangup_cause", "hangup_cause_text", "hangup_by", "wait_seconds", "talk_seconds",
+    "transfer_target", "recording_file",
+)
+
+
+def _insert(session: Session, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def interface_candidates(interface: str) -> list[str]:
+    """Values of ``users.extension`` that name this queue member (full interface or extension)."""
+    key = interface_key(interface)
+    return list(dict.fromkeys([interface, key, key + "/n", interface_extension(interface)]))
+
+
+def users_by_interface(session: Session, interfaces: set[str]) -> dict[str, int]:
+    """Map queue member interfaces to product user ids through ``users.extension``."""
+    wanted: dict[str, str] = {}
+    for iface in interfaces:
+        for cand in interface_candidates(iface):
+            wanted.setdefault(cand, iface)
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.extension).where(User.extension.in_(list(wanted)))).all()
+    out: dict[str, int] = {}
+    for uid, ext in rows:
+        iface = wanted.get(ext)
+        if iface is not None:
+            out.setdefault(iface, uid)
+    return out
+
+
+def upsert_calls(session: Session, snapshots: list[dict[str, Any]]) -> None:
+    """Insert or update call records by Linkedid: running twice gives the same row."""
+    if not snapshots:
+        return
+    users = users_by_interface(session, {s["agent_interface"] for s in snapshots if s.get("agent_interface")})
+    table = CallRecord.__table__
+    now = utcnow()
+    for snap in snapshots:
+        row = dict(snap)
+        row["caller_e164"] = normalize_phone(row.get("caller_number")) if row.get("caller_number") else None
+        row["agent_user_id"] = users.get(row.get("agent_interface") or "")
+        row["updated_at"] = now
+        stmt = _insert(session, table).values(**row, created_at=now)
+        excluded = stmt.excluded
+        update: dict[str, Any] = {}
+        for col in row:
+            if col == "linkedid":
+                continue
+            if col in _COALESCED:
+                update[col] = func.coalesce(getattr(excluded, col), getattr(table.c, col))
+            elif col == "status":
+                # An ended call stays ended even if a late snapshot says otherwise.
+                update[col] = case((table.c.status == "ended", table.c.status), else_=excluded.status)
+            elif col in ("answered", "abandoned", "reconciled"):
+                update[col] = getattr(excluded, col)
+            else:
+                update[col] = getattr(excluded, col)
+        session.execute(stmt.on_conflict_do_update(index_elements=["linkedid"], set_=update))
+
+
+def upsert_agents(session: Session, snapshots: list[dict[str, Any]]) -> None:
+    if not snapshots:
+        return
+    users = users_by_interface(session, {s["interface"] for s in snapshots})
+    table = AgentStatus.__table__
+    now = utcnow()
+    for snap in snapshots:
+        row = dict(snap, user_id=users.get(snap["interface"]), updated_at=now)
+        stmt = _insert(session, table).values(**row)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["interface"], set_={k: getattr(stmt.excluded, k) for k in row if k != "interface"}))
+
+
+def create_callback_tasks(session: Session, snapshots: list[dict[str, Any]]) -> None:
+    """One 漏接回拨 task per abandoned call; a replayed abandon never makes a second one."""
+    table = CallbackTask.__table__
+    for snap in snapshots:
+        number = snap.get("caller_number")
+        stmt = _insert(session, table).values(
+            linkedid=snap["linkedid"], caller_number=number,
+            caller_e164=normalize_phone(number) if number else None, queue=snap.get("queue"),
+            called_at=snap.get("enter_queue_at") or snap.get("started_at"), abandoned_at=snap.get("ended_at"),
+            wait_seconds=snap.get("wait_seconds"), status="open", created_at=utcnow(),
+        )
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["linkedid"]))
+
+
+def load_open_calls(session: Session) -> list[dict[str, Any]]:
+    from telephony.state import CallState
+
+    rows = session.scalars(select(CallRecord).where(CallRecord.ended_at.is_(None))).all()
+    return [{c: getattr(r, c) for c in CallState.COLUMNS} for r in rows]
+
+
+def prior_call_count(session: Session, phone_e164: str, exclude_linkedid: str | None = None) -> int:
+    query = select(func.count()).select_from(CallRecord).where(CallRecord.caller_e164 == phone_e164)
+    if exclude_linkedid:
+        query = query.where(CallRecord.linkedid != exclude_linkedid)
+    return session.scalar(query) or 0
+
+
+# -- reading -------------------------------------------------------------------------------
+def call_query(
+    *,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    agent_user_id: int | None = None,
+    agent_interface: str | None = None,
+    abandoned: bool | None = None,
+    caller: str | None = None,
+) -> Select[tuple[CallRecord]]:
+    query = select(CallRecord)
+    if date_from is not None:
+        query = query.where(CallRecord.started_at >= date_from)
+    if date_to is not None:
+        query = query.where(CallRecord.started_at < date_to)
+    if agent_user_id is not None:
+        query = query.where(CallRecord.agent_user_id == agent_user_id)
+    if agent_interface:
+        query = query.where(CallRecord.agent_interface.in_(interface_candidates(agent_interface)))
+    if abandoned is not None:
+        query = query.where(CallRecord.abandoned.is_(abandoned))
+    if caller:
+        e164 = normalize_phone(caller)
+        query = query.where(or_(CallRecord.caller_e164 == e164, CallRecord.caller_number == caller))
+    return query
+
+
+def list_calls(session: Session, query: Select[tuple[CallRecord]], *, page: int, page_size: int,
+               ) -> tuple[list[CallRecord], int, dict[str, list[int]]]:
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(
+        query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
+        .offset((page - 1) * page_size).limit(page_size)).all())
+    return rows, total, tickets_for_calls(session, [r.linkedid for r in rows])
+
+
+def tickets_for_calls(session: Session, linkedids: list[str]) -> dict[str, list[int]]:
+    """Tickets registered from these calls (``tickets.source_call_id`` holds the Linkedid)."""
+    if not linkedids:
+        return {}
+    out: dict[str, list[int]] = {}
+    for lid, tid in session.execute(
+        select(Ticket.source_call_id, Ticket.id).where(Ticket.source_call_id.in_(linkedids)).order_by(Ticket.id)
+    ):
+        out.setdefault(lid, []).append(tid)
+    return out
+
+
+def live_view(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """Agents and queues right now, for supervisors (from the rows the bridge keeps current)."""
+    now = now or utcnow()
+    agents = session.scalars(select(AgentStatus).order_by(AgentStatus.interface)).all()
+    names = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_([a.user_id for a in agents if a.user_id]))).all())
+    agent_out = []
+    counts: dict[str, int] = {}
+    for a in agents:
+        state = a.state
+        if state == "wrapup" and a.wrapup_until is not None and a.wrapup_until <= now:
+            state = "idle"
+        counts[state] = counts.get(state, 0) + 1
+        agent_out.append({
+            "interface": a.interface, "member_name": a.member_name, "user_id": a.user_id,
+            "user_name": names.get(a.user_id) if a.user_id else None, "queues": [q for q in a.queues.split(",") if q],
+            "state": state, "paused": a.paused, "pause_reason": a.pause_reason, "linkedid": a.linkedid,
+            "state_since": a.state_since, "state_seconds": int((now - a.state_since).total_seconds())
+            if a.state_since else None,
+        })
+    waiting = session.scalars(select(CallRecord).where(
+        CallRecord.ended_at.is_(None), CallRecord.answered.is_(False), CallRecord.enter_queue_at.is_not(None),
+    ).order_by(CallRecord.enter_queue_at)).all()
+    queues: dict[str, dict[str, Any]] = {}
+    for c in waiting:
+        q = queues.setdefault(c.queue or "", {"queue": c.queue, "waiting": 0, "longest_wait_seconds": 0,
+                                              "callers": []})
+        wait = int((now - c.enter_queue_at).total_seconds()) if c.enter_queue_at else 0
+        q["waiting"] += 1
+        q["longest_wait_seconds"] = max(q["longest_wait_seconds"], wait)
+        q["callers"].append({"linkedid": c.linkedid, "caller": c.caller_e164 or c.caller_number,
+                             "wait_seconds": wait, "status": c.status})
+    in_progress = session.scalar(select(func.count()).select_from(CallRecord).where(
+        CallRecord.ended_at.is_(None))) or 0
+    return {"at": now, "agents": agent_out, "agent_counts": counts, "queues": list(queues.values()),
+            "calls_in_progress": in_progress}
