@@ -1,0 +1,202 @@
+"""Shared fixtures: real PostgreSQL and SQLite databases migrated with Alembic, the demo-like org.
+
+PostgreSQL: postgresql+psycopg://postgres@127.0.0.1:5432 (trust auth), a database of our own per
+test run. Redis: 127.0.0.1:6379, a database number of our own. `.ci/run` starts both if needed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+PG_ADMIN_DSN = os.environ.get("HOTLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379/11")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def create_pg_database(prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_url(name: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}"
+
+
+def use_database(url: str, data_dir: Path, **extra: str) -> None:
+    """Point the settings (and every cached engine) at ``url``."""
+    from hotline.db import reset_engine_cache
+    from hotline.settings import reset_settings_cache
+
+    os.environ["HOTLINE_DATABASE_URL"] = url
+    os.environ["HOTLINE_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("HOTLINE_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+    for key, value in extra.items():
+        os.environ[key] = value
+    reset_settings_cache()
+    reset_engine_cache()
+
+
+@dataclass
+class Org:
+    """The test organisation: ids of departments and the users acting in them."""
+
+    dept: dict[str, int]
+    users: dict[str, int]
+    password: str
+
+
+PASSWORD = "correct-horse-battery"
+
+
+def build_org(session: Session) -> Org:
+    from hotline.auth import hash_password
+    from hotline.enums import DepartmentKind as K
+    from hotline.enums import DepartmentLevel as L
+    from hotline.models import User
+    from hotline.orgs import create_department, get_system_user
+    from hotline.timelimits import ensure_default_policies
+
+    ensure_default_policies(session)
+    d: dict[str, int] = {}
+    for code, name, level, kind, parent in [
+        ("hotline", "12345中心", L.city, K.hotline, None),
+        ("zjj", "市住建局", L.city, K.functional, None),
+        ("cgj", "市城管局", L.city, K.functional, None),
+        ("dc", "东城区", L.district, K.territorial, None),
+        ("dc.hp", "和平街道", L.street, K.territorial, "dc"),
+        ("dc.hp.xy", "新苑社区", L.community, K.territorial, "dc.hp"),
+        ("xc", "西城区", L.district, K.territorial, None),
+        ("xc.jk", "建康街道", L.street, K.territorial, "xc"),
+    ]:
+        d[code] = create_department(session, code=code, name=name, level=level, kind=kind,
+                                    parent_id=d[parent] if parent else None).id
+    hashed = hash_password(PASSWORD)  # one argon2 hash for all: keeps the fixture fast
+    users: dict[str, int] = {}
+    for username, role, dept in [
+        ("agent", "agent", "hotline"),
+        ("dispatcher", "dispatcher", "hotline"),
+        ("callback", "callback_agent", "hotline"),
+        ("supervisor", "supervisor", "hotline"),
+        ("admin", "admin", None),
+        ("zjj", "dept_handler", "zjj"),
+        ("cgj", "dept_handler", "cgj"),
+        ("dc_head", "dept_head", "dc"),
+        ("hp", "dept_handler", "dc.hp"),
+        ("xy", "dept_handler", "dc.hp.xy"),
+        ("jk", "dept_handler", "xc.jk"),
+    ]:
+        user = User(username=username, display_name=f"{username} 测试", password_hash=hashed, role=role,
+                    department_id=d[dept] if dept else None)
+        session.add(user)
+        session.flush()
+        users[username] = user.id
+    get_system_user(session)
+    session.commit()
+    return Org(dept=d, users=users, password=PASSWORD)
+
+
+# Tables emptied between tests; the organisation stays.
+PER_TEST_TABLES = [
+    "timeline_events", "extension_requests", "ticket_callers", "ticket_assignments", "tickets",
+    "citizens", "ticket_counters", "login_failures", "calendar_overrides", "settings",
+]
+
+
+def clean_tables(session: Session) -> None:
+    from hotline.timelimits import ensure_default_policies
+
+    existing = set(session.execute(text(
+        "SELECT name FROM sqlite_master WHERE type='table'" if session.get_bind().dialect.name == "sqlite"
+        else "SELECT tablename FROM pg_tables WHERE schemaname='public'")).scalars())
+    # Tables other packages add and that point at tickets go first.
+    extra = [t for t in existing if t not in PER_TEST_TABLES and t not in {
+        "alembic_version", "departments", "users", "time_limit_policies"}]
+    tables = [t for t in PER_TEST_TABLES if t in existing]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"TRUNCATE {', '.join(extra + tables)} RESTART IDENTITY CASCADE"))
+        session.execute(text("TRUNCATE time_limit_policies RESTART IDENTITY"))
+    else:
+        for table in extra + tables + ["time_limit_policies"]:
+            session.execute(text(f"DELETE FROM {table}"))
+    ensure_default_policies(session)
+    session.commit()
+
+
+@pytest.fixture(scope="session")
+def pg_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    name = create_pg_database("hotline_test")
+    url = pg_url(name)
+    from hotline.migrate import upgrade
+
+    upgrade(url)
+    yield url
+    from hotline.db import reset_engine_cache
+
+    reset_engine_cache()
+    drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'hotline.sqlite3'}"
+    from hotline.migrate import upgrade
+
+    upgrade(url)
+    return url
+
+
+_orgs: dict[str, Org] = {}
+
+
+def _prepare(url: str, data_dir: Path) -> Org:
+    from hotline.db import get_sessionmaker
+
+    use_database(url, data_dir)
+    session = get_sessionmaker()()
+    try:
+        if url not in _orgs:
+            _orgs[url] = build_org(session)
+        clean_tables(session)
+    finally:
+        session.close()
+    return _orgs[url]
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Session, Org]]:
+    """A session on each real backend, the org loaded, tickets emptied."""
+    from hotline.db import get_sessionmaker
+
+    url = request.getfixturevalue("pg_database" if request.param == "postgresql" else "sqlite_database")
+    org = _prepare(url, tmp_path)
+    session = get_sessionmaker()()
+    yield session, org
+    session.close()
+
+
+@pytest.fixture
+def pg(pg_database: str, tmp_path: Path) -> Iterator[tuple[Session, Org]]:
+    """PostgreSQL only (HTTP and concurrency tests)."""
+    from hotline.db import get_sessionmaker
+
+    org = _prepare(pg_database, tmp_path)
+    session = get_sessionmaker()()
+    yield session, org
+    session.close()
