@@ -41,9 +41,10 @@ from telephony.protocol import Decoder, encode
 log = logging.getLogger("telephony.amiserver")
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
-ALL_CLASSES = frozenset(
-    ["system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf", "reporting", "cdr", "dialplan", "originate", "agi", "cc", "aoc", "test", "security", "message"]
-)
+ALL_CLASSES = frozenset({
+    "system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf", "reporting", "cdr",
+    "dialplan", "originate", "agi", "cc", "aoc", "test", "security", "message",
+})
 # Write class an action needs (any one of them), as registered in Asterisk's sources.
 ACTION_CLASSES: dict[str, frozenset[str]] = {
     "coreshowchannels": frozenset({"system", "reporting"}),

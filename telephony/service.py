@@ -210,3 +210,57 @@ def live_view(session: Session, now: datetime | None = None) -> dict[str, Any]:
         CallRecord.ended_at.is_(None))) or 0
     return {"at": now, "agents": agent_out, "agent_counts": counts, "queues": list(queues.values()),
             "calls_in_progress": in_progress}
+
+
+# -- actions through AMI ---------------------------------------------------------------------
+class TelephonyUnavailable(Exception):
+    """No AMI configured, or Asterisk did not accept the action."""
+
+
+def transfer_call(session: Session, call: CallRecord, target: str, by_user_id: int | None) -> CallRecord:
+    """一键转接: send the live call's citizen leg to 110/119/120/122 (or a configured trunk).
+
+    AMI ``Redirect`` of the caller's channel into the transfer context; the agent's leg is
+    released by Asterisk. The target and who transferred are recorded on the call.
+    """
+    from telephony.client import AMIError, run_actions
+    from telephony.config import ami_target, get_telephony_settings
+
+    cfg = get_telephony_settings()
+    amitarget = ami_target()
+    if amitarget is None:
+        raise TelephonyUnavailable("no Asterisk (AMI) configured")
+    try:
+        (resp,) = run_actions(amitarget, [("Redirect", {
+            "Channel": call.caller_channel, "Context": cfg.transfer_context, "Exten": target, "Priority": 1})])
+    except (OSError, AMIError) as exc:
+        raise TelephonyUnavailable(f"AMI: {exc}") from exc
+    if resp.get("Response") != "Success":
+        raise TelephonyUnavailable(resp.get("Message", "Redirect failed"))
+    call.transfer_target = target
+    call.transferred_at = utcnow()
+    call.transferred_by_id = by_user_id
+    session.commit()
+    return call
+
+
+def pause_agent(interface: str, paused: bool, reason: str | None = None, queue: str | None = None) -> str:
+    """示忙/示闲 through AMI ``QueuePause``; returns Asterisk's message."""
+    from telephony.client import AMIError, run_actions
+    from telephony.config import ami_target
+
+    amitarget = ami_target()
+    if amitarget is None:
+        raise TelephonyUnavailable("no Asterisk (AMI) configured")
+    headers: dict[str, Any] = {"Interface": interface, "Paused": "true" if paused else "false"}
+    if paused and reason:
+        headers["Reason"] = reason
+    if queue:
+        headers["Queue"] = queue
+    try:
+        (resp,) = run_actions(amitarget, [("QueuePause", headers)])
+    except (OSError, AMIError) as exc:
+        raise TelephonyUnavailable(f"AMI: {exc}") from exc
+    if resp.get("Response") != "Success":
+        raise TelephonyUnavailable(resp.get("Message", "QueuePause failed"))
+    return resp.get("Message", "")
