@@ -38,9 +38,6 @@ def make_celery() -> Celery:
             "purge-login-failures": {"task": "hotline.purge_login_failures", "schedule": 600.0},
         },
     )
-    if settings.effective_broker_url.startswith("sqla+"):
-        # The SQL transport polls; a short interval keeps the embedded demo lively.
-        app.conf.broker_transport_options = {"polling_interval": 0.5}
     return app
 
 

@@ -8,14 +8,16 @@ the row's version column.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import access
 from hotline.db import utcnow
@@ -51,6 +53,9 @@ from hotline.models import (
 from hotline.phone import normalize_phone
 from hotline.timelimits import clear_deadlines, resolve_limit, set_callback_deadline, set_dispatch_deadlines
 from hotline.workcalendar import WorkCalendar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 STATUS_LABELS = {
     TicketStatus.registered: "已登记",
@@ -192,12 +197,21 @@ def _touch(ticket: Ticket, now: datetime) -> None:
 
 
 def _flush(session: Session) -> None:
-    from sqlalchemy.orm.exc import StaleDataError
+    session.flush()
 
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise Conflict("工单已被他人同时修改，请刷新后重试", reason="stale_version") from exc
+
+def transition(fn: Callable[P, R]) -> Callable[P, R]:
+    """Mark a state change: a concurrent writer's lost race (seen at any flush, autoflush
+    included) becomes a :class:`Conflict` with the reason ``stale_version``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except StaleDataError as exc:
+            raise Conflict("工单已被他人同时修改，请刷新后重试", reason="stale_version") from exc
+
+    return wrapper
 
 
 def _require_text(value: str | None, what: str) -> str:
@@ -336,6 +350,7 @@ def _deadlines(ticket: Ticket) -> dict[str, str | None]:
 # ---------------------------------------------------------------- intake
 
 
+@transition
 def register_ticket(session: Session, actor: User, appeal: NewAppeal) -> Ticket:
     """登记: record the appeal with its 五要素 and attach the caller."""
     if Role(actor.role) not in INTAKE_ROLES:
@@ -385,6 +400,7 @@ def register_ticket(session: Session, actor: User, appeal: NewAppeal) -> Ticket:
     return ticket
 
 
+@transition
 def reject_intake(
     session: Session, ticket: Ticket, actor: User, *, version: int | None, reason: str, note: str | None = None
 ) -> Ticket:
@@ -408,6 +424,7 @@ def reject_intake(
     return ticket
 
 
+@transition
 def transfer_emergency(
     session: Session,
     ticket: Ticket,
@@ -431,6 +448,7 @@ def transfer_emergency(
     return ticket
 
 
+@transition
 def answer_directly(session: Session, ticket: Ticket, actor: User, *, version: int | None, answer: str) -> Ticket:
     """直办: answered on the call (知识库 or 三方通话) and closed at once."""
     _check(ticket, actor, action="直办", version=version, statuses=[TicketStatus.registered], roles=INTAKE_ROLES)
@@ -450,6 +468,7 @@ def answer_directly(session: Session, ticket: Ticket, actor: User, *, version: i
 # ---------------------------------------------------------------- dispatch and 退单
 
 
+@transition
 def dispatch_ticket(
     session: Session,
     ticket: Ticket,
@@ -487,6 +506,7 @@ def dispatch_ticket(
     return ticket
 
 
+@transition
 def sign_ticket(session: Session, ticket: Ticket, actor: User, *, version: int | None) -> Ticket:
     """签收 by the department holding the ticket (主办 moves the ticket; 协办/加派 sign their part)."""
     _check(
@@ -526,6 +546,7 @@ def sign_ticket(session: Session, ticket: Ticket, actor: User, *, version: int |
     return ticket
 
 
+@transition
 def return_ticket(
     session: Session, ticket: Ticket, actor: User, *, version: int | None, reason: str, note: str
 ) -> Ticket:
@@ -565,6 +586,7 @@ def return_ticket(
     return ticket
 
 
+@transition
 def accept_return(
     session: Session,
     ticket: Ticket,
@@ -607,6 +629,7 @@ def accept_return(
     return ticket
 
 
+@transition
 def reject_return(session: Session, ticket: Ticket, actor: User, *, version: int | None, note: str) -> Ticket:
     """退单 rejected: forced back to the same department.
 
@@ -651,6 +674,7 @@ def reject_return(session: Session, ticket: Ticket, actor: User, *, version: int
     return ticket
 
 
+@transition
 def add_sub_assignment(
     session: Session, ticket: Ticket, actor: User, *, version: int | None, department_id: int, note: str | None = None
 ) -> Ticket:
@@ -681,6 +705,7 @@ def add_sub_assignment(
 # ---------------------------------------------------------------- extension
 
 
+@transition
 def request_extension(
     session: Session, ticket: Ticket, actor: User, *, version: int | None, working_days: int, reason: str
 ) -> ExtensionRequest:
@@ -738,6 +763,7 @@ def _pending_extension(session: Session, ticket: Ticket) -> ExtensionRequest:
     return request
 
 
+@transition
 def approve_extension(
     session: Session, ticket: Ticket, actor: User, *, version: int | None, note: str | None = None
 ) -> ExtensionRequest:
@@ -779,6 +805,7 @@ def approve_extension(
     return request
 
 
+@transition
 def refuse_extension(
     session: Session, ticket: Ticket, actor: User, *, version: int | None, note: str
 ) -> ExtensionRequest:
@@ -814,6 +841,7 @@ def refuse_extension(
 # ---------------------------------------------------------------- reply, review, callback, close
 
 
+@transition
 def reply_ticket(
     session: Session,
     ticket: Ticket,
@@ -852,6 +880,7 @@ def reply_ticket(
     return ticket
 
 
+@transition
 def review_reply(
     session: Session, ticket: Ticket, actor: User, *, version: int | None, accept: bool, note: str | None = None
 ) -> Ticket:
@@ -879,6 +908,7 @@ def review_reply(
     return ticket
 
 
+@transition
 def record_callback(
     session: Session,
     ticket: Ticket,
@@ -931,6 +961,7 @@ def record_callback(
     return ticket
 
 
+@transition
 def close_ticket(
     session: Session, ticket: Ticket, actor: User, *, version: int | None, note: str | None = None
 ) -> Ticket:
@@ -957,6 +988,7 @@ def close_ticket(
     return ticket
 
 
+@transition
 def reopen_ticket(session: Session, ticket: Ticket, actor: User | None, *, version: int | None, reason: str) -> Ticket:
     """重办: back to the same 主办 department with fresh clocks; counted."""
     reopenable = [TicketStatus.callback_done, TicketStatus.closed]
@@ -1017,6 +1049,7 @@ MERGEABLE = frozenset(
 )
 
 
+@transition
 def merge_ticket(
     session: Session, ticket: Ticket, actor: User, *, version: int | None, into: Ticket, note: str | None = None
 ) -> Ticket:

@@ -63,7 +63,10 @@ class WorkCalendar:
         """
         if days <= 0:
             return start
-        local_day = start.astimezone(self.tz).date()
+        local = start.astimezone(self.tz)
+        # 24:00 belongs to the day that ends: extending a deadline of "end of Tuesday" by one
+        # working day gives "end of Wednesday".
+        local_day = (local - timedelta(microseconds=1)).date() if local.time() == time(0, 0) else local.date()
         for _ in range(days):
             local_day = self.next_workday(local_day)
         end_of_day = datetime.combine(local_day + timedelta(days=1), time(0, 0), tzinfo=self.tz)

@@ -36,8 +36,15 @@ def test_whole_life_of_a_ticket(db: tuple[Session, Org]) -> None:
     assert t.number.endswith("-000001") and t.status == TicketStatus.registered
     assert t.citizen is not None and t.citizen.phone == "+8613800000001"
 
-    lifecycle.dispatch_ticket(session, t, u("dispatcher"), version=t.version, primary_department_id=org.dept["dc.hp"],
-                              assist_department_ids=[org.dept["cgj"]], note="属地主办，城管协办")
+    lifecycle.dispatch_ticket(
+        session,
+        t,
+        u("dispatcher"),
+        version=t.version,
+        primary_department_id=org.dept["dc.hp"],
+        assist_department_ids=[org.dept["cgj"]],
+        note="属地主办，城管协办",
+    )
     assert t.status == TicketStatus.dispatched and t.primary_department_id == org.dept["dc.hp"]
     assert t.sign_due and t.reply_due and t.return_due
     assert timedelta(minutes=59) < t.sign_due - t.dispatched_at <= timedelta(hours=1)  # type: ignore[operator]
@@ -47,8 +54,9 @@ def test_whole_life_of_a_ticket(db: tuple[Session, Org]) -> None:
     lifecycle.sign_ticket(session, t, u("hp"), version=t.version)
     assert t.status == TicketStatus.in_progress and t.sign_due is None
 
-    lifecycle.add_sub_assignment(session, t, u("hp"), version=t.version, department_id=org.dept["dc.hp.xy"],
-                                 note="请社区上门核实")
+    lifecycle.add_sub_assignment(
+        session, t, u("hp"), version=t.version, department_id=org.dept["dc.hp.xy"], note="请社区上门核实"
+    )
     lifecycle.sign_ticket(session, t, u("xy"), version=t.version)
 
     due_before = t.reply_due
@@ -57,35 +65,82 @@ def test_whole_life_of_a_ticket(db: tuple[Session, Org]) -> None:
     lifecycle.approve_extension(session, t, u("dispatcher"), version=t.version)
     assert t.extension_count == 1 and t.reply_due > due_before  # type: ignore[operator]
 
-    lifecycle.reply_ticket(session, t, u("hp"), version=t.version, handling="已约谈店主", resolved=False,
-                           public_answer="已责令整改")
+    lifecycle.reply_ticket(
+        session, t, u("hp"), version=t.version, handling="已约谈店主", resolved=False, public_answer="已责令整改"
+    )
     lifecycle.review_reply(session, t, u("dispatcher"), version=t.version, accept=False, note="请写明整改期限")
     assert t.status == TicketStatus.in_progress
-    lifecycle.reply_ticket(session, t, u("hp"), version=t.version, handling="已约谈店主，限期三日整改", resolved=True,
-                           public_answer="已责令三日内整改")
+    lifecycle.reply_ticket(
+        session,
+        t,
+        u("hp"),
+        version=t.version,
+        handling="已约谈店主，限期三日整改",
+        resolved=True,
+        public_answer="已责令三日内整改",
+    )
     lifecycle.review_reply(session, t, u("dispatcher"), version=t.version, accept=True)
     assert t.status == TicketStatus.awaiting_callback and t.callback_due is not None
 
-    lifecycle.record_callback(session, t, u("callback"), version=t.version, satisfaction=Satisfaction.unsatisfied,
-                              resolved=False, method="agent", note="夜间仍有噪音")
+    lifecycle.record_callback(
+        session,
+        t,
+        u("callback"),
+        version=t.version,
+        satisfaction=Satisfaction.unsatisfied,
+        resolved=False,
+        method="agent",
+        note="夜间仍有噪音",
+    )
     lifecycle.reopen_ticket(session, t, u("callback"), version=t.version, reason="群众反映未整改到位")
     assert t.status == TicketStatus.dispatched and t.reopen_count == 1
     assert all(a.signed_at is None for a in t.assignments if a.status != AssignmentStatus.withdrawn)
 
     lifecycle.sign_ticket(session, t, u("hp"), version=t.version)
-    lifecycle.reply_ticket(session, t, u("hp"), version=t.version, handling="已联合执法，停业整改", resolved=True,
-                           public_answer="已停业整改")
+    lifecycle.reply_ticket(
+        session,
+        t,
+        u("hp"),
+        version=t.version,
+        handling="已联合执法，停业整改",
+        resolved=True,
+        public_answer="已停业整改",
+    )
     lifecycle.review_reply(session, t, u("dispatcher"), version=t.version, accept=True)
-    lifecycle.record_callback(session, t, u("callback"), version=t.version, satisfaction=Satisfaction.satisfied,
-                              resolved=True, method="agent", service_satisfaction=Satisfaction.satisfied)
+    lifecycle.record_callback(
+        session,
+        t,
+        u("callback"),
+        version=t.version,
+        satisfaction=Satisfaction.satisfied,
+        resolved=True,
+        method="agent",
+        service_satisfaction=Satisfaction.satisfied,
+    )
     lifecycle.close_ticket(session, t, u("callback"), version=t.version)
     session.commit()
 
     assert t.status == TicketStatus.closed and t.closed_at is not None and t.sign_due is None
     assert actions(session, t.id) == [
-        "register", "dispatch", "sign", "sign", "add_sub_assignment", "sign", "request_extension",
-        "approve_extension", "reply", "send_back_reply", "reply", "accept_reply", "record_callback", "reopen",
-        "sign", "reply", "accept_reply", "record_callback", "close",
+        "register",
+        "dispatch",
+        "sign",
+        "sign",
+        "add_sub_assignment",
+        "sign",
+        "request_extension",
+        "approve_extension",
+        "reply",
+        "send_back_reply",
+        "reply",
+        "accept_reply",
+        "record_callback",
+        "reopen",
+        "sign",
+        "reply",
+        "accept_reply",
+        "record_callback",
+        "close",
     ]
     events = lifecycle.timeline(session, t.id)
     assert all(e.actor_id is not None and e.at is not None for e in events)
@@ -116,25 +171,29 @@ def test_return_accepted_moves_to_another_department(db: tuple[Session, Org]) ->
     t = ticket_in(session, org, TicketStatus.returned)
     assert t.return_count == 1 and t.sign_due is None
     with pytest.raises(InvalidInput, match="退单单位以外"):
-        lifecycle.accept_return(session, t, user(session, org, "dispatcher"), version=t.version,
-                                primary_department_id=org.dept["zjj"])
-    lifecycle.accept_return(session, t, user(session, org, "dispatcher"), version=t.version,
-                            primary_department_id=org.dept["cgj"])
+        lifecycle.accept_return(
+            session, t, user(session, org, "dispatcher"), version=t.version, primary_department_id=org.dept["zjj"]
+        )
+    lifecycle.accept_return(
+        session, t, user(session, org, "dispatcher"), version=t.version, primary_department_id=org.dept["cgj"]
+    )
     session.commit()
     assert t.status == TicketStatus.dispatched and t.primary_department_id == org.dept["cgj"]
     live = [a for a in t.assignments if a.status != AssignmentStatus.withdrawn]
     assert [a.department_id for a in live] == [org.dept["cgj"]]
     lifecycle.sign_ticket(session, t, user(session, org, "cgj"), version=t.version)
     with pytest.raises(Conflict, match="不是该工单的承办单位"):
-        lifecycle.reply_ticket(session, t, user(session, org, "zjj"), version=t.version, handling="x", resolved=True,
-                               public_answer="y")
+        lifecycle.reply_ticket(
+            session, t, user(session, org, "zjj"), version=t.version, handling="x", resolved=True, public_answer="y"
+        )
 
 
 def test_return_rejected_forces_back_and_keeps_reply_clock(db: tuple[Session, Org]) -> None:
     session, org = db
     t = register(session, org)
-    lifecycle.dispatch_ticket(session, t, user(session, org, "dispatcher"), version=t.version,
-                              primary_department_id=org.dept["zjj"])
+    lifecycle.dispatch_ticket(
+        session, t, user(session, org, "dispatcher"), version=t.version, primary_department_id=org.dept["zjj"]
+    )
     original_reply_due = t.reply_due
     lifecycle.return_ticket(session, t, user(session, org, "zjj"), version=t.version, reason="other", note="不清楚")
     lifecycle.reject_return(session, t, user(session, org, "dispatcher"), version=t.version, note="属于住建职责")
@@ -157,8 +216,9 @@ def test_merge_keeps_every_caller(db: tuple[Session, Org]) -> None:
     session, org = db
     target = ticket_in(session, org, TicketStatus.in_progress)
     repeat = register(session, org, phone="13900000002")
-    lifecycle.merge_ticket(session, repeat, user(session, org, "agent"), version=repeat.version, into=target,
-                           note="同一噪音问题")
+    lifecycle.merge_ticket(
+        session, repeat, user(session, org, "agent"), version=repeat.version, into=target, note="同一噪音问题"
+    )
     session.commit()
     assert repeat.status == TicketStatus.merged and repeat.merged_into_id == target.id
     assert target.repeat_count == 1
@@ -193,11 +253,13 @@ def test_sub_assignment_only_below(db: tuple[Session, Org]) -> None:
     session, org = db
     t = ticket_in(session, org, TicketStatus.in_progress, dept="dc.hp", handler="hp")
     with pytest.raises(InvalidInput, match="下级单位"):
-        lifecycle.add_sub_assignment(session, t, user(session, org, "hp"), version=t.version,
-                                     department_id=org.dept["xc.jk"])
+        lifecycle.add_sub_assignment(
+            session, t, user(session, org, "hp"), version=t.version, department_id=org.dept["xc.jk"]
+        )
     with pytest.raises(InvalidInput, match="下级单位"):
-        lifecycle.add_sub_assignment(session, t, user(session, org, "hp"), version=t.version,
-                                     department_id=org.dept["dc.hp"])
+        lifecycle.add_sub_assignment(
+            session, t, user(session, org, "hp"), version=t.version, department_id=org.dept["dc.hp"]
+        )
 
 
 def test_district_head_acts_for_a_street_below_it(db: tuple[Session, Org]) -> None:
@@ -228,48 +290,113 @@ def test_close_without_callback_needs_a_reason(db: tuple[Session, Org]) -> None:
 Action = Callable[[Session, Ticket, Org], object]
 
 ACTIONS: dict[str, tuple[str, Action, set[TicketStatus]]] = {
-    "reject_intake": ("agent", lambda s, t, o: lifecycle.reject_intake(
-        s, t, user(s, o, "agent"), version=t.version, reason="in_litigation"), {TicketStatus.registered}),
-    "transfer": ("agent", lambda s, t, o: lifecycle.transfer_emergency(
-        s, t, user(s, o, "agent"), version=t.version, target=EmergencyService.police), {TicketStatus.registered}),
-    "answer": ("agent", lambda s, t, o: lifecycle.answer_directly(
-        s, t, user(s, o, "agent"), version=t.version, answer="答"), {TicketStatus.registered}),
-    "dispatch": ("dispatcher", lambda s, t, o: lifecycle.dispatch_ticket(
-        s, t, user(s, o, "dispatcher"), version=t.version, primary_department_id=o.dept["zjj"]),
-        {TicketStatus.registered}),
-    "sign": ("zjj", lambda s, t, o: lifecycle.sign_ticket(s, t, user(s, o, "zjj"), version=t.version),
-             {TicketStatus.dispatched, TicketStatus.in_progress}),
-    "return": ("zjj", lambda s, t, o: lifecycle.return_ticket(
-        s, t, user(s, o, "zjj"), version=t.version, reason="other", note="退"),
-        {TicketStatus.dispatched, TicketStatus.in_progress}),
-    "accept_return": ("dispatcher", lambda s, t, o: lifecycle.accept_return(
-        s, t, user(s, o, "dispatcher"), version=t.version, primary_department_id=o.dept["cgj"]),
-        {TicketStatus.returned}),
-    "reject_return": ("dispatcher", lambda s, t, o: lifecycle.reject_return(
-        s, t, user(s, o, "dispatcher"), version=t.version, note="驳回"), {TicketStatus.returned}),
-    "sub": ("zjj", lambda s, t, o: lifecycle.add_sub_assignment(
-        s, t, user(s, o, "zjj"), version=t.version, department_id=o.dept["cgj"]), {TicketStatus.in_progress}),
-    "extension": ("zjj", lambda s, t, o: lifecycle.request_extension(
-        s, t, user(s, o, "zjj"), version=t.version, working_days=2, reason="延"), {TicketStatus.in_progress}),
-    "approve_extension": ("dispatcher", lambda s, t, o: lifecycle.approve_extension(
-        s, t, user(s, o, "dispatcher"), version=t.version), {TicketStatus.in_progress}),
-    "reply": ("zjj", lambda s, t, o: lifecycle.reply_ticket(
-        s, t, user(s, o, "zjj"), version=t.version, handling="办", resolved=True, public_answer="答"),
-        {TicketStatus.in_progress}),
-    "review": ("dispatcher", lambda s, t, o: lifecycle.review_reply(
-        s, t, user(s, o, "dispatcher"), version=t.version, accept=True), {TicketStatus.replied}),
-    "callback": ("callback", lambda s, t, o: lifecycle.record_callback(
-        s, t, user(s, o, "callback"), version=t.version, satisfaction=Satisfaction.satisfied, resolved=True,
-        method="agent"), {TicketStatus.awaiting_callback}),
-    "close": ("callback", lambda s, t, o: lifecycle.close_ticket(
-        s, t, user(s, o, "callback"), version=t.version, note="结"),
-        {TicketStatus.callback_done, TicketStatus.awaiting_callback}),
-    "reopen": ("callback", lambda s, t, o: lifecycle.reopen_ticket(
-        s, t, user(s, o, "callback"), version=t.version, reason="重办"),
-        {TicketStatus.callback_done, TicketStatus.closed}),
-    "merge": ("agent", lambda s, t, o: lifecycle.merge_ticket(
-        s, t, user(s, o, "agent"), version=t.version, into=register(s, o, phone="13700000001")),
-        {TicketStatus.registered, TicketStatus.dispatched, TicketStatus.in_progress, TicketStatus.returned}),
+    "reject_intake": (
+        "agent",
+        lambda s, t, o: lifecycle.reject_intake(s, t, user(s, o, "agent"), version=t.version, reason="in_litigation"),
+        {TicketStatus.registered},
+    ),
+    "transfer": (
+        "agent",
+        lambda s, t, o: lifecycle.transfer_emergency(
+            s, t, user(s, o, "agent"), version=t.version, target=EmergencyService.police
+        ),
+        {TicketStatus.registered},
+    ),
+    "answer": (
+        "agent",
+        lambda s, t, o: lifecycle.answer_directly(s, t, user(s, o, "agent"), version=t.version, answer="答"),
+        {TicketStatus.registered},
+    ),
+    "dispatch": (
+        "dispatcher",
+        lambda s, t, o: lifecycle.dispatch_ticket(
+            s, t, user(s, o, "dispatcher"), version=t.version, primary_department_id=o.dept["zjj"]
+        ),
+        {TicketStatus.registered},
+    ),
+    "sign": (
+        "zjj",
+        lambda s, t, o: lifecycle.sign_ticket(s, t, user(s, o, "zjj"), version=t.version),
+        {TicketStatus.dispatched, TicketStatus.in_progress},
+    ),
+    "return": (
+        "zjj",
+        lambda s, t, o: lifecycle.return_ticket(s, t, user(s, o, "zjj"), version=t.version, reason="other", note="退"),
+        {TicketStatus.dispatched, TicketStatus.in_progress},
+    ),
+    "accept_return": (
+        "dispatcher",
+        lambda s, t, o: lifecycle.accept_return(
+            s, t, user(s, o, "dispatcher"), version=t.version, primary_department_id=o.dept["cgj"]
+        ),
+        {TicketStatus.returned},
+    ),
+    "reject_return": (
+        "dispatcher",
+        lambda s, t, o: lifecycle.reject_return(s, t, user(s, o, "dispatcher"), version=t.version, note="驳回"),
+        {TicketStatus.returned},
+    ),
+    "sub": (
+        "zjj",
+        lambda s, t, o: lifecycle.add_sub_assignment(
+            s, t, user(s, o, "zjj"), version=t.version, department_id=o.dept["cgj"]
+        ),
+        {TicketStatus.in_progress},
+    ),
+    "extension": (
+        "zjj",
+        lambda s, t, o: lifecycle.request_extension(
+            s, t, user(s, o, "zjj"), version=t.version, working_days=2, reason="延"
+        ),
+        {TicketStatus.in_progress},
+    ),
+    "approve_extension": (
+        "dispatcher",
+        lambda s, t, o: lifecycle.approve_extension(s, t, user(s, o, "dispatcher"), version=t.version),
+        {TicketStatus.in_progress},
+    ),
+    "reply": (
+        "zjj",
+        lambda s, t, o: lifecycle.reply_ticket(
+            s, t, user(s, o, "zjj"), version=t.version, handling="办", resolved=True, public_answer="答"
+        ),
+        {TicketStatus.in_progress},
+    ),
+    "review": (
+        "dispatcher",
+        lambda s, t, o: lifecycle.review_reply(s, t, user(s, o, "dispatcher"), version=t.version, accept=True),
+        {TicketStatus.replied},
+    ),
+    "callback": (
+        "callback",
+        lambda s, t, o: lifecycle.record_callback(
+            s,
+            t,
+            user(s, o, "callback"),
+            version=t.version,
+            satisfaction=Satisfaction.satisfied,
+            resolved=True,
+            method="agent",
+        ),
+        {TicketStatus.awaiting_callback},
+    ),
+    "close": (
+        "callback",
+        lambda s, t, o: lifecycle.close_ticket(s, t, user(s, o, "callback"), version=t.version, note="结"),
+        {TicketStatus.callback_done, TicketStatus.awaiting_callback},
+    ),
+    "reopen": (
+        "callback",
+        lambda s, t, o: lifecycle.reopen_ticket(s, t, user(s, o, "callback"), version=t.version, reason="重办"),
+        {TicketStatus.callback_done, TicketStatus.closed},
+    ),
+    "merge": (
+        "agent",
+        lambda s, t, o: lifecycle.merge_ticket(
+            s, t, user(s, o, "agent"), version=t.version, into=register(s, o, phone="13700000001")
+        ),
+        {TicketStatus.registered, TicketStatus.dispatched, TicketStatus.in_progress, TicketStatus.returned},
+    ),
 }
 
 
@@ -293,18 +420,30 @@ def test_every_action_refused_outside_its_states(db: tuple[Session, Org], status
     assert refused >= 10
 
 
-@pytest.mark.parametrize(("action", "intruder"), [
-    ("dispatch", "agent"), ("dispatch", "zjj"), ("sign", "dispatcher"), ("reply", "callback"),
-    ("review", "zjj"), ("callback", "zjj"), ("close", "zjj"), ("reopen", "agent"), ("answer", "zjj"),
-    ("approve_extension", "zjj"), ("transfer", "cgj"),
-])
+@pytest.mark.parametrize(
+    ("action", "intruder"),
+    [
+        ("dispatch", "agent"),
+        ("dispatch", "zjj"),
+        ("sign", "dispatcher"),
+        ("reply", "callback"),
+        ("review", "zjj"),
+        ("callback", "zjj"),
+        ("close", "zjj"),
+        ("reopen", "agent"),
+        ("answer", "zjj"),
+        ("approve_extension", "zjj"),
+        ("transfer", "cgj"),
+    ],
+)
 def test_actions_refused_to_the_wrong_role(db: tuple[Session, Org], action: str, intruder: str) -> None:
     session, org = db
     _who, act, allowed = ACTIONS[action]
     ticket = ticket_in(session, org, sorted(allowed, key=list(TicketStatus).index)[0])
     if action == "approve_extension":
-        lifecycle.request_extension(session, ticket, user(session, org, "zjj"), version=ticket.version,
-                                    working_days=2, reason="延")
+        lifecycle.request_extension(
+            session, ticket, user(session, org, "zjj"), version=ticket.version, working_days=2, reason="延"
+        )
         session.commit()
     real = org.users[ACTIONS[action][0]]
     org.users[ACTIONS[action][0]] = org.users[intruder]  # the same call, made by the intruder
@@ -321,8 +460,13 @@ def test_stale_version_is_refused(db: tuple[Session, Org]) -> None:
     session, org = db
     t = register(session, org)
     with pytest.raises(Conflict, match="已被他人修改") as info:
-        lifecycle.dispatch_ticket(session, t, user(session, org, "dispatcher"), version=t.version - 1 or 99,
-                                  primary_department_id=org.dept["zjj"])
+        lifecycle.dispatch_ticket(
+            session,
+            t,
+            user(session, org, "dispatcher"),
+            version=t.version - 1 or 99,
+            primary_department_id=org.dept["zjj"],
+        )
     assert info.value.details["reason"] == "stale_version"
 
 
@@ -336,8 +480,9 @@ def test_two_writers_at_once_only_one_wins(db: tuple[Session, Org]) -> None:
         lifecycle.sign_ticket(first, a, user(first, org, "zjj"), version=a.version)
         first.commit()
         with pytest.raises(Conflict):
-            lifecycle.return_ticket(second, b, user(second, org, "zjj"), version=b.version, reason="other",
-                                    note="同时退单")
+            lifecycle.return_ticket(
+                second, b, user(second, org, "zjj"), version=b.version, reason="other", note="同时退单"
+            )
         second.rollback()
     finally:
         first.close()

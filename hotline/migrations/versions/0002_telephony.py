@@ -51,7 +51,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["agent_user_id"], ["users.id"], name=op.f("fk_telephony_calls_agent_user_id_users")),
-        sa.ForeignKeyConstraint(["transferred_by_id"], ["users.id"], name=op.f("fk_telephony_calls_transferred_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["transferred_by_id"], ["users.id"], name=op.f("fk_telephony_calls_transferred_by_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_telephony_calls")),
         sa.UniqueConstraint("linkedid", name=op.f("uq_telephony_calls_linkedid")),
     )
@@ -92,7 +94,9 @@ def upgrade() -> None:
         sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("note", sa.String(length=500), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["handled_by_id"], ["users.id"], name=op.f("fk_telephony_callback_tasks_handled_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["handled_by_id"], ["users.id"], name=op.f("fk_telephony_callback_tasks_handled_by_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_telephony_callback_tasks")),
         sa.UniqueConstraint("linkedid", name=op.f("uq_telephony_callback_tasks_linkedid")),
     )
