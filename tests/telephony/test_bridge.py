@@ -205,6 +205,7 @@ def test_malformed_packet_is_logged_and_skipped(ami: Any, start_bridge: Any, sm:
 def test_agent_states_follow_the_queue(ami: Any, start_bridge: Any, sm: Any) -> None:
     runner = start_bridge()
     runner.wait_connected()
+    runner.drain()
     with sm() as s:
         agents = {a.interface: a.state for a in s.scalars(select(AgentStatus))}
     assert agents == {"Local/8001@hotline-agents": "idle", "Local/8002@hotline-agents": "idle",
