@@ -56,6 +56,8 @@ _PENDING = "hotline_tasks_after_commit"
 
 def enqueue_after_commit(session: Session, task: Any, *args: Any, **kwargs: Any) -> None:
     """Send ``task`` only once the transaction that wrote what it reads has committed."""
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even of nothing written yet, drops the task
     session.info.setdefault(_PENDING, []).append((task, args, kwargs))
 
 
@@ -65,6 +67,9 @@ def _send_pending(session: Session) -> None:
         task.apply_async(args=args, kwargs=kwargs)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: Any) -> None:
+    # Fires on every rollback() (even with no database transaction begun); a savepoint
+    # rolled back does not drop what the outer transaction still means to send.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -1,0 +1,105 @@
+"""The first README command as a newcomer uses it: `hotline up` on an empty data directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> tuple[str, Path, subprocess.Popen[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env.update(HOTLINE_DATA_DIR=str(tmp_path / "var"), HOTLINE_DEMO_PASSWORD="demo-password-1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotline.cli", "up", "--port", "18080"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    base = None
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        match = re.search(r"serving on (http://\S+)", line)
+        if match:
+            base = match.group(1)
+        if "press Ctrl+C" in line:
+            break
+    assert base, "".join(lines)
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield base, tmp_path / "var", proc
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_a_newcomer_runs_the_product_and_works_a_ticket(running: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    base, data_dir, _proc = running
+    assert (data_dir / "hotline.sqlite3").exists()
+    health = httpx.get(f"{base}/healthz").json()
+    assert health == {"ok": True, "database": {"ok": True}, "broker": {"ok": True}}
+    assert httpx.get(f"{base}/docs").status_code == 200
+
+    def login(name: str) -> dict[str, str]:
+        token = httpx.post(f"{base}/api/v1/auth/token", data={"username": name, "password": "demo-password-1"})
+        assert token.status_code == 200, token.text
+        return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+    agent, dispatcher, zjj, cb = (login(n) for n in ("agent1", "dispatcher", "zjj", "callback"))
+    seeded = httpx.get(f"{base}/api/v1/tickets", headers=agent).json()
+    assert seeded["total"] >= 10
+    depts = {d["code"]: d["id"] for d in httpx.get(f"{base}/api/v1/departments", headers=agent).json()}
+    assert len(depts) >= 40
+    t = httpx.post(
+        f"{base}/api/v1/tickets",
+        headers=agent,
+        json={
+            "title": "小区电梯经常停运",
+            "content": "悦来小区2栋电梯一周停运三次，老人上下楼困难。",
+            "appeal_type": "complaint",
+            "phone": "13812345678",
+            "address": "西城区建康街道悦来小区2栋",
+        },
+    ).json()
+    for who, action, body in [
+        (dispatcher, "dispatch", {"primary_department_id": depts["zjj"]}),
+        (zjj, "sign", {}),
+        (zjj, "reply", {"handling": "已督促物业维修电梯", "resolved": True, "public_answer": "电梯已修复"}),
+        (dispatcher, "review", {"accept": True}),
+        (cb, "callback", {"satisfaction": "satisfied", "resolved": True}),
+        (cb, "close", {}),
+    ]:
+        response = httpx.post(
+            f"{base}/api/v1/tickets/{t['id']}/{action}", headers=who, json={"version": t["version"], **body}
+        )
+        assert response.status_code == 200, (action, response.text)
+        t = response.json()
+    assert t["status"] == "closed"
+    # The embedded worker and beat are real processes on the embedded broker.
+    log = data_dir / "worker.log"
+    for _ in range(100):
+        if log.exists() and "ready" in log.read_text():
+            break
+        time.sleep(0.3)
+    assert "ready" in log.read_text() and "beat: Starting" in log.read_text()
