@@ -85,8 +85,9 @@ def build_org(session: Session) -> Org:
         ("xc", "西城区", L.district, K.territorial, None),
         ("xc.jk", "建康街道", L.street, K.territorial, "xc"),
     ]:
-        d[code] = create_department(session, code=code, name=name, level=level, kind=kind,
-                                    parent_id=d[parent] if parent else None).id
+        d[code] = create_department(
+            session, code=code, name=name, level=level, kind=kind, parent_id=d[parent] if parent else None
+        ).id
     hashed = hash_password(PASSWORD)  # one argon2 hash for all: keeps the fixture fast
     users: dict[str, int] = {}
     for username, role, dept in [
@@ -102,8 +103,13 @@ def build_org(session: Session) -> Org:
         ("xy", "dept_handler", "dc.hp.xy"),
         ("jk", "dept_handler", "xc.jk"),
     ]:
-        user = User(username=username, display_name=f"{username} 测试", password_hash=hashed, role=role,
-                    department_id=d[dept] if dept else None)
+        user = User(
+            username=username,
+            display_name=f"{username} 测试",
+            password_hash=hashed,
+            role=role,
+            department_id=d[dept] if dept else None,
+        )
         session.add(user)
         session.flush()
         users[username] = user.id
@@ -114,20 +120,37 @@ def build_org(session: Session) -> Org:
 
 # Tables emptied between tests; the organisation stays.
 PER_TEST_TABLES = [
-    "timeline_events", "extension_requests", "ticket_callers", "ticket_assignments", "tickets",
-    "citizens", "ticket_counters", "login_failures", "calendar_overrides", "settings",
+    "timeline_events",
+    "extension_requests",
+    "ticket_callers",
+    "ticket_assignments",
+    "tickets",
+    "citizens",
+    "ticket_counters",
+    "login_failures",
+    "calendar_overrides",
+    "settings",
 ]
 
 
 def clean_tables(session: Session) -> None:
     from hotline.timelimits import ensure_default_policies
 
-    existing = set(session.execute(text(
-        "SELECT name FROM sqlite_master WHERE type='table'" if session.get_bind().dialect.name == "sqlite"
-        else "SELECT tablename FROM pg_tables WHERE schemaname='public'")).scalars())
+    existing = set(
+        session.execute(
+            text(
+                "SELECT name FROM sqlite_master WHERE type='table'"
+                if session.get_bind().dialect.name == "sqlite"
+                else "SELECT tablename FROM pg_tables WHERE schemaname='public'"
+            )
+        ).scalars()
+    )
     # Tables other packages add and that point at tickets go first.
-    extra = [t for t in existing if t not in PER_TEST_TABLES and t not in {
-        "alembic_version", "departments", "users", "time_limit_policies"}]
+    extra = [
+        t
+        for t in existing
+        if t not in PER_TEST_TABLES and t not in {"alembic_version", "departments", "users", "time_limit_policies"}
+    ]
     tables = [t for t in PER_TEST_TABLES if t in existing]
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"TRUNCATE {', '.join(extra + tables)} RESTART IDENTITY CASCADE"))
