@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from hotline import access
+from hotline import access, hooks
 from hotline.db import utcnow
 from hotline.enums import (
     APPEAL_TYPE_LABELS,
@@ -188,6 +188,7 @@ def _record(
         data=data or {},
     )
     session.add(event)
+    hooks.emit(session, ticket, event)
     return event
 
 
