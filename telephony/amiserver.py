@@ -175,6 +175,11 @@ class AMIServer:
         """The server's clock: real time when time_scale is 1, faster when it is below 1."""
         return self._v0 + (time.monotonic() - self._w0) / self.time_scale
 
+    def set_time_scale(self, time_scale: float) -> None:
+        """Change the speed of the clock from now on (the clock itself does not jump)."""
+        self._v0, self._w0 = self.vnow(), time.monotonic()
+        self.time_scale = time_scale
+
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=1 << 20)

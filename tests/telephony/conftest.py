@@ -70,8 +70,9 @@ def ami() -> Iterator[AMIServerThread]:
 class BridgeRunner:
     """A Bridge in its own thread and loop, driven from synchronous test code."""
 
-    def __init__(self, config: BridgeConfig, sm: sessionmaker[Session], publish: Callable[[dict[str, Any]], None]
-                 | None = None) -> None:
+    def __init__(
+        self, config: BridgeConfig, sm: sessionmaker[Session], publish: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         self.bridge = Bridge(config, sm, publish=publish or (lambda m: None))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -115,8 +116,13 @@ class BridgeRunner:
 def start_bridge(ami: AMIServerThread, sm: sessionmaker[Session]) -> Iterator[Callable[..., BridgeRunner]]:
     runners: list[BridgeRunner] = []
 
-    def start(*, secret: str = "secret", username: str = "hotline", session_maker: sessionmaker[Session] | None
-              = None, **kw: Any) -> BridgeRunner:
+    def start(
+        *,
+        secret: str = "secret",
+        username: str = "hotline",
+        session_maker: sessionmaker[Session] | None = None,
+        **kw: Any,
+    ) -> BridgeRunner:
         kw.setdefault("ping_interval", 30.0)
         kw.setdefault("backoff_min", 0.05)
         kw.setdefault("backoff_max", 0.2)

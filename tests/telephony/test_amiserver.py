@@ -40,7 +40,8 @@ def test_login_order_and_errors_like_06b(ami: Any) -> None:
     assert second["Event"] == "FullyBooted" and third["Event"] == "SuccessfulAuth"
     c.send(Action="NoSuchAction", ActionID="06b-3")
     assert c.recv(lambda m: m.get("ActionID") == "06b-3")["Message"] == (
-        "Invalid/unknown command: NoSuchAction. Use Action: ListCommands to show available commands.")
+        "Invalid/unknown command: NoSuchAction. Use Action: ListCommands to show available commands."
+    )
     assert c.recv(lambda m: m.get("Event") == "RequestBadFormat")["RequestType"] == "Action: NoSuchAction"
     c.send(ActionID="noaction-1", Foo="bar")
     assert c.recv(lambda m: m.get("ActionID") == "noaction-1")["Message"] == "Missing action in request"
@@ -48,7 +49,10 @@ def test_login_order_and_errors_like_06b(ami: Any) -> None:
     assert c.recv(lambda m: m.get("ActionID") == "06b-4")["Message"] == "Channel not specified"
     c.send(Action="Originate", Channel="Bogus/123", Context="callback-survey", Exten="s", ActionID="06b-5")
     assert c.recv(lambda m: m.get("ActionID") == "06b-5") == {
-        "Response": "Error", "ActionID": "06b-5", "Message": "Originate failed"}
+        "Response": "Error",
+        "ActionID": "06b-5",
+        "Message": "Originate failed",
+    }
     c.send(Action="QueueStatus", Queue="no-such-queue", ActionID="06b-6")
     assert c.recv(lambda m: m.get("ActionID") == "06b-6")["EventList"] == "start"
     assert c.recv(lambda m: m.get("ActionID") == "06b-6")["ListItems"] == "0"
@@ -70,7 +74,7 @@ def test_wrong_secret_waits_then_fails_and_closes(ami: Any) -> None:
 
 
 def test_list_responses_while_a_call_waits(ami: Any) -> None:
-    ami.server.time_scale = 1.0  # real time: the caller waits in the queue for seconds
+    ami.server.set_time_scale(1.0)  # real time: the caller waits in the queue for seconds
     ami.call(ami.server.play, "02_inbound_abandoned")
     time.sleep(2.0)
     c = Raw(ami.server.port)

@@ -45,10 +45,10 @@ def check_against_recording(rec: CallRecord, name: str) -> None:
     assert not rec.reconciled
 
 
-@pytest.mark.parametrize("name", ["01_inbound_answered", "02_inbound_abandoned", "03_inbound_rna_then_answered",
-                                  "07b_sipp_sip_agent"])
-def test_recorded_call_gives_the_record_the_recording_implies(ami: Any, start_bridge: Any, sm: Any, name: str
-                                                              ) -> None:
+@pytest.mark.parametrize(
+    "name", ["01_inbound_answered", "02_inbound_abandoned", "03_inbound_rna_then_answered", "07b_sipp_sip_agent"]
+)
+def test_recorded_call_gives_the_record_the_recording_implies(ami: Any, start_bridge: Any, sm: Any, name: str) -> None:
     runner = start_bridge()
     runner.wait_connected()
     wait_play(ami, play(ami, name))
@@ -57,7 +57,11 @@ def test_recorded_call_gives_the_record_the_recording_implies(ami: Any, start_br
     check_against_recording(rec, name)
     if name == "01_inbound_answered":
         assert (rec.wait_seconds, rec.talk_seconds, rec.hangup_by, rec.agent_interface) == (
-            3, 7, "agent", "Local/8001@hotline-agents/n")
+            3,
+            7,
+            "agent",
+            "Local/8001@hotline-agents/n",
+        )
     with sm() as s:
         tasks = s.scalars(select(CallbackTask)).all()
     assert [t.linkedid for t in tasks] == ([rec.linkedid] if rec.abandoned else [])
@@ -89,8 +93,10 @@ def test_only_the_event_classes_it_needs(ami: Any, start_bridge: Any, sm: Any) -
 def test_many_concurrent_replays_are_distinct_calls(ami: Any, start_bridge: Any, sm: Any) -> None:
     runner = start_bridge()
     runner.wait_connected()
-    plays = [play(ami, n, numbers=[f"1380013{i:04d}"], agents=[str(8100 + 2 * i), str(8101 + 2 * i)])
-             for i, n in enumerate(["01_inbound_answered", "02_inbound_abandoned", "03_inbound_rna_then_answered"] * 4)]
+    plays = [
+        play(ami, n, numbers=[f"1380013{i:04d}"], agents=[str(8100 + 2 * i), str(8101 + 2 * i)])
+        for i, n in enumerate(["01_inbound_answered", "02_inbound_abandoned", "03_inbound_rna_then_answered"] * 4)
+    ]
     for p in plays:
         wait_play(ami, p)
     runner.drain()
@@ -129,8 +135,9 @@ def test_bridge_restart_mid_call_gives_one_correct_record(ami: Any, start_bridge
     check_against_recording(rec, "03_inbound_rna_then_answered")
 
 
-def test_call_that_ends_while_asterisk_is_unreachable_is_closed_once(ami: Any, start_bridge: Any, sm: Any,
-                                                                     caplog: Any) -> None:
+def test_call_that_ends_while_asterisk_is_unreachable_is_closed_once(
+    ami: Any, start_bridge: Any, sm: Any, caplog: Any
+) -> None:
     runner = start_bridge()
     runner.wait_connected()
     p = play(ami, "02_inbound_abandoned")
@@ -191,8 +198,10 @@ def test_malformed_packet_is_logged_and_skipped(ami: Any, start_bridge: Any, sm:
     caplog.set_level(logging.WARNING, logger="telephony")
     runner = start_bridge()
     runner.wait_connected()
-    ami.call(ami.server.inject_raw, b"this is not AMI\r\nEvent: Broken\r\n\xff\xfe: x\r\n\r\n"
-             b"\x00\x01garbage\r\n\r\nResponse\r\n\r\n")
+    ami.call(
+        ami.server.inject_raw,
+        b"this is not AMI\r\nEvent: Broken\r\n\xff\xfe: x\r\n\r\n\x00\x01garbage\r\n\r\nResponse\r\n\r\n",
+    )
     wait_play(ami, play(ami, "01_inbound_answered"))
     runner.drain()
     assert runner.bridge.stats.malformed >= 2
@@ -208,8 +217,12 @@ def test_agent_states_follow_the_queue(ami: Any, start_bridge: Any, sm: Any) -> 
     runner.drain()
     with sm() as s:
         agents = {a.interface: a.state for a in s.scalars(select(AgentStatus))}
-    assert agents == {"Local/8001@hotline-agents": "idle", "Local/8002@hotline-agents": "idle",
-                      "Local/8003@hotline-agents": "idle", "PJSIP/agent9001": "idle"}
+    assert agents == {
+        "Local/8001@hotline-agents": "idle",
+        "Local/8002@hotline-agents": "idle",
+        "Local/8003@hotline-agents": "idle",
+        "PJSIP/agent9001": "idle",
+    }
     p = play(ami, "01_inbound_answered")
 
     def state() -> str | None:
@@ -227,3 +240,29 @@ def test_agent_states_follow_the_queue(ami: Any, start_bridge: Any, sm: Any) -> 
     with sm() as s:
         a = s.get(AgentStatus, "Local/8004@hotline-agents")
         assert a is not None and a.state == "logged_out"
+
+
+@pytest.mark.integration
+def test_postgresql_drop_and_restart_keep_one_record_per_call(ami: Any, start_bridge: Any, pg_sm: Any) -> None:
+    from tests.telephony.conftest import _clean
+
+    _clean(pg_sm)
+    ami.server.set_time_scale(0.1)  # the restart gap must not swallow the end of a call
+    first = start_bridge(session_maker=pg_sm)
+    first.wait_connected()
+    plays = {n: play(ami, n) for n in ("01_inbound_answered", "02_inbound_abandoned", "03_inbound_rna_then_answered")}
+    first.wait(lambda: sum(r.answered for r in records(pg_sm)) >= 1, timeout=5)
+    ami.call(ami.server.drop_clients)
+    first.wait_connected(resyncs=2)
+    first.stop()
+    second = start_bridge(session_maker=pg_sm)
+    second.wait_connected()
+    for p in plays.values():
+        wait_play(ami, p)
+    second.drain()
+    recs = {r.caller_e164: r for r in records(pg_sm)}
+    assert len(recs) == 3
+    for i, name in enumerate(plays, start=1):
+        check_against_recording(recs[f"+861380000000{i}"], name)
+    with pg_sm() as s:
+        assert s.scalar(select(func.count()).select_from(CallbackTask)) == 1

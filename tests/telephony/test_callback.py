@@ -37,8 +37,17 @@ def target(ami: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         (SurveyBehaviour("busy", None, None), "busy", None, None, 5),
     ],
 )
-def test_survey_call_result(ami: Any, start_bridge: Any, sm: Any, target: Any, behaviour: SurveyBehaviour,
-                            status: str, satisfaction: str | None, resolution: str | None, reason: int) -> None:
+def test_survey_call_result(
+    ami: Any,
+    start_bridge: Any,
+    sm: Any,
+    target: Any,
+    behaviour: SurveyBehaviour,
+    status: str,
+    satisfaction: str | None,
+    resolution: str | None,
+    reason: int,
+) -> None:
     seen: list[tuple[int, str]] = []
     callback.on_survey_result(lambda row: seen.append((row.id, row.status)))
     runner = start_bridge()
@@ -62,8 +71,12 @@ def test_survey_call_result(ami: Any, start_bridge: Any, sm: Any, target: Any, b
     runner.drain()
     with sm() as s:
         r = s.get(SurveyCall, row_id)
-        assert (r.status, r.satisfaction, r.resolution, r.originate_reason) == (status, satisfaction, resolution,
-                                                                                 reason)
+        assert (r.status, r.satisfaction, r.resolution, r.originate_reason) == (
+            status,
+            satisfaction,
+            resolution,
+            reason,
+        )
         if status == "completed":
             assert r.linkedid and r.answered_at and r.hangup_cause == 16
     assert seen == [(row_id, status)]  # handlers called once

@@ -8,9 +8,11 @@ from telephony.state import Tracker
 
 
 def test_decoder_handles_any_chunking_and_utf8() -> None:
-    data = (b"Asterisk Call Manager/11.0.0\r\n"
-            + encode({"Response": "Success", "ActionID": "1", "Message": "Authentication accepted"})
-            + encode({"Event": "UserEvent", "UserEvent": "SurveyResult", "Result": "满意", "Empty": ""}))
+    data = (
+        b"Asterisk Call Manager/11.0.0\r\n"
+        + encode({"Response": "Success", "ActionID": "1", "Message": "Authentication accepted"})
+        + encode({"Event": "UserEvent", "UserEvent": "SurveyResult", "Result": "满意", "Empty": ""})
+    )
     for size in (1, 2, 3, 7, len(data)):
         dec = Decoder()
         msgs = []
@@ -53,7 +55,11 @@ def test_tracker_on_the_recordings() -> None:
             abandoned_out += [i for k, i in outbox if k == "abandoned"]
         (call,) = out.values()
         assert (call["wait_seconds"], call["talk_seconds"], call["abandoned"], call["hangup_by"]) == (
-            wait, talk, abandoned, by), name
+            wait,
+            talk,
+            abandoned,
+            by,
+        ), name
         assert call["status"] == "ended" and call["hangup_cause"] == 16
         assert len(abandoned_out) == int(abandoned)
         assert not t.calls  # ended calls are forgotten
