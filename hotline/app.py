@@ -12,7 +12,7 @@ from kombu import Connection
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from hotline import api
+from hotline import api, wiring
 from hotline.db import get_engine
 from hotline.errors import HotlineError
 from hotline.settings import get_settings
@@ -71,4 +71,6 @@ def create_app() -> FastAPI:
         return JSONResponse(status_code=200 if ok else 503, content={"ok": ok, **checks})
 
     app.include_router(api.router)
+    wiring.include_routers(app)
+    wiring.install()
     return app

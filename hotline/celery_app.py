@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.signals import beat_init, worker_init, worker_process_init
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,15 @@ def make_celery() -> Celery:
 
 
 celery_app = make_celery()
+
+
+@worker_init.connect
+@worker_process_init.connect
+@beat_init.connect
+def _wire(**_: Any) -> None:
+    from hotline import wiring
+
+    wiring.install()
 
 
 def reconfigure_celery() -> None:

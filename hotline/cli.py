@@ -82,11 +82,14 @@ def _logins_file() -> Path:
 
 
 def _seed(password: str | None) -> dict[str, Any]:
+    from hotline import wiring
     from hotline.db import session_scope
     from hotline.demo.seed import DEMO_LOGINS, seed_demo
 
+    wiring.install()
     with session_scope() as session:
         result = seed_demo(session, password)
+        result.update(wiring.seed_demo_extras(session))
     if result["password"]:
         logins = [{"username": d.username, "role": d.role.value, "name": d.display_name} for d in DEMO_LOGINS]
         path = _logins_file()
