@@ -1042,6 +1042,73 @@ def reopen_ticket(session: Session, ticket: Ticket, actor: User | None, *, versi
     return ticket
 
 
+# ---------------------------------------------------------------- 督办 (escalation level)
+
+
+@transition
+def escalate_ticket(
+    session: Session,
+    ticket: Ticket,
+    actor: User | None,
+    *,
+    level: int,
+    cause: str,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Ticket:
+    """督办: raise the ticket's escalation level (never lowers it); ``actor`` None is the sweep.
+
+    The escalation package keeps its own exactly-once record per (ticket, level, cause); this
+    writes the change on the ticket and its timeline event in the same transaction.
+    """
+    if not 1 <= level <= 5:
+        raise InvalidInput("督办级别须在 1 到 5 之间", field="level")
+    if actor is not None and Role(actor.role) not in {Role.supervisor, Role.admin}:
+        raise Conflict(f"{ROLE_LABELS[Role(actor.role)]}不能督办；只有督办员、管理员可以", reason="role_not_allowed")
+    if TicketStatus(ticket.status) not in OPEN_STATUSES:
+        raise Conflict(f"工单当前状态为「{_label(ticket.status)}」，不能督办", reason="invalid_state")
+    before = ticket.escalation_level
+    now = utcnow()
+    ticket.escalation_level = max(before, level)
+    _touch(ticket, now)
+    _record(
+        session,
+        ticket,
+        actor,
+        "escalate",
+        from_status=ticket.status,
+        note=note,
+        data={"level": level, "cause": cause, "before": before, "after": ticket.escalation_level, **(data or {})},
+    )
+    _flush(session)
+    return ticket
+
+
+@transition
+def settle_escalation(session: Session, ticket: Ticket, actor: User, *, level: int, reason: str) -> Ticket:
+    """A supervisor sets the level by hand (e.g. lowers it once the department has acted)."""
+    if Role(actor.role) not in {Role.supervisor, Role.admin}:
+        raise Conflict(f"{ROLE_LABELS[Role(actor.role)]}不能调整督办级别", reason="role_not_allowed")
+    if not 0 <= level <= 5:
+        raise InvalidInput("督办级别须在 0 到 5 之间", field="level")
+    reason = _require_text(reason, "调整督办级别的理由")
+    before = ticket.escalation_level
+    now = utcnow()
+    ticket.escalation_level = level
+    _touch(ticket, now)
+    _record(
+        session,
+        ticket,
+        actor,
+        "settle_escalation",
+        from_status=ticket.status,
+        note=reason,
+        data={"before": before, "after": level},
+    )
+    _flush(session)
+    return ticket
+
+
 # ---------------------------------------------------------------- 并单
 
 
