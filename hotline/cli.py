@@ -202,10 +202,22 @@ def beat() -> None:
 
 
 @main.command()
+def bridge() -> None:
+    """Run the Asterisk (AMI) bridge: call records, agent states, screen pops, survey results."""
+    from hotline import wiring
+    from telephony.bridge import run_bridge
+
+    wiring.install()
+    run_bridge()
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int, help="Preferred port; the next free one if taken.")
 @click.option("--no-worker", is_flag=True, help="Do not start the embedded Celery worker and beat.")
-def up(host: str, port: int, no_worker: bool) -> None:
+@click.option("--call-every", default=20.0, show_default=True, type=float,
+              help="Seconds between replayed demo calls when no Asterisk is configured (0: none).")
+def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
     """Run everything on the embedded default: database, worker + beat, demo data, API."""
     import uvicorn
 
@@ -218,6 +230,19 @@ def up(host: str, port: int, no_worker: bool) -> None:
     _upgrade_database()
     result = _seed(None)
     click.echo(f"demo data: {result['departments']} departments, {result['tickets_created']} new tickets")
+
+    telephony = None
+    worker_env = os.environ.copy()
+    if not settings.ami_host and call_every > 0:
+        from telephony.demo import start_embedded
+
+        telephony = start_embedded(every=call_every)
+        # The worker places survey calls on the same replaying AMI server.
+        target = telephony.target
+        worker_env.update(HOTLINE_AMI_HOST=target.host, HOTLINE_AMI_PORT=str(target.port),
+                          HOTLINE_AMI_USERNAME=target.username, HOTLINE_AMI_SECRET=target.secret)
+        click.echo(f"no Asterisk configured: replaying recorded calls, one every {call_every:.0f}s "
+                   f"(AMI server on {target.host}:{target.port})")
 
     worker_proc: subprocess.Popen[bytes] | None = None
     if not no_worker:
@@ -262,6 +287,8 @@ def up(host: str, port: int, no_worker: bool) -> None:
         uvicorn.run(create_app(), host=host, port=chosen, log_level="warning")
     finally:
         _stop_worker()
+        if telephony is not None:
+            telephony.stop()
 
 
 if __name__ == "__main__":
