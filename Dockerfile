@@ -1,0 +1,18 @@
+# The hotline image: API, Celery worker and beat, and the AMI bridge all run from it.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+RUN useradd --create-home --uid 10001 hotline
+COPY pyproject.toml README.md ./
+COPY hotline ./hotline
+COPY telephony ./telephony
+COPY classifier ./classifier
+COPY dispatch ./dispatch
+COPY escalation ./escalation
+COPY dashboards ./dashboards
+RUN pip install .
+USER hotline
+ENV HOTLINE_DATA_DIR=/home/hotline/var
+EXPOSE 8000
+CMD ["hotline", "api", "--host", "0.0.0.0", "--port", "8000"]
