@@ -87,7 +87,12 @@ class Bridge:
         self._flush_scheduled = False
         self._restored = False
         self._stop = asyncio.Event()
-        self._pending_writes: list[asyncio.Future[Any]] = []
+        # Work for the writer thread; snapshots of one call/agent coalesce while it is busy.
+        self._calls_due: dict[str, dict[str, Any]] = {}
+        self._agents_due: dict[str, dict[str, Any]] = {}
+        self._abandoned_due: list[dict[str, Any]] = []
+        self._surveys_due: list[tuple[str, dict[str, Any]]] = []
+        self._write_running: asyncio.Future[Any] | None = None
         self.on_flush: Callable[[], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -217,26 +222,45 @@ class Bridge:
             return
         self.stats.flushes += 1
         loop = asyncio.get_running_loop()
-        abandoned, surveys = [], []
         for kind, item in outbox:
             if kind == "pop":
                 self.stats.pops += 1
                 loop.run_in_executor(self._pops, self._deliver_pop, item)
             elif kind == "abandoned":
-                abandoned.append(item)
+                self._abandoned_due.append(item)
             else:
-                surveys.append((kind, item))
-        fut = loop.run_in_executor(self._writer, self._write, calls, agents, abandoned, surveys)
-        self._pending_writes.append(fut)
-        fut.add_done_callback(lambda f: self._pending_writes.remove(f) if f in self._pending_writes else None)
+                self._surveys_due.append((kind, item))
+        for snap in calls:
+            self._calls_due[snap["linkedid"]] = snap
+        for snap in agents:
+            self._agents_due[snap["interface"]] = snap
+        self._start_write()
         if self.on_flush is not None:
             self.on_flush()
+
+    def _start_write(self) -> None:
+        if self._write_running is not None:
+            return  # the running write restarts when it is done
+        if not (self._calls_due or self._agents_due or self._abandoned_due or self._surveys_due):
+            return
+        batch = (list(self._calls_due.values()), list(self._agents_due.values()), self._abandoned_due,
+                 self._surveys_due)
+        self._calls_due, self._agents_due, self._abandoned_due, self._surveys_due = {}, {}, [], []
+        fut = asyncio.get_running_loop().run_in_executor(self._writer, self._write, *batch)
+        self._write_running = fut
+
+        def done(_f: asyncio.Future[Any]) -> None:
+            self._write_running = None
+            self._start_write()
+
+        fut.add_done_callback(done)
 
     async def drain(self) -> None:
         """Wait until everything handed to the writer thread is in the database."""
         self._flush()
-        while self._pending_writes:
-            await asyncio.gather(*list(self._pending_writes), return_exceptions=True)
+        while self._write_running is not None:
+            await asyncio.gather(self._write_running, return_exceptions=True)
+            await asyncio.sleep(0)
 
     # -- worker threads ----------------------------------------------------------------
     def _load_open_calls(self) -> list[dict[str, Any]]:

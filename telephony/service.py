@@ -56,46 +56,49 @@ def users_by_interface(session: Session, interfaces: set[str]) -> dict[str, int]
 
 
 def upsert_calls(session: Session, snapshots: list[dict[str, Any]]) -> None:
-    """Insert or update call records by Linkedid: running twice gives the same row."""
+    """Insert or update call records by Linkedid: running twice gives the same row.
+
+    One ``INSERT … ON CONFLICT (linkedid) DO UPDATE`` executed for the whole batch; a NULL
+    in a snapshot never erases a value the row has, and an ended call stays ended.
+    """
     if not snapshots:
         return
     users = users_by_interface(session, {s["agent_interface"] for s in snapshots if s.get("agent_interface")})
     table = CallRecord.__table__
     now = utcnow()
+    rows = []
     for snap in snapshots:
         row = dict(snap)
-        row["caller_e164"] = normalize_phone(row.get("caller_number")) if row.get("caller_number") else None
+        number = row.get("caller_number")
+        row["caller_e164"] = normalize_phone(number) if number else None
         row["agent_user_id"] = users.get(row.get("agent_interface") or "")
         row["updated_at"] = now
-        stmt = _insert(session, table).values(**row, created_at=now)
-        excluded = stmt.excluded
-        update: dict[str, Any] = {}
-        for col in row:
-            if col == "linkedid":
-                continue
-            if col in _COALESCED:
-                update[col] = func.coalesce(getattr(excluded, col), getattr(table.c, col))
-            elif col == "status":
-                # An ended call stays ended even if a late snapshot says otherwise.
-                update[col] = case((table.c.status == "ended", table.c.status), else_=excluded.status)
-            elif col in ("answered", "abandoned", "reconciled"):
-                update[col] = getattr(excluded, col)
-            else:
-                update[col] = getattr(excluded, col)
-        session.execute(stmt.on_conflict_do_update(index_elements=["linkedid"], set_=update))
+        row["created_at"] = now
+        rows.append(row)
+    stmt = _insert(session, table)
+    excluded = stmt.excluded
+    update: dict[str, Any] = {}
+    for col in rows[0]:
+        if col in ("linkedid", "created_at"):
+            continue
+        if col in _COALESCED:
+            update[col] = func.coalesce(getattr(excluded, col), getattr(table.c, col))
+        elif col == "status":
+            update[col] = case((table.c.status == "ended", table.c.status), else_=excluded.status)
+        else:
+            update[col] = getattr(excluded, col)
+    session.execute(stmt.on_conflict_do_update(index_elements=["linkedid"], set_=update), rows)
 
 
 def upsert_agents(session: Session, snapshots: list[dict[str, Any]]) -> None:
     if not snapshots:
         return
     users = users_by_interface(session, {s["interface"] for s in snapshots})
-    table = AgentStatus.__table__
     now = utcnow()
-    for snap in snapshots:
-        row = dict(snap, user_id=users.get(snap["interface"]), updated_at=now)
-        stmt = _insert(session, table).values(**row)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["interface"], set_={k: getattr(stmt.excluded, k) for k in row if k != "interface"}))
+    rows = [dict(snap, user_id=users.get(snap["interface"]), updated_at=now) for snap in snapshots]
+    stmt = _insert(session, AgentStatus.__table__)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["interface"], set_={k: getattr(stmt.excluded, k) for k in rows[0] if k != "interface"}), rows)
 
 
 def create_callback_tasks(session: Session, snapshots: list[dict[str, Any]]) -> None:
