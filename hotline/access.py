@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, false, select
 from sqlalchemy.orm import Session
 
 from hotline.enums import DEPARTMENT_ROLES, Role
@@ -14,7 +14,7 @@ def is_department_user(user: User) -> bool:
     return Role(user.role) in DEPARTMENT_ROLES
 
 
-def subtree_ids(session: Session, department_id: int) -> Select[tuple[int]]:
+def subtree_ids(session: Session, department_id: int) -> Select[int]:
     """Ids of a department and all units below it, as a subquery-ready select."""
     path = select(Department.path).where(Department.id == department_id).scalar_subquery()
     return select(Department.id).where(Department.path.startswith(path, autoescape=False))
@@ -32,7 +32,7 @@ def is_within(session: Session, department_id: int, ancestor_id: int) -> bool:
     return department_path(session, department_id).startswith(department_path(session, ancestor_id))
 
 
-def scope_tickets(session: Session, user: User, query: Select[tuple[Ticket]]) -> Select[tuple[Ticket]]:
+def scope_tickets(session: Session, user: User, query: Select[Ticket]) -> Select[Ticket]:
     """Restrict a ticket query to what ``user`` may see.
 
     Hotline staff (agents, dispatchers, callback agents, supervisors, admins) see every ticket;
@@ -41,7 +41,7 @@ def scope_tickets(session: Session, user: User, query: Select[tuple[Ticket]]) ->
     if not is_department_user(user):
         return query
     if user.department_id is None:
-        return query.where(False)
+        return query.where(false())
     assigned_below = exists().where(
         TicketAssignment.ticket_id == Ticket.id,
         TicketAssignment.department_id.in_(subtree_ids(session, user.department_id)),

@@ -88,7 +88,7 @@ class TicketFilter:
     citizen_id: int | None = None
 
 
-def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetime) -> Select[tuple[Ticket]]:
+def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetime) -> Select[Ticket]:
     query = access.scope_tickets(session, viewer, select(Ticket))
     if flt.status:
         query = query.where(Ticket.status.in_(flt.status))

@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     classifier_model_dir: str = ""
     log_level: str = "INFO"
     cors_origins: list[str] = Field(default_factory=list)
+    # escalation: deadlines sweep, 督办 notifications, 回访
+    drill: bool = False  # HOTLINE_DRILL=1: sweep every second (limits in seconds: `hotline drill`)
+    calling_hours: str = ""  # "09:00-20:00" local time; empty: escalation/default.yaml's
+    escalation_config_file: str = ""  # a YAML merged over escalation/default.yaml
+    escalation_item_delay: float = 0.0  # fault injection for tests: seconds spent per ticket swept
+    sms_gateway_url: str = ""  # HTTP SMS gateway; empty: the notification_sms_outbox table
+    sms_gateway_token: str = ""
+    smtp_host: str = ""  # empty: no e-mail channel
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "12345-noreply@localhost"
+    smtp_starttls: bool = False
+    survey_base_url: str = "http://127.0.0.1:8000"  # where citizens open /survey/{token}
 
     def resolved_data_dir(self) -> Path:
         path = self.data_dir.expanduser().resolve()
@@ -77,6 +91,10 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+    @property
+    def effective_sweep_interval(self) -> float:
+        return 1.0 if self.drill else self.sweep_interval_seconds
 
     @property
     def is_embedded(self) -> bool:
