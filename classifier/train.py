@@ -1,0 +1,345 @@
+"""Training, evaluation, and learning from staff corrections."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jieba
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.naive_bayes import ComplementNB
+from sklearn.svm import LinearSVC
+from tqdm import tqdm
+
+from .features import FeatureExtractor
+from .io import TRAIN_DATA_FILE, Example, read_examples
+from .model import Head, Model, base_scores
+from .text import default_user_dict_text
+
+if TYPE_CHECKING:
+    from .registry import ModelRegistry
+
+# Default abstain thresholds: below these calibrated scores the agent chooses.
+DEFAULT_THRESHOLDS: dict[str, float] = {"category": 0.5, "appeal_type": 0.5, "urgency": 0.5, "department": 0.4}
+LABEL_FIELDS: tuple[str, ...] = ("category", "appeal_type", "urgency", "department")
+
+
+@dataclass
+class TrainConfig:
+    """Model hyper-parameters, chosen by cross-validation on the competition train split only."""
+
+    svc_c: float = 1.0
+    nb_alpha: float = 0.1
+    stack_c: float = 1.0
+    word_chars: int = 60
+    lsa_components: int = 150
+    folds: int = 5
+    seed: int = 0
+
+
+def data_hash(examples: Sequence[Example]) -> str:
+    """sha256 over the training rows (order-sensitive, as training is)."""
+    h = hashlib.sha256()
+    for e in examples:
+        for v in (e.title, e.text, e.category, e.appeal_type, e.urgency, e.department):
+            h.update((v or "").encode("utf-8"))
+            h.update(b"\x1f")
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def _folds(y: np.ndarray, n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    counts = Counter(y.tolist())
+    k = min(n, len(y))
+    if min(counts.values()) >= k:
+        return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    # Rare labels (a department with two tickets): plain folds; base_scores pads absent classes.
+    return list(KFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y))))
+
+
+def _fit_base(x: sp.csr_matrix, y: np.ndarray, nb_columns: int, cfg: TrainConfig) -> tuple[LinearSVC, ComplementNB]:
+    svc = LinearSVC(C=cfg.svc_c, class_weight="balanced")
+    if len(set(y.tolist())) > 1:
+        svc.fit(x, y)
+    else:  # a fold with one class: a constant model
+        svc = _ConstantSVC(y[0])
+    nb = ComplementNB(alpha=cfg.nb_alpha).fit(x[:, :nb_columns], y)
+    return svc, nb
+
+
+class _ConstantSVC(LinearSVC):
+    """Stand-in for a LinearSVC fitted on a single class (only happens inside tiny CV folds)."""
+
+    def __init__(self, label: Any = None) -> None:
+        super().__init__()
+        self.label = label
+        self.classes_ = np.array([label])
+
+    def decision_function(self, x: Any) -> np.ndarray:
+        return np.ones((x.shape[0], 1))
+
+
+def fit_head(
+    name: str,
+    x: sp.csr_matrix,
+    labels: Sequence[str],
+    nb_columns: int,
+    cfg: TrainConfig,
+    threshold: float,
+    progress: tqdm | None = None,
+) -> tuple[Head, np.ndarray]:
+    """Fit one head; also return its out-of-fold calibrated probabilities (for honest metrics)."""
+    y = np.asarray(labels, dtype=object).astype(str)
+    classes = sorted(set(y.tolist()))
+    if len(classes) < 2:
+        raise ValueError(f"{name}: need at least two distinct labels, got {classes}")
+    oof = np.zeros((len(y), 2 * len(classes)))
+    folds = _folds(y, cfg.folds, cfg.seed)
+    for tr, te in folds:
+        svc, nb = _fit_base(x[tr], y[tr], nb_columns, cfg)
+        oof[te] = base_scores(svc, nb, x[te], classes, nb_columns)
+        if progress is not None:
+            progress.update(1)
+    stacker = LogisticRegression(C=cfg.stack_c, max_iter=5000).fit(oof, y)
+    # Out-of-fold probabilities from the stacker fitted on the other folds' scores: an honest
+    # estimate of how the final head does on unseen appeals.
+    oof_p = np.zeros((len(y), len(classes)))
+    for tr, te in folds:
+        if len(set(y[tr].tolist())) < 2:
+            continue
+        s = LogisticRegression(C=cfg.stack_c, max_iter=5000).fit(oof[tr], y[tr])
+        for j, c in enumerate(s.classes_):
+            oof_p[te, classes.index(str(c))] = s.predict_proba(oof[te])[:, j]
+    svc, nb = _fit_base(x, y, nb_columns, cfg)
+    if progress is not None:
+        progress.update(1)
+    head = Head(name, classes, svc, nb, stacker, threshold, nb_columns)
+    return head, oof_p
+
+
+def metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """accuracy, macro_f1, per_class {label: precision/recall/f1/support}, n, confusion_matrix."""
+    yt, yp = list(map(str, y_true)), list(map(str, y_pred))
+    labs = sorted(set(yt) | set(yp)) if labels is None else [str(x) for x in labels]
+    labs = labs + sorted((set(yt) | set(yp)) - set(labs))
+    p, r, f, s = precision_recall_fscore_support(yt, yp, labels=labs, zero_division=0)
+    present = [lab for lab in labs if lab in set(yt)]
+    return {
+        "n": len(yt),
+        "accuracy": round(float(accuracy_score(yt, yp)), 4) if yt else 0.0,
+        "macro_f1": round(float(f1_score(yt, yp, labels=present, average="macro", zero_division=0)), 4) if yt else 0.0,
+        "per_class": {
+            lab: {
+                "precision": round(float(p[i]), 4),
+                "recall": round(float(r[i]), 4),
+                "f1": round(float(f[i]), 4),
+                "support": int(s[i]),
+            }
+            for i, lab in enumerate(labs)
+        },
+        "confusion_matrix": {
+            "labels": labs,
+            "matrix": confusion_matrix(yt, yp, labels=labs).tolist() if yt else [],
+        },
+    }
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "sklearn": sklearn.__version__,
+        "jieba": str(getattr(jieba, "__version__", "unknown")),
+        "numpy": np.__version__,
+    }
+
+
+def train_model(
+    examples: Sequence[Example],
+    *,
+    user_dicts: Sequence[str | Path] = (),
+    unlabeled: Sequence[str] = (),
+    config: TrainConfig | None = None,
+    thresholds: dict[str, float] | None = None,
+    progress: bool = False,
+    source: str = "",
+) -> Model:
+    """Train a model with a head for every label field that at least two examples carry.
+
+    ``user_dicts``: a center's jieba dictionaries, added to the shipped one.
+    ``unlabeled``: raw appeal texts used only for the unsupervised LSA features.
+    """
+    cfg = config or TrainConfig()
+    thr = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    examples = [e for e in examples if (e.title or "").strip() or (e.text or "").strip()]
+    if not any(e.category for e in examples):
+        raise ValueError("no examples with a category label")
+    started = time.perf_counter()
+    head_rows = {f: [i for i, e in enumerate(examples) if getattr(e, f)] for f in LABEL_FIELDS}
+    head_rows = {f: rows for f, rows in head_rows.items() if len({getattr(examples[i], f) for i in rows}) >= 2}
+    steps = 1 + sum(min(cfg.folds, len(rows)) + 1 for rows in head_rows.values())
+    bar = tqdm(total=steps, desc="training", unit="step", file=sys.stderr, disable=not progress, leave=False)
+    try:
+        fx = FeatureExtractor(
+            user_dict_text=default_user_dict_text(user_dicts),
+            word_chars=cfg.word_chars,
+            lsa_components=cfg.lsa_components,
+        )
+        x = fx.fit_transform([e.title for e in examples], [e.text for e in examples], unlabeled)
+        bar.update(1)
+        heads: dict[str, Head] = {}
+        cv: dict[str, Any] = {}
+        for f, rows in head_rows.items():
+            bar.set_postfix_str(f)
+            y = [str(getattr(examples[i], f)) for i in rows]
+            head, oof_p = fit_head(f, x[rows], y, fx.n_sparse, cfg, thr[f], progress=bar)
+            heads[f] = head
+            pred = [head.classes[j] for j in oof_p.argmax(axis=1)]
+            m = metrics(y, pred, head.classes)
+            conf = oof_p.max(axis=1)
+            accepted = conf >= head.threshold
+            m["abstain_rate"] = round(float(1 - accepted.mean()), 4)
+            m["accuracy_when_proposing"] = (
+                round(float(np.mean(np.asarray(pred)[accepted] == np.asarray(y)[accepted])), 4)
+                if accepted.any()
+                else None
+            )
+            cv[f] = m
+    finally:
+        bar.close()
+    digest = data_hash(examples)
+    created = datetime.now(UTC)
+    meta: dict[str, Any] = {
+        "version": f"{created:%Y%m%d-%H%M%S}-{digest[:8]}-{uuid.uuid4().hex[:4]}",
+        "created_at": created.isoformat(timespec="seconds"),
+        "training_data_sha256": digest,
+        "training_source": source,
+        "n_train": len(examples),
+        "n_unlabeled": len(unlabeled),
+        "labels": {name: h.classes for name, h in heads.items()},
+        "thresholds": {name: h.threshold for name, h in heads.items()},
+        "config": asdict(cfg),
+        "n_features": {"sparse": fx.n_sparse, "dense": fx.n_dense},
+        "libraries": library_versions(),
+        "training_seconds": round(time.perf_counter() - started, 2),
+        # Cross-validated (out-of-fold) metrics on the training data.
+        "metrics": {"cross_validated": cv},
+    }
+    return Model(fx, heads, meta, training_examples=examples)
+
+
+def read_training_examples(directory: str | Path) -> list[Example]:
+    """Examples saved with a model directory (empty when none were saved)."""
+    p = Path(directory) / TRAIN_DATA_FILE
+    return read_examples(p) if p.is_file() else []
+
+
+def evaluate(model: Model, examples: Sequence[Example], head: str = "category") -> dict[str, Any]:
+    """Metrics of one head on labelled examples (rows without that label are skipped)."""
+    if head not in model.heads:
+        raise ValueError(f"the model has no {head!r} head (it has {sorted(model.heads)})")
+    rows = [e for e in examples if getattr(e, head)]
+    if not rows:
+        raise ValueError(f"no examples with a {head!r} label")
+    h = model.heads[head]
+    x = model.features.transform([e.title for e in rows], [e.text for e in rows])
+    p = h.proba(x)
+    pred = [h.classes[j] for j in p.argmax(axis=1)]
+    truth = [str(getattr(e, head)) for e in rows]
+    m = metrics(truth, pred, h.classes)
+    accepted = p.max(axis=1) >= h.threshold
+    m["abstain_rate"] = round(float(1 - accepted.mean()), 4)
+    m["accuracy_when_proposing"] = (
+        round(float(np.mean(np.asarray(pred)[accepted] == np.asarray(truth)[accepted])), 4) if accepted.any() else None
+    )
+    m["head"] = head
+    m["model_version"] = model.version
+    return m
+
+
+def retrain_and_maybe_promote(
+    registry: ModelRegistry,
+    examples: Sequence[Example],
+    *,
+    base_examples: Sequence[Example] | None = None,
+    holdout_fraction: float = 0.25,
+    min_holdout: int = 8,
+    tolerance: float = 0.0,
+    metric: str = "macro_f1",
+    seed: int = 0,
+    config: TrainConfig | None = None,
+) -> dict[str, Any]:
+    """Learn from staff corrections (labelled examples): train a candidate on the active model's
+    training data plus most corrections, score both on the held-back rest of the corrections, and
+    promote the candidate only if it is not worse (``candidate ≥ active − tolerance`` on ``metric``
+    for every head both have and the slice labels). Returns a report of what happened.
+
+    ``base_examples``: the data to extend; default: the examples saved with the active model.
+    """
+    report: dict[str, Any] = {"promoted": False, "n_corrections": len(examples)}
+    active_version = registry.active_version()
+    report["active_version"] = active_version
+    if active_version is None:
+        report["reason"] = "no active model to compare with"
+        return report
+    active = registry.active()
+    corrections = [e for e in examples if e.category or e.appeal_type or e.urgency or e.department]
+    rng = random.Random(seed)
+    order = list(range(len(corrections)))
+    rng.shuffle(order)
+    n_hold = max(min_holdout, round(len(corrections) * holdout_fraction))
+    if len(corrections) < 2 * min_holdout:
+        report["reason"] = f"too few corrections ({len(corrections)}; need {2 * min_holdout})"
+        return report
+    held = [corrections[i] for i in order[:n_hold]]
+    fresh = [corrections[i] for i in order[n_hold:]]
+    base = list(base_examples) if base_examples is not None else read_training_examples(registry.path(active_version))
+    # A correction replaces the older label of the same appeal.
+    corrected = {(e.title, e.text) for e in fresh} | {(e.title, e.text) for e in held}
+    train_rows = [e for e in base if (e.title, e.text) not in corrected] + fresh
+    candidate = train_model(train_rows, config=config, source=f"retrain of {active_version}")
+    candidate.meta["parent_version"] = active_version
+    comparison: dict[str, Any] = {}
+    worse: list[str] = []
+    for head in LABEL_FIELDS:
+        if head not in active.heads or head not in candidate.heads:
+            continue
+        if not any(getattr(e, head) for e in held):
+            continue
+        a = evaluate(active, held, head)
+        c = evaluate(candidate, held, head)
+        comparison[head] = {"active": a[metric], "candidate": c[metric], "n": c["n"]}
+        if c[metric] < a[metric] - tolerance:
+            worse.append(head)
+    candidate.meta["metrics"]["holdout_vs_parent"] = comparison
+    version = registry.add(candidate)
+    report.update(
+        candidate_version=version,
+        n_train=len(train_rows),
+        n_holdout=len(held),
+        metric=metric,
+        comparison=comparison,
+    )
+    if not comparison:
+        report["reason"] = "held-back slice has no label the two models share"
+    elif worse:
+        report["reason"] = f"candidate is worse on {', '.join(worse)}; kept {active_version}"
+    else:
+        registry.promote(version)
+        report["promoted"] = True
+        report["reason"] = "candidate is not worse on the held-back corrections"
+    return report
