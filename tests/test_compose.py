@@ -56,3 +56,13 @@ def test_the_image_carries_every_package_and_the_asterisk_config_is_mounted() ->
     volumes = COMPOSE["services"]["asterisk"]["volumes"]
     source = next(v.split(":")[0] for v in volumes if "asterisk" in v.split(":")[1])
     assert (REPO / source).is_dir()
+
+
+def test_the_bridge_logs_in_as_the_manager_user_we_ship() -> None:
+    env = COMPOSE["services"]["bridge"]["environment"]
+    manager = (REPO / "telephony" / "asterisk" / "manager.conf").read_text()
+    assert f"[{env['HOTLINE_AMI_USERNAME']}]" in manager
+    asterisk = COMPOSE["services"]["asterisk"]
+    assert asterisk["entrypoint"][-1].startswith("/etc/asterisk-hotline/")
+    assert (REPO / "telephony" / "asterisk" / asterisk["entrypoint"][-1].rsplit("/", 1)[1]).exists()
+    assert asterisk["environment"]["AMI_SECRET"] == "${HOTLINE_AMI_SECRET:?set HOTLINE_AMI_SECRET}"
