@@ -1042,6 +1042,20 @@ def reopen_ticket(session: Session, ticket: Ticket, actor: User | None, *, versi
     return ticket
 
 
+# ---------------------------------------------------------------- notes
+
+
+@transition
+def add_note(session: Session, ticket: Ticket, actor: User | None, *, action: str, note: str,
+             data: dict[str, Any] | None = None) -> TimelineEvent:
+    """A timeline entry that changes no state (e.g. the live call was transferred, 催办 by phone)."""
+    note = _require_text(note, "备注")
+    _touch(ticket, utcnow())
+    event = _record(session, ticket, actor, action, from_status=ticket.status, note=note, data=data)
+    _flush(session)
+    return event
+
+
 # ---------------------------------------------------------------- 督办 (escalation level)
 
 

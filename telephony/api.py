@@ -101,7 +101,7 @@ def transfer_call(
     if Role(user.role) == Role.agent and call.agent_user_id not in (None, user.id):
         raise Forbidden("只能转接自己接听的通话")
     try:
-        service.transfer_call(session, call, body.target, user.id)
+        service.transfer_call(session, call, body.target, user)
     except service.TelephonyUnavailable as exc:
         raise _unavailable(exc) from exc
     return _call_out(call, service.tickets_for_calls(session, [linkedid]).get(linkedid, []))

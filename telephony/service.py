@@ -220,7 +220,7 @@ class TelephonyUnavailable(Exception):
     """No AMI configured, or Asterisk did not accept the action."""
 
 
-def transfer_call(session: Session, call: CallRecord, target: str, by_user_id: int | None) -> CallRecord:
+def transfer_call(session: Session, call: CallRecord, target: str, by_user: User | None) -> CallRecord:
     """一键转接: send the live call's citizen leg to 110/119/120/122 (or a configured trunk).
 
     AMI ``Redirect`` of the caller's channel into the transfer context; the agent's leg is
@@ -242,9 +242,27 @@ def transfer_call(session: Session, call: CallRecord, target: str, by_user_id: i
         raise TelephonyUnavailable(resp.get("Message", "Redirect failed"))
     call.transfer_target = target
     call.transferred_at = utcnow()
-    call.transferred_by_id = by_user_id
+    call.transferred_by_id = by_user.id if by_user else None
+    _record_transfer_on_tickets(session, call, target, by_user)
     session.commit()
     return call
+
+
+def _record_transfer_on_tickets(session: Session, call: CallRecord, target: str, by_user: User | None) -> None:
+    """A ticket registered from this call and still waiting for its route becomes 即时转办;
+    any other ticket of the call gets the transfer on its timeline."""
+    from hotline import lifecycle
+    from hotline.enums import EmergencyService, TicketStatus
+
+    tickets = session.scalars(select(Ticket).where(Ticket.source_call_id == call.linkedid)).all()
+    emergency = {e.value for e in EmergencyService}
+    for ticket in tickets:
+        if by_user is not None and ticket.status == TicketStatus.registered and target in emergency:
+            lifecycle.transfer_emergency(session, ticket, by_user, version=None, target=EmergencyService(target),
+                                         note="通话一键转接")
+        else:
+            lifecycle.add_note(session, ticket, by_user, action="call_transferred", note=f"通话已转接至 {target}",
+                               data={"linkedid": call.linkedid, "target": target})
 
 
 def pause_agent(interface: str, paused: bool, reason: str | None = None, queue: str | None = None) -> str:

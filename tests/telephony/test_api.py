@@ -191,6 +191,7 @@ def test_transfer_and_pause_through_ami(api: Api, ami: Any, start_bridge: Any, s
 
     runner.wait(lambda: live_call() is not None, timeout=10)
     lid = live_call().linkedid
+    ticket_id = seed_ticket(sm, "+8613800000001", lid)  # registered during the call
     with httpx.Client(base_url=api.base, headers={"Authorization": f"Bearer {token(agent)}"}, timeout=10) as c:
         assert c.post(f"/api/v1/calls/{lid}/transfer", json={"target": "999"}).status_code == 422
         r = c.post(f"/api/v1/calls/{lid}/transfer", json={"target": "110"})
@@ -203,6 +204,9 @@ def test_transfer_and_pause_through_ami(api: Api, ami: Any, start_bridge: Any, s
         runner.drain()
         rec = live_call()
         assert rec.transfer_target == "110" and rec.transferred_by_id == agent
+        ticket = c.get(f"/api/v1/tickets/{ticket_id}").json()
+        assert ticket["status"] == "transferred" and ticket["transfer_target"] == "110"
+        assert ticket["timeline"][-1]["action"] == "transfer_emergency"
         assert c.post(f"/api/v1/calls/{lid}/transfer", json={"target": "120"}).status_code == 409
         r = c.post("/api/v1/telephony/agents/pause", json={"paused": True, "reason": "午休"})
         assert r.status_code == 200 and r.json()["message"] == "Interface paused successfully"
