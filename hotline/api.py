@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -112,251 +113,59 @@ def _act(session: Session, user: User, ticket_id: int, change: Callable[[Ticket]
     return ticket_detail(session, ticket, user)
 
 
-def _target_ticket(session: Session, user: User, ticket_id: int) -> Ticket:
-    try:
-        return access.get_visible_ticket(session, user, ticket_id)
-    except NotFound as exc:
-        raise InvalidInput("目标工单不存在", field="into_ticket_id") from exc
+# One route per transition: the body's fields are the transition's keyword arguments.
+TRANSITIONS: list[tuple[str, type[BaseModel], Callable[..., object], str]] = [
+    (
+        "reject-intake",
+        schemas.RejectIntakeIn,
+        lifecycle.reject_intake,
+        "不予受理, with a reason from the published list.",
+    ),
+    ("transfer", schemas.TransferIn, lifecycle.transfer_emergency, "即时转办 to 110/119/120/122."),
+    ("answer", schemas.AnswerIn, lifecycle.answer_directly, "直办: answered on the call and closed."),
+    ("dispatch", schemas.DispatchIn, lifecycle.dispatch_ticket, "派单 to a 主办 and optional 协办 departments."),
+    ("sign", schemas.VersionOnly, lifecycle.sign_ticket, "签收 by the department."),
+    ("return", schemas.ReturnIn, lifecycle.return_ticket, "退单 by the 主办 department, with a reason."),
+    ("return/accept", schemas.DispatchIn, lifecycle.accept_return, "退单 accepted: 改派 to another department."),
+    ("return/reject", schemas.NoteRequiredIn, lifecycle.reject_return, "退单 rejected: back to the same department."),
+    ("sub-assignments", schemas.SubAssignmentIn, lifecycle.add_sub_assignment, "加派 to a unit below."),
+    ("extension", schemas.ExtensionIn, lifecycle.request_extension, "延期申请."),
+    ("extension/approve", schemas.NoteOptionalIn, lifecycle.approve_extension, "延期 approved."),
+    ("extension/refuse", schemas.NoteRequiredIn, lifecycle.refuse_extension, "延期 refused."),
+    ("reply", schemas.ReplyIn, lifecycle.reply_ticket, "回复: 办理情况, 是否解决, public answer."),
+    ("review", schemas.ReviewIn, lifecycle.review_reply, "审核 the reply: accept, or send back for 补办."),
+    ("callback", schemas.CallbackIn, lifecycle.record_callback, "回访 result."),
+    ("close", schemas.NoteOptionalIn, lifecycle.close_ticket, "办结."),
+    ("reopen", schemas.ReopenIn, lifecycle.reopen_ticket, "重办."),
+]
 
 
-Detail = schemas.TicketDetail
+def _transition_route(path: str, body_model: type[BaseModel], change: Callable[..., object], doc: str) -> None:
+    def endpoint(ticket_id: int, body: BaseModel, user: CurrentUser, session: DB) -> Any:
+        return _act(session, user, ticket_id, lambda t: change(session, t, user, **dict(body)))
+
+    endpoint.__annotations__ = {"ticket_id": int, "body": body_model, "user": CurrentUser, "session": DB, "return": Any}
+    endpoint.__name__ = change.__name__
+    endpoint.__doc__ = doc
+    router.post(f"/tickets/{{ticket_id}}/{path}", response_model=schemas.TicketDetail, tags=["lifecycle"])(endpoint)
 
 
-@router.post("/tickets/{ticket_id}/reject-intake", response_model=Detail, tags=["lifecycle"])
-def reject_intake(ticket_id: int, body: schemas.RejectIntakeIn, user: CurrentUser, session: DB) -> Any:
-    """不予受理, with a reason from the published list."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.reject_intake(session, t, user, version=body.version, reason=body.reason, note=body.note),
-    )
+for _route in TRANSITIONS:
+    _transition_route(*_route)
 
 
-@router.post("/tickets/{ticket_id}/transfer", response_model=Detail, tags=["lifecycle"])
-def transfer(ticket_id: int, body: schemas.TransferIn, user: CurrentUser, session: DB) -> Any:
-    """即时转办 to 110/119/120/122."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.transfer_emergency(
-            session, t, user, version=body.version, target=body.target, note=body.note
-        ),
-    )
-
-
-@router.post("/tickets/{ticket_id}/answer", response_model=Detail, tags=["lifecycle"])
-def answer(ticket_id: int, body: schemas.AnswerIn, user: CurrentUser, session: DB) -> Any:
-    """直办: answered on the call and closed."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.answer_directly(session, t, user, version=body.version, answer=body.answer),
-    )
-
-
-@router.post("/tickets/{ticket_id}/dispatch", response_model=Detail, tags=["lifecycle"])
-def dispatch(ticket_id: int, body: schemas.DispatchIn, user: CurrentUser, session: DB) -> Any:
-    """派单 to a 主办 and optional 协办 departments."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.dispatch_ticket(
-            session,
-            t,
-            user,
-            version=body.version,
-            primary_department_id=body.primary_department_id,
-            assist_department_ids=body.assist_department_ids,
-            note=body.note,
-        ),
-    )
-
-
-@router.post("/tickets/{ticket_id}/sign", response_model=Detail, tags=["lifecycle"])
-def sign(ticket_id: int, body: schemas.VersionOnly, user: CurrentUser, session: DB) -> Any:
-    """签收 by the department."""
-    return _act(session, user, ticket_id, lambda t: lifecycle.sign_ticket(session, t, user, version=body.version))
-
-
-@router.post("/tickets/{ticket_id}/return", response_model=Detail, tags=["lifecycle"])
-def send_back(ticket_id: int, body: schemas.ReturnIn, user: CurrentUser, session: DB) -> Any:
-    """退单 by the 主办 department, with a reason."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.return_ticket(session, t, user, version=body.version, reason=body.reason, note=body.note),
-    )
-
-
-@router.post("/tickets/{ticket_id}/return/accept", response_model=Detail, tags=["lifecycle"])
-def accept_return(ticket_id: int, body: schemas.DispatchIn, user: CurrentUser, session: DB) -> Any:
-    """退单 accepted: 改派 to another department."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.accept_return(
-            session,
-            t,
-            user,
-            version=body.version,
-            primary_department_id=body.primary_department_id,
-            assist_department_ids=body.assist_department_ids,
-            note=body.note,
-        ),
-    )
-
-
-@router.post("/tickets/{ticket_id}/return/reject", response_model=Detail, tags=["lifecycle"])
-def reject_return(ticket_id: int, body: schemas.NoteRequiredIn, user: CurrentUser, session: DB) -> Any:
-    """退单 rejected: forced back to the same department."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.reject_return(session, t, user, version=body.version, note=body.note),
-    )
-
-
-@router.post("/tickets/{ticket_id}/sub-assignments", response_model=Detail, tags=["lifecycle"])
-def sub_assign(ticket_id: int, body: schemas.SubAssignmentIn, user: CurrentUser, session: DB) -> Any:
-    """加派 to a unit below the handling department."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.add_sub_assignment(
-            session, t, user, version=body.version, department_id=body.department_id, note=body.note
-        ),
-    )
-
-
-@router.post("/tickets/{ticket_id}/extension", response_model=Detail, tags=["lifecycle"])
-def request_extension(ticket_id: int, body: schemas.ExtensionIn, user: CurrentUser, session: DB) -> Any:
-    """延期申请."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.request_extension(
-            session, t, user, version=body.version, working_days=body.working_days, reason=body.reason
-        ),
-    )
-
-
-@router.post("/tickets/{ticket_id}/extension/approve", response_model=Detail, tags=["lifecycle"])
-def approve_extension(ticket_id: int, body: schemas.NoteOptionalIn, user: CurrentUser, session: DB) -> Any:
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.approve_extension(session, t, user, version=body.version, note=body.note),
-    )
-
-
-@router.post("/tickets/{ticket_id}/extension/refuse", response_model=Detail, tags=["lifecycle"])
-def refuse_extension(ticket_id: int, body: schemas.NoteRequiredIn, user: CurrentUser, session: DB) -> Any:
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.refuse_extension(session, t, user, version=body.version, note=body.note),
-    )
-
-
-@router.post("/tickets/{ticket_id}/reply", response_model=Detail, tags=["lifecycle"])
-def reply(ticket_id: int, body: schemas.ReplyIn, user: CurrentUser, session: DB) -> Any:
-    """回复: 办理情况, 是否解决, public answer."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.reply_ticket(
-            session,
-            t,
-            user,
-            version=body.version,
-            handling=body.handling,
-            resolved=body.resolved,
-            public_answer=body.public_answer,
-        ),
-    )
-
-
-@router.post("/tickets/{ticket_id}/review", response_model=Detail, tags=["lifecycle"])
-def review(ticket_id: int, body: schemas.ReviewIn, user: CurrentUser, session: DB) -> Any:
-    """审核 the reply: accept, or send back for 补办."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.review_reply(session, t, user, version=body.version, accept=body.accept, note=body.note),
-    )
-
-
-@router.post("/tickets/{ticket_id}/callback", response_model=Detail, tags=["lifecycle"])
-def callback(ticket_id: int, body: schemas.CallbackIn, user: CurrentUser, session: DB) -> Any:
-    """回访 result."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.record_callback(
-            session,
-            t,
-            user,
-            version=body.version,
-            satisfaction=body.satisfaction,
-            resolved=body.resolved,
-            method=body.method,
-            service_satisfaction=body.service_satisfaction,
-            note=body.note,
-        ),
-    )
-
-
-@router.post("/tickets/{ticket_id}/close", response_model=Detail, tags=["lifecycle"])
-def close(ticket_id: int, body: schemas.NoteOptionalIn, user: CurrentUser, session: DB) -> Any:
-    """办结."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.close_ticket(session, t, user, version=body.version, note=body.note),
-    )
-
-
-@router.post("/tickets/{ticket_id}/reopen", response_model=Detail, tags=["lifecycle"])
-def reopen(ticket_id: int, body: schemas.ReopenIn, user: CurrentUser, session: DB) -> Any:
-    """重办."""
-    return _act(
-        session,
-        user,
-        ticket_id,
-        lambda t: lifecycle.reopen_ticket(session, t, user, version=body.version, reason=body.reason),
-    )
-
-
-@router.post("/tickets/{ticket_id}/merge", response_model=Detail, tags=["lifecycle"])
+@router.post("/tickets/{ticket_id}/merge", response_model=schemas.TicketDetail, tags=["lifecycle"])
 def merge(ticket_id: int, body: schemas.MergeIn, user: CurrentUser, session: DB) -> Any:
     """并单 into another open ticket."""
+    try:
+        into = access.get_visible_ticket(session, user, body.into_ticket_id)
+    except NotFound as exc:
+        raise InvalidInput("目标工单不存在", field="into_ticket_id") from exc
     return _act(
         session,
         user,
         ticket_id,
-        lambda t: lifecycle.merge_ticket(
-            session,
-            t,
-            user,
-            version=body.version,
-            into=_target_ticket(session, user, body.into_ticket_id),
-            note=body.note,
-        ),
+        lambda t: lifecycle.merge_ticket(session, t, user, version=body.version, into=into, note=body.note),
     )
 
 
