@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from hotline.settings import get_settings
 
 # Task modules of every package; the composition root is the only place that lists them.
-TASK_MODULES = ["hotline.tasks"]
+TASK_MODULES = ["hotline.tasks", "dispatch.tasks", "escalation.tasks"]
 
 
 def make_celery() -> Celery:
@@ -37,6 +37,13 @@ def make_celery() -> Celery:
         result_expires=3600,
         beat_schedule={
             "purge-login-failures": {"task": "hotline.purge_login_failures", "schedule": 600.0},
+            # escalation: deadlines sweep (reminders, 督办, 回访, outbox); a stale sweep expires
+            "escalation-sweep": {
+                "task": "escalation.sweep",
+                "schedule": settings.effective_sweep_interval,
+                "options": {"expires": max(5.0, settings.effective_sweep_interval * 5)},
+            },
+            "escalation-resync": {"task": "escalation.resync", "schedule": 600.0, "options": {"expires": 300.0}},
         },
     )
     return app

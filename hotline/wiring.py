@@ -22,7 +22,13 @@ def install() -> None:
         return
     _installed = True
     # -- dispatch: subscriptions
+    from dispatch.events import subscribe as subscribe_dispatch
+
+    subscribe_dispatch()
     # -- escalation: subscriptions
+    from escalation.wiring import subscribe as escalation_subscribe
+
+    escalation_subscribe()
 
 
 def include_routers(app: FastAPI) -> None:
@@ -30,7 +36,17 @@ def include_routers(app: FastAPI) -> None:
 
     app.include_router(telephony_router)
     # -- dispatch: router
+    from dispatch.api import router as dispatch_router
+
+    app.include_router(dispatch_router)
     # -- escalation: router
+    from escalation.wiring import include_routers as escalation_routers
+
+    escalation_routers(app)
+    # -- escalation: pages
+    from escalation.wiring import include_pages as escalation_pages
+
+    escalation_pages(app)
     # -- dashboards: router
 
 
@@ -38,5 +54,11 @@ def seed_demo_extras(session: Session) -> dict[str, object]:
     """Demo data of the packages (dispatch catalogue, gazetteer, ...), after the core's."""
     extras: dict[str, object] = {}
     # -- dispatch: demo seed
+    from dispatch.demo import seed_demo as seed_dispatch
+
+    extras.update(seed_dispatch(session))
     # -- escalation: demo seed
+    from escalation.wiring import seed_demo as escalation_seed
+
+    extras.update(escalation_seed(session))
     return extras

@@ -1,0 +1,489 @@
+"""督办 and reminders: the sweep, claiming each reminder/escalation once, who is told, and the
+supervisor's hand (raise, settle), the board and the monthly 通报 list."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, literal, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation import callbacks, rules
+from escalation.config import Config
+from escalation.models import CallbackAttempt, EscalationDue, EscalationRecord, NotificationMessage
+from escalation.notify import Recipient, insert_for, queue_messages
+from hotline import lifecycle
+from hotline.db import UTCDateTime, utcnow
+from hotline.enums import Role, TicketStatus
+from hotline.errors import Conflict, InvalidInput
+from hotline.models import Department, Ticket, TimelineEvent, User
+from hotline.phone import normalize_phone
+from hotline.settings import get_settings
+
+log = logging.getLogger("escalation")
+SWEEPING = "escalation_sweeping"
+
+TRIGGER_TEXT = {
+    "sign_80pct": "签收时限已用去80%，尚未签收",
+    "sign_final": "距签收时限不足1小时，尚未签收",
+    "reply_80pct": "办理时限已用去80%",
+    "reply_final": "距办理时限已不足",
+    "sign_overdue": "超过签收时限未签收",
+    "overdue": "已超过办理时限",
+    "overdue_l3": "超过办理时限2个工作日",
+    "overdue_l4": "超过办理时限5个工作日",
+    "overdue_l5": "超过办理时限10个工作日",
+    "callback_unsatisfied": "回访不满意且理由成立，已重办",
+    "unsatisfied_after_reopen": "重办后回访仍不满意",
+    "repeat_appeal": "同一诉求重复来电",
+    "manual": "督办员人工督办",
+}
+
+
+def local_text(moment: datetime | None, ctx: rules.Context) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(ctx.calendar.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# ---------------------------------------------------------------- who is told
+
+
+def _users(session: Session, role: Role, department_id: int) -> list[User]:
+    return list(
+        session.scalars(
+            select(User).where(User.role == role.value, User.department_id == department_id, User.active.is_(True))
+        )
+    )
+
+
+def _user_recipient(kind: str, user: User) -> Recipient:
+    return Recipient(kind, user.display_name, user.id, normalize_phone(user.phone) if user.phone else None, user.email)
+
+
+def _contacts(dept: Department, roles: set[str]) -> list[Recipient]:
+    out = []
+    for c in dept.contacts or []:
+        if c.get("role") in roles:
+            phone = normalize_phone(c.get("phone")) if c.get("phone") else None
+            out.append(Recipient(str(c.get("role")), str(c.get("name") or c.get("role")), None, phone, c.get("email")))
+    return out
+
+
+def recipients_for(session: Session, ticket: Ticket, kinds: list[str], cfg: Config) -> list[Recipient]:
+    """The people each recipient kind names for this ticket, each once."""
+    dept = session.get(Department, ticket.primary_department_id) if ticket.primary_department_id else None
+    found: list[Recipient] = []
+    for kind in kinds:
+        if kind == "handler" and dept is not None:
+            primary = next(
+                (a for a in ticket.assignments if a.role == "primary" and a.status != "withdrawn"), None
+            )
+            signer = session.get(User, primary.signed_by_id) if primary and primary.signed_by_id else None
+            people = [signer] if signer else _users(session, Role.dept_handler, dept.id)
+            found += [_user_recipient(kind, u) for u in people]
+        elif kind == "liaison" and dept is not None:
+            if dept.liaison_name or dept.liaison_phone:
+                phone = normalize_phone(dept.liaison_phone) if dept.liaison_phone else None
+                found.append(Recipient(kind, dept.liaison_name or "联络员", None, phone))
+            found += _contacts(dept, {"liaison"})
+        elif kind == "dept_head" and dept is not None:
+            # 分管领导: the department's heads, else the nearest unit above that has one.
+            unit: Department | None = dept
+            while unit is not None:
+                heads = _users(session, Role.dept_head, unit.id)
+                if heads:
+                    found += [_user_recipient(kind, u) for u in heads]
+                    break
+                unit = session.get(Department, unit.parent_id) if unit.parent_id else None
+        elif kind == "department_head" and dept is not None:
+            found += _contacts(dept, {"head", "principal"})
+        elif kind == "authority":
+            supervisors = session.scalars(
+                select(User).where(User.role == Role.supervisor.value, User.active.is_(True)).order_by(User.id)
+            )
+            found += [_user_recipient(kind, u) for u in supervisors]
+        for extra in (cfg.raw.get("extra_recipients") or {}).get(kind, []) or []:
+            phone = normalize_phone(extra.get("phone")) if extra.get("phone") else None
+            found.append(Recipient(kind, str(extra.get("name", kind)), extra.get("user_id"), phone, extra.get("email")))
+    unique: dict[str, Recipient] = {}
+    for r in found:
+        unique.setdefault(r.ident(), r)
+    return list(unique.values())
+
+
+# ---------------------------------------------------------------- claiming
+
+
+def claim(
+    session: Session, ticket: Ticket, *, kind: str, level: int, cause: str, instance: str, trigger: str,
+    due_at: datetime | None, actor: User | None = None, note: str | None = None,
+) -> EscalationRecord | None:
+    """Insert the record: the claim. None when someone (another worker, earlier) already has it."""
+    stmt = (
+        insert_for(session)(EscalationRecord)
+        .values(
+            ticket_id=ticket.id, kind=kind, level=level, cause=cause, instance=instance, trigger=trigger,
+            due_at=due_at, department_id=ticket.primary_department_id, recipients=[], actions={},
+            note=note, actor_id=actor.id if actor else None, created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["ticket_id", "level", "cause", "instance"])
+        .returning(EscalationRecord.id)
+    )
+    record_id = session.execute(stmt).scalar_one_or_none()
+    if record_id is None:
+        return None
+    return session.get(EscalationRecord, record_id)
+
+
+def _actions(record: EscalationRecord, spec: dict[str, Any], ctx: rules.Context, now: datetime) -> dict[str, Any]:
+    actions: dict[str, Any] = {"list": list(spec.get("actions", []))}
+    local = now.astimezone(ctx.calendar.tz)
+    if "document" in actions["list"]:
+        actions["document"] = {
+            "type": spec.get("document", "督办单"),
+            "number": f"{spec.get('document', '督办单')}〔{local.year}〕{record.id:06d}号",
+        }
+    if "red_flag" in actions["list"]:
+        actions["red_flag"] = True
+    if "board" in actions["list"]:
+        actions["board"] = True
+    if "appointment" in actions["list"]:
+        days = int(spec.get("appointment_after_working_days", 2))
+        day = ctx.calendar.add_working_days(now, days).astimezone(ctx.calendar.tz) - timedelta(days=1)
+        actions["appointment"] = {"type": "约谈", "date": day.date().isoformat(), "status": "scheduled"}
+    if "monthly_report" in actions["list"]:
+        actions["monthly_report"] = {"month": f"{local.year:04d}-{local.month:02d}"}
+    return actions
+
+
+def _message_text(ticket: Ticket, record: EscalationRecord, ctx: rules.Context, title: str) -> tuple[str, str]:
+    what = TRIGGER_TEXT.get(record.trigger, record.trigger)
+    subject = f"【{title}】工单{ticket.number}"
+    due = ""
+    if ticket.status == TicketStatus.dispatched and ticket.sign_due:
+        due = f"签收时限：{local_text(ticket.sign_due, ctx)}。"
+    if ticket.reply_due and ticket.status in rules.HANDLING:
+        due += f"办理时限：{local_text(ticket.reply_due, ctx)}。"
+    body = f"工单{ticket.number}「{ticket.title}」{what}。{due}请尽快办理。【12345热线】"
+    if record.note:
+        body = f"工单{ticket.number}「{ticket.title}」{what}：{record.note}。{due}【12345热线】"
+    return subject, body
+
+
+def fire(
+    session: Session, ctx: rules.Context, ticket: Ticket, trig: rules.Trigger, now: datetime,
+    *, actor: User | None = None, note: str | None = None,
+) -> EscalationRecord | None:
+    """Claim one reminder or escalation and, if this call claimed it, act on it once."""
+    record = claim(
+        session, ticket, kind=trig.kind, level=trig.level, cause=trig.cause, instance=trig.instance,
+        trigger=trig.trigger, due_at=trig.at, actor=actor, note=note,
+    )
+    if record is None:
+        return None
+    if trig.kind == "reminder":
+        spec = {"recipients": ["handler", "liaison"], "channels": ctx.config.reminders.get("channels", ["inbox"])}
+        title = "预警提醒"
+    else:
+        spec = ctx.config.level(trig.level)
+        title = f"{trig.level}级督办·{ctx.config.level_name(trig.level)}"
+    recipients = recipients_for(session, ticket, list(spec.get("recipients", [])), ctx.config)
+    subject, body = _message_text(ticket, record, ctx, title)
+    record.recipients = queue_messages(
+        session, key=f"r{record.id}", recipients=recipients, channels=list(spec.get("channels", [])),
+        subject=subject, body=body, ticket_id=ticket.id, record_id=record.id,
+    )
+    if trig.kind == "escalation":
+        record.actions = _actions(record, spec, ctx, now)
+        before = ticket.escalation_level
+        skipped = list(range(before + 1, trig.level))
+        text = TRIGGER_TEXT.get(trig.trigger, trig.trigger)
+        if skipped:
+            text += f"（由{before}级直接升至{trig.level}级，跨过{'、'.join(map(str, skipped))}级）"
+        if note:
+            text += f"：{note}"
+        lifecycle.escalate_ticket(
+            session, ticket, actor, level=trig.level, cause=trig.cause, note=text,
+            data={
+                "record_id": record.id, "trigger": trig.trigger, "instance": trig.instance,
+                "skipped_levels": skipped, "recipients": [r["name"] for r in record.recipients],
+                "actions": record.actions.get("list", []),
+            },
+        )
+        record.level_before, record.level_after = before, ticket.escalation_level
+        record.timeline_event_id = session.scalar(
+            select(func.max(TimelineEvent.id)).where(
+                TimelineEvent.ticket_id == ticket.id, TimelineEvent.action == "escalate"
+            )
+        )
+    session.flush()
+    log.info(
+        "ticket %s: %s level %s (%s, %s) to %s recipients",
+        ticket.number, trig.kind, trig.level, trig.cause, trig.trigger, len(record.recipients),
+    )
+    return record
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+@dataclass
+class SweepStats:
+    tickets: int = 0
+    fired: int = 0
+    callbacks: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    levels: dict[int, int] = field(default_factory=dict)
+
+
+def _claimed(session: Session, ticket_ids: list[int]) -> dict[int, dict[rules.Key, str]]:
+    out: dict[int, dict[rules.Key, str]] = defaultdict(dict)
+    if not ticket_ids:
+        return out
+    rows = session.execute(
+        select(
+            EscalationRecord.ticket_id, EscalationRecord.level, EscalationRecord.cause,
+            EscalationRecord.instance, EscalationRecord.trigger,
+        ).where(EscalationRecord.ticket_id.in_(ticket_ids))
+    )
+    for tid, level, cause, instance, trigger in rows:
+        out[tid][(level, cause, instance)] = trigger
+    for tid, instance in session.execute(
+        select(CallbackAttempt.ticket_id, CallbackAttempt.instance).where(CallbackAttempt.ticket_id.in_(ticket_ids))
+    ):
+        out[tid][(0, "callback", instance)] = "callback"
+    return out
+
+
+def sweep_batch(session: Session, *, batch_size: int = 500, now: datetime | None = None) -> SweepStats:
+    """One batch: lock what is due (SKIP LOCKED), fire it, set each ticket's next look. Commits."""
+    stats = SweepStats()
+    now = now or utcnow()
+    rows = session.execute(
+        select(EscalationDue, Ticket)
+        .join(Ticket, Ticket.id == EscalationDue.ticket_id)
+        .where(EscalationDue.next_at <= now)
+        .order_by(EscalationDue.next_at)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True, of=[EscalationDue, Ticket])  # type: ignore[list-item]
+    ).all()
+    if not rows:
+        session.rollback()
+        return stats
+    session.info[SWEEPING] = True
+    try:
+        ctx = rules.Context.load(session)
+        claimed = _claimed(session, [t.id for _d, t in rows])
+        delay = get_settings().escalation_item_delay
+        for due_row, ticket in rows:
+            done, next_at = rules.evaluate(ticket, ctx, claimed.get(ticket.id, {}), now)
+            for trig in done:
+                if trig.kind == "callback":
+                    stats.callbacks += callbacks.create_for_ticket(session, ctx, ticket, trig.instance, now)
+                    continue
+                if trig.kind == "escalation" and ticket.status not in rules.OPEN:
+                    continue
+                if fire(session, ctx, ticket, trig, now) is not None:
+                    stats.fired += 1
+                    stats.levels[trig.level] = stats.levels.get(trig.level, 0) + 1
+            if next_at is None:
+                session.delete(due_row)
+            else:
+                due_row.next_at = next_at
+                due_row.updated_at = now
+            stats.tickets += 1
+            if delay:
+                session.flush()
+                time.sleep(delay)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop(SWEEPING, None)
+    stats.batches = 1
+    return stats
+
+
+def run_sweep(sm: sessionmaker[Session], *, batch_size: int = 500, time_budget: float = 50.0) -> SweepStats:
+    """Batches until nothing is due (or the time budget is spent; the next sweep goes on)."""
+    total = SweepStats()
+    started = time.monotonic()
+    while True:
+        with sm() as session:
+            stats = sweep_batch(session, batch_size=batch_size)
+        total.tickets += stats.tickets
+        total.fired += stats.fired
+        total.callbacks += stats.callbacks
+        total.batches += stats.batches
+        for level, n in stats.levels.items():
+            total.levels[level] = total.levels.get(level, 0) + n
+        if stats.tickets < batch_size or time.monotonic() - started > time_budget:
+            break
+    total.seconds = time.monotonic() - started
+    return total
+
+
+WATCHED = (TicketStatus.dispatched.value, TicketStatus.in_progress.value, TicketStatus.awaiting_callback.value)
+
+
+def resync(session: Session) -> int:
+    """Tickets with live deadlines that the sweep does not watch (bulk loads, lost hooks)."""
+    now = utcnow()
+    missing = select(Ticket.id, literal(now, UTCDateTime()), literal(now, UTCDateTime()))
+    stmt = (
+        insert_for(session)(EscalationDue)
+        .from_select(
+            ["ticket_id", "next_at", "updated_at"],
+            missing.where(
+                Ticket.status.in_(WATCHED),
+                ~exists().where(EscalationDue.ticket_id == Ticket.id),
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["ticket_id"])
+    )
+    result = session.execute(stmt)
+    session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def watch(session: Session, ticket_id: int, at: datetime | None = None) -> None:
+    """Have the next sweep look at the ticket (after a change, in the same transaction)."""
+    at = at or utcnow()
+    stmt = insert_for(session)(EscalationDue).values(ticket_id=ticket_id, next_at=at, updated_at=at)
+    session.execute(stmt.on_conflict_do_update(index_elements=["ticket_id"], set_={"next_at": at, "updated_at": at}))
+
+
+def on_ticket_event(session: Session, ticket: Ticket, event: TimelineEvent) -> None:
+    """Hook for every timeline event: the ticket changed, look at it again at the next sweep."""
+    if session.info.get(SWEEPING) or ticket.id is None:
+        return
+    watch(session, ticket.id)
+    if event.action == "record_callback" and event.actor_id is not None:
+        callbacks.cancel_open(session, ticket.id, "回访员已登记回访结果")
+
+
+# ---------------------------------------------------------------- the supervisor's hand
+
+
+def raise_level(session: Session, ticket: Ticket, actor: User, *, level: int, reason: str) -> EscalationRecord:
+    """A supervisor raises the ticket to ``level`` by hand, with a reason (recorded and told)."""
+    if Role(actor.role) not in {Role.supervisor, Role.admin}:
+        raise Conflict("只有督办员、管理员可以督办", reason="role_not_allowed")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("请填写督办理由", field="reason")
+    if not 1 <= level <= 5:
+        raise InvalidInput("督办级别须在 1 到 5 之间", field="level")
+    if ticket.status not in rules.OPEN:
+        raise Conflict("工单已办结，不能督办", reason="invalid_state")
+    if level <= ticket.escalation_level:
+        raise Conflict(f"工单已处于{ticket.escalation_level}级督办，不能升至{level}级", reason="not_higher")
+    ctx = rules.Context.load(session)
+    now = utcnow()
+    trig = rules.Trigger("escalation", level, "manual", f"manual-{uuid.uuid4().hex[:12]}", "manual", now)
+    record = fire(session, ctx, ticket, trig, now, actor=actor, note=reason)
+    assert record is not None  # a fresh instance is never claimed before
+    return record
+
+
+def settle(session: Session, ticket: Ticket, actor: User, *, level: int, reason: str) -> EscalationRecord:
+    """A supervisor settles (lowers or sets) the level by hand; recorded, nobody is paged."""
+    before = ticket.escalation_level
+    lifecycle.settle_escalation(session, ticket, actor, level=level, reason=reason)
+    record = claim(
+        session, ticket, kind="settle", level=level, cause="settle", instance=f"settle-{uuid.uuid4().hex[:12]}",
+        trigger="settle", due_at=None, actor=actor, note=reason,
+    )
+    assert record is not None
+    record.level_before, record.level_after = before, level
+    record.timeline_event_id = session.scalar(
+        select(func.max(TimelineEvent.id)).where(TimelineEvent.ticket_id == ticket.id)
+    )
+    session.flush()
+    return record
+
+
+# ---------------------------------------------------------------- reading
+
+
+def records_of(session: Session, ticket_id: int) -> list[EscalationRecord]:
+    return list(
+        session.scalars(
+            select(EscalationRecord).where(EscalationRecord.ticket_id == ticket_id).order_by(EscalationRecord.id)
+        )
+    )
+
+
+def board(session: Session, *, min_level: int = 1, limit: int = 100, offset: int = 0) -> tuple[list[Any], int]:
+    """Open tickets under 督办, highest level first, then the longest waiting."""
+    where = and_(Ticket.status.in_(list(rules.OPEN)), Ticket.escalation_level >= min_level)
+    total = session.scalar(select(func.count()).select_from(Ticket).where(where)) or 0
+    last = (
+        select(EscalationRecord.ticket_id, func.max(EscalationRecord.id).label("rid"))
+        .where(EscalationRecord.kind == "escalation")
+        .group_by(EscalationRecord.ticket_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Ticket, Department.name, EscalationRecord)
+        .outerjoin(Department, Department.id == Ticket.primary_department_id)
+        .outerjoin(last, last.c.ticket_id == Ticket.id)
+        .outerjoin(EscalationRecord, EscalationRecord.id == last.c.rid)
+        .where(where)
+        .order_by(Ticket.escalation_level.desc(), Ticket.reply_due.asc().nulls_last(), Ticket.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), int(total)
+
+
+def monthly_report(session: Session, month: str, tz: Any) -> list[EscalationRecord]:
+    """Level-5 escalations of a month (通报 list)."""
+    try:
+        year, mon = (int(x) for x in month.split("-"))
+        start = datetime(year, mon, 1, tzinfo=tz)
+    except ValueError as exc:
+        raise InvalidInput("月份格式须为 YYYY-MM", field="month") from exc
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
+    return list(
+        session.scalars(
+            select(EscalationRecord)
+            .where(
+                EscalationRecord.kind == "escalation",
+                EscalationRecord.level == 5,
+                EscalationRecord.created_at >= start,
+                EscalationRecord.created_at < end,
+            )
+            .order_by(EscalationRecord.id)
+        )
+    )
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(NotificationMessage)
+            .where(
+                NotificationMessage.recipient_user_id == user_id,
+                NotificationMessage.channel == "inbox",
+                NotificationMessage.status == "sent",
+                NotificationMessage.read_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def drop_watch(session: Session, ticket_id: int) -> None:
+    session.execute(delete(EscalationDue).where(EscalationDue.ticket_id == ticket_id))
+
