@@ -1,0 +1,144 @@
+"""Measure the dispatch decision on the labelled appeals (tests/dispatch/labelled_appeals.csv).
+
+Builds a fresh SQLite database with the demo organisation, the shipped catalogue and gazetteer,
+proposes a 主办 for every appeal and prints JSON: the share dispatched at once (直派), the
+accuracy of 直派, top-1 and top-3 accuracy over all rows, and the misses; also per split
+("dev": the rows the catalogue's gaps were found on; "holdout": written after, never tuned on).
+
+    .venv/bin/python benchmarks/bench_dispatch.py [--csv PATH] [--no-classifier] [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DEFAULT_CSV = REPO / "tests" / "dispatch" / "labelled_appeals.csv"
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def evaluate(session: Any, rows: list[dict[str, str]], *, use_classifier: bool) -> dict[str, Any]:
+    from dispatch import service
+
+    depts = service.departments(session)
+    auto = auto_ok = top1 = top3 = 0
+    misses: list[dict[str, Any]] = []
+    by_outcome: dict[str, int] = {}
+    started = time.perf_counter()
+    for row in rows:
+        appeal = service.Appeal(
+            title=row["title"],
+            content=row["content"],
+            address=row["address"] or None,
+            category=row.get("category") or None,
+            appeal_type=row.get("appeal_type") or "complaint",
+            channel=row.get("channel") or "phone",
+            enterprise=(row.get("enterprise") or "").strip().lower() in {"1", "true", "yes"},
+        )
+        expected = row["expected"].strip()
+        assert expected in depts, f"unknown department code in the labels: {expected}"
+        proposed = service.propose(session, appeal, use_classifier=use_classifier)
+        codes = [p.primary.code for p in proposed.proposals]
+        ok1 = bool(codes) and codes[0] == expected
+        ok3 = expected in codes[:3]
+        top1 += ok1
+        top3 += ok3
+        kind = "auto" if proposed.auto else "queue"
+        by_outcome[kind] = by_outcome.get(kind, 0) + 1
+        if proposed.auto:
+            auto += 1
+            auto_ok += ok1
+        if (proposed.auto and not ok1) or not ok3:
+            misses.append(
+                {
+                    "id": row["id"],
+                    "title": row["title"],
+                    "expected": expected,
+                    "proposed": codes[:3],
+                    "auto": proposed.auto,
+                    "reason": proposed.reason,
+                }
+            )
+    n = len(rows)
+    return {
+        "rows": n,
+        "classifier": use_classifier,
+        "auto_dispatched": auto,
+        "auto_share": round(auto / n, 4) if n else 0.0,
+        "auto_accuracy": round(auto_ok / auto, 4) if auto else None,
+        "top1_accuracy": round(top1 / n, 4) if n else 0.0,
+        "top3_accuracy": round(top3 / n, 4) if n else 0.0,
+        "queued": n - auto,
+        "ms_per_appeal": round((time.perf_counter() - started) * 1000 / max(n, 1), 2),
+        "misses": misses,
+    }
+
+
+def build_database(directory: Path) -> Any:
+    """A migrated SQLite database with the demo organisation, catalogue and gazetteer."""
+    os.environ["HOTLINE_DATABASE_URL"] = f"sqlite:///{directory / 'bench.sqlite3'}"
+    os.environ["HOTLINE_DATA_DIR"] = str(directory)
+    from hotline.db import get_sessionmaker, reset_engine_cache
+    from hotline.migrate import upgrade
+    from hotline.settings import reset_settings_cache
+
+    reset_settings_cache()
+    reset_engine_cache()
+    upgrade(os.environ["HOTLINE_DATABASE_URL"])
+    from dispatch.demo import load_demo_data
+    from hotline.demo.seed import load_org
+    from hotline.orgs import get_system_user
+    from hotline.timelimits import ensure_default_policies
+
+    session = get_sessionmaker()()
+    ensure_default_policies(session)
+    load_org(session)
+    get_system_user(session)
+    load_demo_data(session)
+    session.commit()
+    return session
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--no-classifier", action="store_true", help="rules, gazetteer and 兜底 only")
+    parser.add_argument("--misses", action="store_true", help="list the misses")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        session = build_database(Path(tmp))
+        try:
+            rows = read_rows(args.csv)
+            result = evaluate(session, rows, use_classifier=not args.no_classifier)
+            splits = sorted({r.get("split") or "all" for r in rows})
+            if len(splits) > 1:
+                result["by_split"] = {
+                    name: evaluate(
+                        session, [r for r in rows if r.get("split") == name], use_classifier=not args.no_classifier
+                    )
+                    for name in splits
+                }
+        finally:
+            session.close()
+    if not args.misses:
+        result["misses"] = len(result["misses"])
+        for part in result.get("by_split", {}).values():
+            part["misses"] = len(part["misses"])
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""HTTP routes of dispatch under /api/v1/dispatch (thin: the rules live in dispatch/service.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch import schemas, service
+from dispatch.models import DispatchRule
+from hotline import access
+from hotline.auth import get_current_user, require_roles
+from hotline.deps import get_db
+from hotline.enums import HOTLINE_ROLES, Role, TicketStatus
+from hotline.errors import InvalidInput
+from hotline.models import Ticket, User
+
+router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
+DB = Annotated[Session, Depends(get_db)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+HotlineStaff = Annotated[User, Depends(require_roles(*HOTLINE_ROLES))]
+Dispatcher = Annotated[User, Depends(require_roles(Role.dispatcher, Role.supervisor, Role.admin))]
+Supervisor = Annotated[User, Depends(require_roles(Role.supervisor, Role.admin))]
+Admin = Annotated[User, Depends(require_roles(Role.admin))]
+
+
+def _ticket(session: Session, user: User, ticket_id: int) -> Ticket:
+    return access.get_visible_ticket(session, user, ticket_id)
+
+
+def _proposals_out(ticket: Ticket, proposed: service.Proposed) -> schemas.ProposalsOut:
+    return schemas.ProposalsOut(
+        ticket_id=ticket.id,
+        place=proposed.place.to_dict(),
+        classifier=proposed.opinion.to_dict() if proposed.opinion else None,
+        proposals=[p.to_dict() for p in proposed.proposals[:3]],
+        confidence=round(proposed.confidence, 4),
+        auto=proposed.auto,
+        reason=proposed.reason,
+        catalogue_version=proposed.catalogue_version,
+        excluded_department_ids=proposed.excluded,
+    )
+
+
+# ---------------------------------------------------------------- queue, proposals, dispatch
+
+
+@router.get("/queue", response_model=list[schemas.QueueItem])
+def queue(user: HotlineStaff, session: DB, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+    """待派单: registered and returned tickets, each with the top three proposals and 并单 candidates."""
+    return service.queue(session, limit=limit)
+
+
+@router.get("/tickets/{ticket_id}/proposals", response_model=schemas.ProposalsOut)
+def proposals(ticket_id: int, user: HotlineStaff, session: DB) -> Any:
+    """Fresh proposals; for a returned ticket, without every department that sent it back."""
+    ticket = _ticket(session, user, ticket_id)
+    if ticket.status == TicketStatus.returned:
+        return _proposals_out(ticket, service.returned_proposals(session, ticket))
+    return _proposals_out(ticket, service.propose(session, service.Appeal.of(ticket)))
+
+
+@router.get("/tickets/{ticket_id}/decisions", response_model=list[schemas.DecisionOut])
+def decisions(ticket_id: int, user: CurrentUser, session: DB) -> Any:
+    """Every dispatch decision of a ticket (departments: only on their own tickets)."""
+    return service.decisions(session, _ticket(session, user, ticket_id).id)
+
+
+@router.post("/tickets/{ticket_id}/decide", response_model=schemas.DecisionOut)
+def decide(ticket_id: int, user: Dispatcher, session: DB) -> Any:
+    """Recompute and record the proposal of a waiting ticket."""
+    decision = service.redecide(session, _ticket(session, user, ticket_id), user)
+    session.commit()
+    return decision
+
+
+@router.post("/tickets/{ticket_id}/dispatch", response_model=schemas.DecisionOut)
+def dispatch(ticket_id: int, body: schemas.DispatchIn, user: Dispatcher, session: DB) -> Any:
+    """派单 to the chosen departments, or to the top proposal when none is given."""
+    decision = service.dispatch_by_dispatcher(
+        session,
+        _ticket(session, user, ticket_id),
+        user,
+        version=body.version,
+        primary_department_id=body.primary_department_id,
+        assist_department_ids=body.assist_department_ids,
+        note=body.note,
+    )
+    session.commit()
+    return decision
+
+
+@router.post("/tickets/{ticket_id}/redispatch", response_model=schemas.DecisionOut)
+def redispatch(ticket_id: int, body: schemas.DispatchIn, user: Dispatcher, session: DB) -> Any:
+    """退单 accepted (改派): to the chosen department, or the best one that has not refused it."""
+    decision = service.redispatch_returned(
+        session,
+        _ticket(session, user, ticket_id),
+        user,
+        version=body.version,
+        primary_department_id=body.primary_department_id,
+        assist_department_ids=body.assist_department_ids,
+        note=body.note,
+    )
+    session.commit()
+    return decision
+
+
+@router.post("/tickets/{ticket_id}/reject-return", response_model=schemas.TicketBrief)
+def reject_return(ticket_id: int, body: schemas.RejectReturnIn, user: Dispatcher, session: DB) -> Any:
+    """退单 rejected: back to the same department (counted)."""
+    ticket = service.reject_returned(
+        session, _ticket(session, user, ticket_id), user, version=body.version, note=body.note
+    )
+    session.commit()
+    return ticket
+
+
+# ---------------------------------------------------------------- coordination
+
+
+@router.get("/coordination", response_model=list[schemas.CoordinationItem])
+def coordination(
+    user: HotlineStaff, session: DB, status: Annotated[str | None, Query(pattern="^(open|settled)$")] = "open"
+) -> Any:
+    """协调: tickets sent back twice, waiting for a supervisor (with fresh proposals)."""
+    out = []
+    for row in service.coordinations(session, status):
+        ticket = session.get(Ticket, row.ticket_id)
+        assert ticket is not None
+        proposed = service.returned_proposals(session, ticket) if ticket.status == TicketStatus.returned else None
+        out.append(
+            {
+                **schemas.CoordinationOut.model_validate(row).model_dump(),
+                "ticket": ticket,
+                "proposals": [p.to_dict() for p in proposed.proposals[:3]] if proposed else [],
+            }
+        )
+    return out
+
+
+@router.post("/coordination/{coordination_id}/settle", response_model=schemas.CoordinationOut)
+def settle(coordination_id: int, body: schemas.SettleIn, user: Supervisor, session: DB) -> Any:
+    """The supervisor decides which department handles the ticket."""
+    row = service.settle_coordination(
+        session,
+        service.get_coordination(session, coordination_id),
+        user,
+        department_id=body.department_id,
+        assist_department_ids=body.assist_department_ids,
+        note=body.note,
+    )
+    session.commit()
+    return row
+
+
+# ---------------------------------------------------------------- 回退率
+
+
+@router.get("/return-rates", response_model=list[schemas.ReturnRateOut])
+def return_rates(user: CurrentUser, session: DB, since: datetime | None = None, until: datetime | None = None) -> Any:
+    """回退率 per department; a department sees its own (and its units')."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput("时间须带时区（如 2026-11-22T00:00:00+08:00）", field=name)
+    within = None
+    if access.is_department_user(user):
+        if user.department_id is None:
+            return []
+        within = user.department_id
+    return service.return_rates(session, since=since, until=until, within=within)
+
+
+# ---------------------------------------------------------------- 并单
+
+
+@router.get("/tickets/{ticket_id}/repeats", response_model=list[schemas.RepeatOut])
+def repeats(ticket_id: int, user: HotlineStaff, session: DB) -> Any:
+    """并单 candidates of a ticket, both ways, best first."""
+    return service.repeats_of(session, _ticket(session, user, ticket_id).id)
+
+
+@router.post("/repeats/{candidate_id}/merge", response_model=schemas.RepeatOut)
+def merge_repeat(
+    candidate_id: int, user: HotlineStaff, session: DB, note: Annotated[str | None, Body(embed=True)] = None
+) -> Any:
+    row = service.get_repeat(session, candidate_id)
+    service.merge_repeat(session, row, user, note=note)
+    session.commit()
+    return row
+
+
+@router.post("/repeats/{candidate_id}/dismiss", response_model=schemas.RepeatOut)
+def dismiss_repeat(candidate_id: int, user: HotlineStaff, session: DB) -> Any:
+    row = service.dismiss_repeat(session, service.get_repeat(session, candidate_id), user)
+    session.commit()
+    return row
+
+
+# ---------------------------------------------------------------- the catalogue (派单目录)
+
+
+@router.get("/rules", response_model=list[schemas.RuleOut])
+def rules(user: HotlineStaff, session: DB) -> Any:
+    return session.scalars(select(DispatchRule).order_by(DispatchRule.priority.desc(), DispatchRule.code)).all()
+
+
+@router.get("/rules/{code}", response_model=schemas.RuleOut)
+def rule(code: str, user: HotlineStaff, session: DB) -> Any:
+    return service.get_rule(session, code)
+
+
+@router.post("/rules", response_model=schemas.RuleOut, status_code=201)
+def create_rule(body: schemas.RuleIn, user: Admin, session: DB) -> Any:
+    row = service.create_rule(session, user, body.model_dump())
+    session.commit()
+    return row
+
+
+@router.patch("/rules/{code}", response_model=schemas.RuleOut)
+def update_rule(code: str, body: schemas.RulePatch, user: Admin, session: DB) -> Any:
+    data = body.model_dump(exclude_unset=True)
+    revision = data.pop("revision", None)
+    row = service.update_rule(session, user, code, data, revision=revision)
+    session.commit()
+    return row
+
+
+@router.delete("/rules/{code}", status_code=204)
+def delete_rule(code: str, user: Admin, session: DB) -> None:
+    service.delete_rule(session, user, code)
+    session.commit()
+
+
+@router.get("/rule-changes", response_model=list[schemas.RuleChangeOut])
+def rule_changes(
+    user: HotlineStaff, session: DB, code: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> Any:
+    """The catalogue's history: who changed which rule, when, before and after."""
+    return service.rule_history(session, code, limit)
+
+
+@router.get("/catalogue/export", response_class=Response)
+def export_catalogue(user: HotlineStaff, session: DB) -> Response:
+    """The whole catalogue as YAML (the format the import takes)."""
+    return Response(service.export_catalogue(session), media_type="application/yaml; charset=utf-8")
+
+
+@router.post("/catalogue/import", response_model=schemas.ImportOut)
+def import_catalogue(
+    user: Admin,
+    session: DB,
+    text: Annotated[str, Body(media_type="application/yaml")],
+    replace: bool = True,
+) -> Any:
+    """Load a YAML catalogue; with ``replace`` rules absent from the file are deleted. All or nothing."""
+    result = service.import_catalogue(session, user, text, replace=replace)
+    session.commit()
+    return result
+
+
+# ---------------------------------------------------------------- the gazetteer (属地)
+
+
+@router.get("/places/resolve", response_model=schemas.PlaceOut)
+def resolve(user: HotlineStaff, session: DB, address: Annotated[str, Query(min_length=1, max_length=500)]) -> Any:
+    """Which district, street and community an address lies in."""
+    place = service.resolve_place(session, address)
+    depts = service.departments(session)
+    code = place.code
+    return {**place.to_dict(), "department": depts[code].ref() if code and code in depts else None}
+
+
+@router.post("/gazetteer/import", response_model=schemas.GazetteerImportOut)
+def import_gazetteer(
+    user: Admin,
+    session: DB,
+    text: Annotated[str, Body(media_type="text/plain")],
+    fmt: Annotated[str, Query(pattern="^(yaml|csv)$")] = "yaml",
+    replace: bool = True,
+) -> Any:
+    """Load the center's gazetteer (YAML ``places:`` or CSV ``name,kind,department_code``)."""
+    names = service.load_gazetteer(session, text, fmt=fmt, replace=replace, source=f"import:{user.username}")
+    session.commit()
+    return {"names": names}
+
+
+# ---------------------------------------------------------------- settings
+
+
+@router.get("/settings")
+def get_settings(user: HotlineStaff, session: DB) -> dict[str, Any]:
+    return service.settings(session)
+
+
+@router.put("/settings")
+def put_settings(body: dict[str, Any], user: Admin, session: DB) -> dict[str, Any]:
+    """Change dispatch settings (auto_threshold, fallbacks, agent_hold_seconds, ...)."""
+    for key, value in body.items():
+        service.set_setting(session, key, value)
+    session.commit()
+    return service.settings(session)

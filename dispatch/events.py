@@ -1,0 +1,49 @@
+"""Reactions to ticket events, subscribed by the composition root (hotline/wiring.py).
+
+Each runs inside the transaction of the change, in a savepoint: a failure of dispatch is logged and
+undone, and never stops a registration or a 退单.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from dispatch import service
+from hotline import hooks
+from hotline.models import Ticket, TimelineEvent
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Session, Ticket, TimelineEvent], object]
+
+
+def _safely(fn: Handler) -> Callable[[Session, Ticket, TimelineEvent], None]:
+    def handler(session: Session, ticket: Ticket, event: TimelineEvent) -> None:
+        try:
+            with session.begin_nested():
+                fn(session, ticket, event)
+        except Exception:  # noqa: BLE001 - dispatch must never block the core
+            log.exception("dispatch: %s failed for ticket %s", fn.__name__, ticket.id)
+
+    handler.__name__ = f"dispatch_{fn.__name__}"
+    return handler
+
+
+def on_register(session: Session, ticket: Ticket, _event: TimelineEvent) -> None:
+    service.route_new_ticket(session, ticket)
+
+
+_HANDLERS = {
+    "register": _safely(on_register),
+    "return": _safely(service.on_returned),
+    "accept_return": _safely(service.on_return_ruled),
+    "reject_return": _safely(service.on_return_ruled),
+}
+
+
+def subscribe() -> None:
+    """Idempotent."""
+    for action, handler in _HANDLERS.items():
+        hooks.subscribe(action, handler)
