@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from escalation import callbacks, channels, service
+from escalation.config import load_config
 from hotline.celery_app import celery_app
 from hotline.db import get_sessionmaker, session_scope
 
@@ -17,7 +18,9 @@ log = logging.getLogger("escalation.tasks")
 def sweep() -> dict[str, Any]:
     """Deadlines and causes → reminders and 督办; callbacks due; then the outbox."""
     sm = get_sessionmaker()
-    stats = service.run_sweep(sm)
+    with sm() as session:
+        batch = int((load_config(session).raw.get("sweep") or {}).get("batch_size", 500))
+    stats = service.run_sweep(sm, batch_size=batch)
     cb = callbacks.process_due(sm)
     sent = channels.deliver_due(sm)
     result = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socketserver
 import threading
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from typing import Any
 
@@ -41,7 +41,7 @@ class _Handler(socketserver.StreamRequestHandler):
                     if chunk in (b".\r\n", b".\n", b""):
                         break
                     data += chunk[1:] if chunk.startswith(b"..") else chunk
-                self.server.received.append({"from": mail_from, "to": rcpt, "message": message_from_bytes(data)})
+                self.server.received.append({"from": mail_from, "to": rcpt, "message": message_from_bytes(data, policy=policy.default)})
                 self._say("250 queued")
             elif verb == "QUIT":
                 self._say("221 bye")
