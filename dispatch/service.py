@@ -13,6 +13,7 @@ What happens when ...
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,6 +53,7 @@ from hotline.models import Department, Setting, Ticket, TimelineEvent, User
 from hotline.orgs import get_system_user
 
 log = logging.getLogger(__name__)
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DISPATCH_ROLES = frozenset({Role.dispatcher, Role.supervisor, Role.admin})
 SETTLE_ROLES = frozenset({Role.supervisor, Role.admin})
@@ -66,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "repeat_window_days": 30,
     "repeat_threshold": 0.5,
     "coordination_after_returns": 2,
+    "use_classifier": True,  # ask classifier/ for category and department proposals when it is there
+    "classifier_department_map": {},  # classifier department label → department code (beside name matching)
 }
 MODE_LABELS = {"属地": "属地", "行业": "行业", "双交办": "双交办"}
 
@@ -210,11 +214,15 @@ def create_rule(session: Session, actor: User, data: dict[str, Any], *, source: 
     clean = _validated(session, data)
     if session.scalar(select(DispatchRule.id).where(DispatchRule.code == clean["code"])) is not None:
         raise Conflict(f"规则编码已存在：{clean['code']}", reason="duplicate_code")
+    rule = _add_rule(session, actor, clean, source)
+    session.flush()
+    return rule
+
+
+def _add_rule(session: Session, actor: User, clean: dict[str, Any], source: str) -> DispatchRule:
     rule = DispatchRule(**clean, revision=1, updated_at=utcnow(), updated_by_id=actor.id)
     session.add(rule)
-    session.flush()
     _change(session, actor, rule.code, "create", None, _stored(rule), source)
-    session.flush()
     return rule
 
 
@@ -272,7 +280,7 @@ def import_catalogue(
     """
     _require_admin(actor, "导入派单目录")
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_YamlLoader) or {}
     except yaml.YAMLError as exc:
         raise InvalidInput(f"YAML 格式错误：{exc}", field="catalogue") from exc
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
@@ -300,7 +308,7 @@ def import_catalogue(
     for clean in cleaned:
         rule = existing.get(clean["code"])
         if rule is None:
-            create_rule(session, actor, clean, source=source)
+            _add_rule(session, actor, clean, source)
             counts["created"] += 1
         else:
             old = rule.revision
@@ -487,14 +495,32 @@ def _fallback(session: Session, place: Place, depts: dict[str, Dept]) -> Dept | 
     return depts.get(code)
 
 
-def _classifier_depts(opinion: classify.Opinion | None, depts: dict[str, Dept]) -> list[tuple[Dept, float]]:
+def _label_to_dept(label: str, depts: dict[str, Dept], mapping: dict[str, str]) -> Dept | None:
+    """A classifier's department label → a department: the configured map, the code, the name, or the
+    line department whose name is most alike ("交通运输局" → "市交通运输局")."""
+    if label in mapping:
+        return depts.get(mapping[label])
+    if label in depts:
+        return depts[label]
+    core = re.sub(r"[（(].*?[)）]", "", label)
+    lines = [d for d in depts.values() if d.kind == DepartmentKind.functional and d.active]
+    for d in lines:
+        if core and (core in d.name or d.name.removeprefix("市") == core):
+            return d
+    best = max(lines, key=lambda d: similarity(core, d.name), default=None)
+    return best if best is not None and similarity(core, best.name) >= 0.5 else None
+
+
+def _classifier_depts(
+    session: Session, opinion: classify.Opinion | None, depts: dict[str, Dept]
+) -> list[tuple[Dept, float]]:
     if opinion is None:
         return []
-    by_name = {d.name: d for d in depts.values()}
-    out = []
+    mapping = setting(session, "classifier_department_map") or {}
+    out: list[tuple[Dept, float]] = []
     for label, score in opinion.departments:
-        dept = depts.get(label) or by_name.get(label)
-        if dept is not None:
+        dept = _label_to_dept(str(label), depts, mapping)
+        if dept is not None and all(d.id != dept.id for d, _ in out):
             out.append((dept, float(score)))
     return out
 
@@ -515,6 +541,7 @@ def propose(
     if place.district is None and not appeal.address:
         # No address given: a place named in the text still tells the jurisdiction.
         place = resolve_place(session, appeal.title + appeal.content)
+    use_classifier = use_classifier and bool(setting(session, "use_classifier"))
     opinion = classify.predict(appeal.title, appeal.content) if use_classifier else None
     category = appeal.category
     if category is None and opinion and opinion.categories and opinion.categories[0][1] >= 0.5:
@@ -589,7 +616,7 @@ def propose(
                 best.reasons.append(f"诉求标题指向「{other.rule.name}」（{other.primary.name}），需人工确认")
                 break
 
-    for dept, prob in _classifier_depts(opinion, depts):
+    for dept, prob in _classifier_depts(session, opinion, depts):
         if not usable(dept):
             continue
         same = next((p for p in proposals if p.primary.id == dept.id), None)

@@ -68,6 +68,8 @@ def load_city(session: Session, org: Org) -> City:
     load_demo_data(session)
     # Tests see 直派 at once; the hold of agents' tickets has its own test.
     service.set_setting(session, "agent_hold_seconds", 0)
+    # Rules, gazetteer and 兜底 only: classifier/ is another package's moving model (it has its own test).
+    service.set_setting(session, "use_classifier", False)
     session.commit()
     return City(org=org, dept=depts, users=users)
 
