@@ -134,9 +134,9 @@ def train(
 def eval_cmd(model_dir: str, data: str, text_cols: str, label_col: str, head: str) -> None:
     """Evaluate a model on labelled data; prints one JSON object (accuracy, macro_f1, per_class, ...)."""
     try:
-        examples = load_examples(
-            data, _cols(text_cols), **{HEAD_COLUMNS[h]: None for h in HEAD_COLUMNS}, **{HEAD_COLUMNS[head]: label_col}
-        )
+        cols: dict[str, str | None] = {c: None for c in HEAD_COLUMNS.values()}
+        cols[HEAD_COLUMNS[head]] = label_col
+        examples = load_examples(data, _cols(text_cols), **cols)
     except DataError as exc:
         raise click.UsageError(str(exc)) from exc
     model = load_model(model_dir)

@@ -123,10 +123,21 @@ class LatentSemantic:
     def fit(self, docs: Sequence[str]) -> LatentSemantic:
         self.char_ = CharNgramTfidf((2, 2), min_df=3, max_features=self.max_features).fit(docs)
         x = self.char_.transform(docs)
-        k = max(1, min(self.n_components, x.shape[0] - 1, x.shape[1] - 1))
+        k = min(self.n_components, x.shape[0] - 1, x.shape[1] - 1)
+        if k < 1:  # a toy data set: nothing to reduce, one all-zero dimension keeps shapes stable
+            self.components_ = np.zeros((x.shape[1], 1), dtype=np.float32)
+            return self
         svd = TruncatedSVD(k, random_state=0).fit(x)
         self.components_ = svd.components_.T.astype(np.float32)  # (vocab, k)
         return self
+
+    # float16 on disk (half the size; the projection moves by ~1e-3), float32 in memory.
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "components_": self.components_.astype(np.float16)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.components_ = np.asarray(self.components_, dtype=np.float32)
 
     def transform(self, docs: Sequence[str]) -> np.ndarray:
         z = np.asarray(self.char_.transform(docs) @ self.components_, dtype=np.float32)

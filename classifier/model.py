@@ -3,6 +3,7 @@ prediction API other packages call."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,6 +87,30 @@ class Head:
 
     def base_scores(self, x: sp.csr_matrix) -> np.ndarray:
         return base_scores(self.svc, self.nb, x, self.classes, self.nb_columns)
+
+    def compact(self) -> Head:
+        """Drop what prediction does not use (NB counts) and keep weights as float32."""
+        self.svc.coef_ = np.asarray(self.svc.coef_, dtype=np.float32)
+        self.nb.feature_log_prob_ = np.asarray(self.nb.feature_log_prob_, dtype=np.float32)
+        for attr in ("feature_count_", "feature_all_"):
+            if hasattr(self.nb, attr):
+                delattr(self.nb, attr)
+        return self
+
+    # On disk the two weight matrices are float16: it halves the model (the shipped one must stay
+    # a few MB) and moves scores by ~1e-3, far below any decision the stacker makes.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        svc, nb = copy.copy(self.svc), copy.copy(self.nb)
+        svc.coef_ = np.asarray(self.svc.coef_, dtype=np.float16)
+        nb.feature_log_prob_ = np.asarray(np.maximum(self.nb.feature_log_prob_, -60000), dtype=np.float16)
+        state["svc"], state["nb"] = svc, nb
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.svc.coef_ = np.asarray(self.svc.coef_, dtype=np.float32)
+        self.nb.feature_log_prob_ = np.asarray(self.nb.feature_log_prob_, dtype=np.float32)
 
     def proba(self, x: sp.csr_matrix) -> np.ndarray:
         """(n, len(classes)) probabilities in ``self.classes`` order."""

@@ -24,6 +24,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.naive_bayes import ComplementNB
 from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from .features import FeatureExtractor
@@ -128,7 +129,7 @@ def fit_head(
     svc, nb = _fit_base(x, y, nb_columns, cfg)
     if progress is not None:
         progress.update(1)
-    head = Head(name, classes, svc, nb, stacker, threshold, nb_columns)
+    head = Head(name, classes, svc, nb, stacker, threshold, nb_columns).compact()
     return head, oof_p
 
 
@@ -156,6 +157,16 @@ def metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] 
             "labels": labs,
             "matrix": confusion_matrix(yt, yp, labels=labs).tolist() if yt else [],
         },
+    }
+
+
+def _abstention(truth: Sequence[str], pred: Sequence[str], proba: np.ndarray, threshold: float) -> dict[str, Any]:
+    """How often the head abstains, and how right it is when it does propose."""
+    accepted = proba.max(axis=1) >= threshold
+    right = np.asarray(pred, dtype=object) == np.asarray(truth, dtype=object)
+    return {
+        "abstain_rate": round(float(1 - accepted.mean()), 4),
+        "accuracy_when_proposing": round(float(right[accepted].mean()), 4) if accepted.any() else None,
     }
 
 
@@ -191,9 +202,13 @@ def train_model(
     started = time.perf_counter()
     head_rows = {f: [i for i, e in enumerate(examples) if getattr(e, f)] for f in LABEL_FIELDS}
     head_rows = {f: rows for f, rows in head_rows.items() if len({getattr(examples[i], f) for i in rows}) >= 2}
+    if "category" not in head_rows:
+        raise ValueError("category: need at least two distinct labels")
     steps = 1 + sum(min(cfg.folds, len(rows)) + 1 for rows in head_rows.values())
     bar = tqdm(total=steps, desc="training", unit="step", file=sys.stderr, disable=not progress, leave=False)
-    try:
+    # One BLAS thread: the stacker's small dense problems run 10x slower when threads fight
+    # over a shared machine's cores, and nothing here gains from more.
+    with bar, threadpool_limits(limits=1):
         fx = FeatureExtractor(
             user_dict_text=default_user_dict_text(user_dicts),
             word_chars=cfg.word_chars,
@@ -209,18 +224,7 @@ def train_model(
             head, oof_p = fit_head(f, x[rows], y, fx.n_sparse, cfg, thr[f], progress=bar)
             heads[f] = head
             pred = [head.classes[j] for j in oof_p.argmax(axis=1)]
-            m = metrics(y, pred, head.classes)
-            conf = oof_p.max(axis=1)
-            accepted = conf >= head.threshold
-            m["abstain_rate"] = round(float(1 - accepted.mean()), 4)
-            m["accuracy_when_proposing"] = (
-                round(float(np.mean(np.asarray(pred)[accepted] == np.asarray(y)[accepted])), 4)
-                if accepted.any()
-                else None
-            )
-            cv[f] = m
-    finally:
-        bar.close()
+            cv[f] = {**metrics(y, pred, head.classes), **_abstention(y, pred, oof_p, head.threshold)}
     digest = data_hash(examples)
     created = datetime.now(UTC)
     meta: dict[str, Any] = {

@@ -1,0 +1,110 @@
+"""Classifier benchmark on the public appeal data: prints one JSON object.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_classifier.py [--data DIR] [--no-unlabeled]
+
+Trains on train.csv (timed), evaluates macro-F1 on dev.csv, then measures on one core (BLAS
+threads limited to one, the process pinned to CPU 0 where the OS allows it):
+batch throughput (texts/s through ``Model.predict_batch``, all heads and rules included) and
+single-text latency p50/p99 (``Model.predict``, one appeal at a time, as on a keystroke pause).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/scipy load their BLAS
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from classifier import evaluate, load_examples, train_model  # noqa: E402
+from classifier.io import read_table  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "appeals")
+    ap.add_argument("--no-unlabeled", action="store_true", help="do not use unlabeled.csv for the LSA features")
+    ap.add_argument("--batch-rounds", type=int, default=5, help="passes over the batch set")
+    ap.add_argument("--single", type=int, default=1000, help="single-text predictions timed")
+    args = ap.parse_args()
+    if not (args.data / "train.csv").is_file():
+        print(json.dumps({"skipped": f"no train.csv in {args.data}"}))
+        return
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    with threadpool_limits(limits=1):
+        train = load_examples(args.data / "train.csv")
+        dev = load_examples(args.data / "dev.csv")
+        unlabeled: list[str] = []
+        if not args.no_unlabeled and (args.data / "unlabeled.csv").is_file():
+            unlabeled = [f"{r['title']}。{r['text']}" for r in read_table(args.data / "unlabeled.csv")]
+
+        t0 = time.perf_counter()
+        model = train_model(train, unlabeled=unlabeled, source="train.csv")
+        train_seconds = time.perf_counter() - t0
+        result = evaluate(model, dev)
+
+        # The texts timed: dev, then unlabeled appeals (same source, same lengths) for volume.
+        pool = [(e.title, e.text) for e in dev]
+        if args.data.joinpath("unlabeled.csv").is_file():
+            pool += [(r["title"], r["text"]) for r in read_table(args.data / "unlabeled.csv")][:2000]
+        titles, texts = [p[0] for p in pool], [p[1] for p in pool]
+        model.predict_batch(titles[:50], texts[:50])  # warm-up (jieba, caches)
+
+        t0 = time.perf_counter()
+        for _ in range(args.batch_rounds):
+            for i in range(0, len(titles), 500):
+                model.predict_batch(titles[i : i + 500], texts[i : i + 500])
+        batch_rate = args.batch_rounds * len(titles) / (time.perf_counter() - t0)
+
+        lat: list[float] = []
+        for i in range(args.single):
+            j = i % len(titles)
+            t = time.perf_counter()
+            model.predict(titles[j], texts[j])
+            lat.append((time.perf_counter() - t) * 1000)
+        lat.sort()
+
+    chars = [len(t) + len(x) for t, x in pool]
+    print(
+        json.dumps(
+            {
+                "dev_macro_f1": result["macro_f1"],
+                "dev_accuracy": result["accuracy"],
+                "dev_per_class_f1": {k: v["f1"] for k, v in result["per_class"].items()},
+                "dev_confusion_matrix": result["confusion_matrix"],
+                "cv_macro_f1_train": model.meta["metrics"]["cross_validated"]["category"]["macro_f1"],
+                "training_seconds": round(train_seconds, 2),
+                "n_train": len(train),
+                "n_unlabeled": len(unlabeled),
+                "batch_texts_per_second": round(batch_rate, 1),
+                "batch_texts": len(titles),
+                "single_latency_ms": {
+                    "p50": round(lat[len(lat) // 2], 3),
+                    "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3),
+                    "mean": round(statistics.fmean(lat), 3),
+                },
+                "mean_chars_per_text": round(statistics.fmean(chars), 1),
+                "cpu": "one core (threadpoolctl limits=1, sched_setaffinity)",
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
