@@ -21,6 +21,9 @@ Handler = Callable[[Session, Ticket, TimelineEvent], object]
 
 def _safely(fn: Handler) -> Callable[[Session, Ticket, TimelineEvent], None]:
     def handler(session: Session, ticket: Ticket, event: TimelineEvent) -> None:
+        # The core's own pending changes flush first, outside the savepoint: a lost race stays the
+        # core's to report (Conflict), never swallowed here.
+        session.flush()
         try:
             with session.begin_nested():
                 fn(session, ticket, event)

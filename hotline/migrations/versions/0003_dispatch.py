@@ -133,9 +133,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("ticket_id", "candidate_id", name="uq_dispatch_repeat_candidates_pair"),
     )
     op.create_index(op.f("ix_dispatch_repeat_candidates_ticket_id"), "dispatch_repeat_candidates", ["ticket_id"])
-    op.create_index(
-        op.f("ix_dispatch_repeat_candidates_candidate_id"), "dispatch_repeat_candidates", ["candidate_id"]
-    )
+    op.create_index(op.f("ix_dispatch_repeat_candidates_candidate_id"), "dispatch_repeat_candidates", ["candidate_id"])
 
 
 def downgrade() -> None:

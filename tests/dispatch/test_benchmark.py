@@ -1,0 +1,42 @@
+"""The dispatch decision on the labelled appeals (tests/dispatch/labelled_appeals.csv)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from benchmarks.bench_dispatch import evaluate, read_rows
+from dispatch import classify, service
+from tests.dispatch.conftest import City
+
+ROWS = read_rows(Path(__file__).with_name("labelled_appeals.csv"))
+
+
+def test_the_labelled_set_is_large_varied_and_uses_known_codes(city: tuple[Session, City]) -> None:
+    _session, c = city
+    assert len(ROWS) >= 200
+    assert {r["expected"] for r in ROWS} <= set(c.dept)
+    assert sum(1 for r in ROWS if not r["address"]) >= 30  # no address given
+    assert len({r["expected"] for r in ROWS}) >= 30
+
+
+def test_direct_dispatch_is_right_and_the_top_three_hold_the_answer(city: tuple[Session, City]) -> None:
+    session, _c = city
+    result = evaluate(session, ROWS, use_classifier=False)
+    assert result["auto_accuracy"] >= 0.90, result["misses"]
+    assert result["top3_accuracy"] >= 0.97, result["misses"]
+    assert result["auto_share"] >= 0.6
+
+
+def test_the_classifier_is_used_only_through_the_adapter(city: tuple[Session, City]) -> None:
+    session, _c = city
+    if classify.predict("小区停水", "今天早上开始停水了") is None:
+        pytest.skip("classifier/default_model not available")
+    service.set_setting(session, "use_classifier", True)
+    session.commit()
+    proposed = service.propose(session, service.Appeal(title="想问一件事", content="今天早上开始家里停水了"))
+    assert proposed.opinion is not None and proposed.opinion.model_version
+    result = evaluate(session, ROWS, use_classifier=True)
+    assert result["top3_accuracy"] >= 0.9
