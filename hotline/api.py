@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline import access, lifecycle, schemas
+from hotline import access, classification, lifecycle, schemas
 from hotline.auth import authenticate, get_current_user, issue_token, require_roles
 from hotline.deps import get_db
 from hotline.enums import HOTLINE_ROLES, LimitKind, Role, TicketStatus
@@ -167,6 +167,19 @@ def merge(ticket_id: int, body: schemas.MergeIn, user: CurrentUser, session: DB)
         ticket_id,
         lambda t: lifecycle.merge_ticket(session, t, user, version=body.version, into=into, note=body.note),
     )
+
+
+# ---------------------------------------------------------------- classification
+
+
+@router.post("/classify", tags=["tickets"])
+def classify(body: schemas.ClassifyIn, user: HotlineStaff) -> Any:
+    """Proposals for an appeal being typed: category, appeal type, urgency (with the safety rule that
+    fired), department, each top-3 with calibrated scores; ``abstained`` when the model is unsure."""
+    result = classification.predict(body.title, body.content)
+    if result is None:
+        raise HTTPException(status_code=503, detail="分类模型暂不可用")
+    return result
 
 
 # ---------------------------------------------------------------- citizens

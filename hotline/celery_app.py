@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import beat_init, worker_init, worker_process_init
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -37,6 +38,8 @@ def make_celery() -> Celery:
         result_expires=3600,
         beat_schedule={
             "purge-login-failures": {"task": "hotline.purge_login_failures", "schedule": 600.0},
+            # Nightly: learn from the day's corrections (promoted only if not worse).
+            "retrain-classifier": {"task": "hotline.retrain_classifier", "schedule": crontab(hour=2, minute=30)},
             # escalation: deadlines sweep (reminders, 督办, 回访, outbox); a stale sweep expires
             "escalation-sweep": {
                 "task": "escalation.sweep",

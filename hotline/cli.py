@@ -215,8 +215,13 @@ def bridge() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int, help="Preferred port; the next free one if taken.")
 @click.option("--no-worker", is_flag=True, help="Do not start the embedded Celery worker and beat.")
-@click.option("--call-every", default=20.0, show_default=True, type=float,
-              help="Seconds between replayed demo calls when no Asterisk is configured (0: none).")
+@click.option(
+    "--call-every",
+    default=20.0,
+    show_default=True,
+    type=float,
+    help="Seconds between replayed demo calls when no Asterisk is configured (0: none).",
+)
 def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
     """Run everything on the embedded default: database, worker + beat, demo data, API."""
     import uvicorn
@@ -239,10 +244,16 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
         telephony = start_embedded(every=call_every)
         # The worker places survey calls on the same replaying AMI server.
         target = telephony.target
-        worker_env.update(HOTLINE_AMI_HOST=target.host, HOTLINE_AMI_PORT=str(target.port),
-                          HOTLINE_AMI_USERNAME=target.username, HOTLINE_AMI_SECRET=target.secret)
-        click.echo(f"no Asterisk configured: replaying recorded calls, one every {call_every:.0f}s "
-                   f"(AMI server on {target.host}:{target.port})")
+        worker_env.update(
+            HOTLINE_AMI_HOST=target.host,
+            HOTLINE_AMI_PORT=str(target.port),
+            HOTLINE_AMI_USERNAME=target.username,
+            HOTLINE_AMI_SECRET=target.secret,
+        )
+        click.echo(
+            f"no Asterisk configured: replaying recorded calls, one every {call_every:.0f}s "
+            f"(AMI server on {target.host}:{target.port})"
+        )
 
     worker_proc: subprocess.Popen[bytes] | None = None
     if not no_worker:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from hotline import access, hooks
+from hotline import access, classification, hooks
 from hotline.db import utcnow
 from hotline.enums import (
     APPEAL_TYPE_LABELS,
@@ -361,6 +361,11 @@ def register_ticket(session: Session, actor: User, appeal: NewAppeal) -> Ticket:
     if appeal.channel == Channel.phone and not appeal.phone:
         raise InvalidInput("电话渠道的工单必须有来电号码", field="phone")
     citizen = find_or_create_citizen(session, appeal.phone, appeal.contact_name) if appeal.phone else None
+    if appeal.classification is None:
+        appeal.classification = classification.predict(title, content)
+    # Staff's choices stand, except that a safety rule's urgency is a floor nobody lowers.
+    category = appeal.category or classification.proposed(appeal.classification, "category")
+    urgency = classification.at_least(appeal.urgency, classification.rule_urgency(appeal.classification))
     now = utcnow()
     ticket = Ticket(
         number=next_ticket_number(session, now),
@@ -374,8 +379,8 @@ def register_ticket(session: Session, actor: User, appeal: NewAppeal) -> Ticket:
         title=title,
         content=content,
         appeal_type=appeal.appeal_type.value,
-        category=appeal.category,
-        urgency=appeal.urgency.value,
+        category=category,
+        urgency=urgency.value,
         confidential=appeal.confidential or bool(citizen and citizen.confidential),
         enterprise=appeal.enterprise,
         source_call_id=appeal.source_call_id,
@@ -388,14 +393,23 @@ def register_ticket(session: Session, actor: User, appeal: NewAppeal) -> Ticket:
     _flush(session)
     if citizen:
         session.add(TicketCaller(ticket_id=ticket.id, citizen_id=citizen.id, added_at=now))
+    classification.record_corrections(session, ticket, actor)
+    note = f"{APPEAL_TYPE_LABELS[appeal.appeal_type]}，渠道 {appeal.channel.value}"
+    rule = (appeal.classification or {}).get("urgency_rule")
+    if rule and urgency != appeal.urgency:
+        note += f"；安全规则「{rule['name']}」定为{rule['urgency']}"
     _record(
         session,
         ticket,
         actor,
         "register",
         from_status=None,
-        note=f"{APPEAL_TYPE_LABELS[appeal.appeal_type]}，渠道 {appeal.channel.value}",
-        data={"after": {"appeal_type": ticket.appeal_type, "category": ticket.category, "urgency": ticket.urgency}},
+        note=note,
+        data={
+            "after": {"appeal_type": ticket.appeal_type, "category": ticket.category, "urgency": ticket.urgency},
+            "model_version": (appeal.classification or {}).get("model_version"),
+            "urgency_rule": rule,
+        },
     )
     _flush(session)
     return ticket
@@ -1046,8 +1060,9 @@ def reopen_ticket(session: Session, ticket: Ticket, actor: User | None, *, versi
 
 
 @transition
-def add_note(session: Session, ticket: Ticket, actor: User | None, *, action: str, note: str,
-             data: dict[str, Any] | None = None) -> TimelineEvent:
+def add_note(
+    session: Session, ticket: Ticket, actor: User | None, *, action: str, note: str, data: dict[str, Any] | None = None
+) -> TimelineEvent:
     """A timeline entry that changes no state (e.g. the live call was transferred, 催办 by phone)."""
     note = _require_text(note, "备注")
     _touch(ticket, utcnow())

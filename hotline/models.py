@@ -296,3 +296,21 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+class ClassificationFeedback(Base):
+    """A labelled example from the center: staff chose otherwise than the model proposed, or the
+    department that finally handled a ticket. The retraining task learns from these rows."""
+
+    __tablename__ = "classification_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    head: Mapped[str] = mapped_column(String(16))  # category | appeal_type | urgency | department
+    predicted: Mapped[str | None] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -132,6 +132,11 @@ class TicketCreate(Strict):
         return value
 
 
+class ClassifyIn(Strict):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    content: Text
+
+
 class CitizenOut(BaseModel):
     id: int | None
     name: str | None

@@ -21,6 +21,11 @@ def install() -> None:
     if _installed:
         return
     _installed = True
+    # -- core: the department that handled a closed ticket is a labelled example
+    from hotline import hooks
+    from hotline.classification import learn_department_on_close
+
+    hooks.subscribe("close", learn_department_on_close)
     # -- dispatch: subscriptions
     from dispatch.events import subscribe as subscribe_dispatch
 

@@ -7,6 +7,7 @@ test run. Redis: 127.0.0.1:6379, a database number of our own. `.ci/run` starts 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 PG_ADMIN_DSN = os.environ.get("HOTLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379/11")
 REPO = Path(__file__).resolve().parent.parent
+MODEL_REGISTRY_DIR = tempfile.mkdtemp(prefix="hotline-test-models-")
 
 
 def create_pg_database(prefix: str) -> str:
@@ -47,6 +49,8 @@ def use_database(url: str, data_dir: Path, **extra: str) -> None:
     os.environ["HOTLINE_DATABASE_URL"] = url
     os.environ["HOTLINE_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("HOTLINE_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+    # One model registry for the whole run: loading the model once is what takes time.
+    os.environ.setdefault("HOTLINE_CLASSIFIER_MODEL_DIR", MODEL_REGISTRY_DIR)
     for key, value in extra.items():
         os.environ[key] = value
     reset_settings_cache()

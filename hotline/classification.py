@@ -1,0 +1,145 @@
+"""The core's one door to ``classifier/``: proposals for an appeal, and learning from corrections.
+
+Every process keeps one :class:`classifier.ModelRegistry` on ``HOTLINE_CLASSIFIER_MODEL_DIR``
+(default ``$DATA_DIR/models``), bootstrapped with the model the product ships; a promotion by
+the retraining task reaches every API server and worker without a restart. Anything going
+wrong here means "no proposal": registration never fails because of the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.db import utcnow
+from hotline.enums import APPEAL_TYPE_LABELS, URGENCY_LABELS, AppealType, Urgency
+from hotline.models import ClassificationFeedback, Department, Ticket, TimelineEvent, User
+from hotline.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+APPEAL_TYPE_BY_LABEL = {label: code for code, label in APPEAL_TYPE_LABELS.items()}
+URGENCY_BY_LABEL = {label: code for code, label in URGENCY_LABELS.items()}
+URGENCY_ORDER = [Urgency.normal, Urgency.urgent, Urgency.critical]
+
+_lock = threading.Lock()
+_registries: dict[Path, Any] = {}
+
+
+def registry_root() -> Path:
+    configured = get_settings().classifier_model_dir
+    return Path(configured) if configured else get_settings().resolved_data_dir() / "models"
+
+
+def registry() -> Any:
+    """This process's registry (a ``classifier.ModelRegistry``) with an active model."""
+    from classifier import ModelRegistry
+
+    root = registry_root()
+    with _lock:
+        reg = _registries.get(root)
+        if reg is None:
+            reg = ModelRegistry(root)
+            reg.bootstrap()
+            _registries[root] = reg
+        return reg
+
+
+def predict(title: str, content: str) -> dict[str, Any] | None:
+    """The model's proposals as stored on a ticket (model version and scores), or None."""
+    try:
+        prediction = registry().active().predict(title, content, k=3)
+    except Exception:  # noqa: BLE001 - no proposal rather than no registration
+        log.exception("classifier unavailable")
+        return None
+    return prediction.to_dict()  # type: ignore[no-any-return]
+
+
+def proposed(classification: dict[str, Any] | None, head: str) -> str | None:
+    """The top label of one head, unless the model abstained."""
+    if not classification or not classification.get(head):
+        return None
+    result = classification[head]
+    return None if result.get("abstained") else result.get("label")
+
+
+def rule_urgency(classification: dict[str, Any] | None) -> Urgency | None:
+    """The urgency a safety rule forces (特急/紧急 on 燃气泄漏, 扬言, fire ...), if one fired."""
+    hit = (classification or {}).get("urgency_rule")
+    return URGENCY_BY_LABEL.get(hit["urgency"]) if hit else None
+
+
+def at_least(urgency: Urgency, floor: Urgency | None) -> Urgency:
+    if floor is None:
+        return urgency
+    return max(urgency, floor, key=URGENCY_ORDER.index)
+
+
+def record_corrections(session: Session, ticket: Ticket, actor: User) -> list[ClassificationFeedback]:
+    """Where staff chose otherwise than the model proposed, keep a labelled example."""
+    classification = ticket.classification
+    if not classification:
+        return []
+    chosen = {
+        "category": ticket.category,
+        "appeal_type": APPEAL_TYPE_LABELS[AppealType(ticket.appeal_type)],
+        "urgency": URGENCY_LABELS[Urgency(ticket.urgency)],
+    }
+    rows = []
+    for head, label in chosen.items():
+        predicted = proposed(classification, head)
+        if label and predicted != label:
+            row = ClassificationFeedback(
+                ticket_id=ticket.id,
+                head=head,
+                predicted=predicted,
+                label=label,
+                model_version=classification.get("model_version"),
+                title=ticket.title,
+                text=ticket.content,
+                actor_id=actor.id,
+                created_at=utcnow(),
+            )
+            session.add(row)
+            rows.append(row)
+    return rows
+
+
+def learn_department_on_close(session: Session, ticket: Ticket, event: TimelineEvent) -> None:
+    """A ticket closed after being handled: its 主办 department is what the department head learns."""
+    if ticket.primary_department_id is None or ticket.resolution != "handled":
+        return
+    name = session.scalar(select(Department.name).where(Department.id == ticket.primary_department_id))
+    session.add(
+        ClassificationFeedback(
+            ticket_id=ticket.id,
+            head="department",
+            predicted=proposed(ticket.classification, "department"),
+            label=name,
+            model_version=(ticket.classification or {}).get("model_version"),
+            title=ticket.title,
+            text=ticket.content,
+            actor_id=event.actor_id,
+            created_at=utcnow(),
+        )
+    )
+
+
+def training_examples(session: Session, since: datetime | None = None) -> Sequence[Any]:
+    """The center's labelled examples (``classifier.Example``), one per feedback row."""
+    from classifier import Example
+
+    query = select(ClassificationFeedback).order_by(ClassificationFeedback.id)
+    if since is not None:
+        query = query.where(ClassificationFeedback.created_at >= since)
+    examples = []
+    for row in session.scalars(query):
+        examples.append(Example(title=row.title, text=row.text, **{row.head: row.label}))
+    return examples
