@@ -37,7 +37,9 @@ def load_demo_data(session: Session, *, source: str = "seed") -> dict[str, Any]:
 def seed_demo(session: Session) -> dict[str, Any]:
     out = load_demo_data(session)
     # Tickets the core seeded before the catalogue existed get a proposal now.
-    waiting = session.scalars(select(Ticket).where(Ticket.status == TicketStatus.registered.value)).all()
+    waiting = session.scalars(
+        select(Ticket).where(Ticket.status.in_([TicketStatus.registered.value, TicketStatus.returned.value]))
+    ).all()
     for ticket in waiting:
         latest = service.latest_decision(session, ticket.id)
         if latest is None or latest.catalogue_version == 0:
