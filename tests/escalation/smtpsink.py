@@ -41,7 +41,8 @@ class _Handler(socketserver.StreamRequestHandler):
                     if chunk in (b".\r\n", b".\n", b""):
                         break
                     data += chunk[1:] if chunk.startswith(b"..") else chunk
-                self.server.received.append({"from": mail_from, "to": rcpt, "message": message_from_bytes(data, policy=policy.default)})
+                message = message_from_bytes(data, policy=policy.default)
+                self.server.received.append({"from": mail_from, "to": rcpt, "message": message})
                 self._say("250 queued")
             elif verb == "QUIT":
                 self._say("221 bye")

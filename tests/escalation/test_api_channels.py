@@ -4,7 +4,6 @@ SMTP and HTTP servers (failures retried and visible), the survey page, calling h
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from escalation import callbacks, channels, rules, service
+from escalation import callbacks, channels, rules
 from escalation.config import save_overrides
 from escalation.models import CallbackAttempt, SmsOutbox
 from hotline.app import create_app
@@ -26,8 +25,8 @@ from hotline.enums import TicketStatus
 from hotline.models import TimelineEvent, User
 from hotline.settings import reset_settings_cache
 from tests.conftest import Org
-from tests.core.factory import ticket_in, user
-from tests.escalation.helpers import count, escalations, limits_in_seconds, messages, reload
+from tests.core.factory import user
+from tests.escalation.helpers import count, limits_in_seconds, messages, reload, ticket_in
 from tests.escalation.smtpsink import SMTPSink
 from tests.escalation.test_sweep import sweep
 
@@ -50,7 +49,8 @@ def test_supervisor_raises_and_settles_by_hand(client: TestClient, pg: tuple[Ses
     session, org = pg
     t = ticket_in(session, org, TicketStatus.in_progress)
     sup = auth(session, org, "supervisor")
-    r = client.post(f"/api/v1/escalation/tickets/{t.id}/raise", json={"level": 3, "reason": "群众反映强烈"}, headers=sup)
+    body = {"level": 3, "reason": "群众反映强烈"}
+    r = client.post(f"/api/v1/escalation/tickets/{t.id}/raise", json=body, headers=sup)
     assert r.status_code == 201, r.text
     rec = r.json()
     assert (rec["level"], rec["cause"], rec["level_before"], rec["level_after"]) == (3, "manual", 0, 3)
@@ -296,6 +296,5 @@ def test_config_is_validated(client: TestClient, pg: tuple[Session, Org]) -> Non
     ok = client.put("/api/v1/escalation/config", json={"ladder": {"3": {"after_working_days": 3}}}, headers=admin)
     assert ok.status_code == 200 and ok.json()["ladder"]["3"]["after_working_days"] == 3
     assert client.put("/api/v1/escalation/config", json={}, headers=auth(session, org, "supervisor")).status_code == 403
-    assert re.match(r"\d", str(client.get("/api/v1/escalation/config", headers=admin).json()["ladder"]["1"]["after_fraction"]))
-    assert escalations(session, 0) == []
-    _ = service
+    effective = client.get("/api/v1/escalation/config", headers=admin).json()
+    assert effective["ladder"]["1"]["after_fraction"] == 0.8

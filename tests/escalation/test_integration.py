@@ -16,8 +16,17 @@ from hotline import lifecycle
 from hotline.enums import TicketStatus
 from hotline.models import Department, Ticket, TimelineEvent
 from tests.conftest import Org
-from tests.core.factory import ticket_in, user
-from tests.escalation.helpers import count, escalate_events, escalations, ladder_seconds, limits_in_seconds, reload
+from tests.core.factory import user
+from tests.escalation.helpers import (
+    bulk_dispatched,
+    count,
+    escalate_events,
+    escalations,
+    ladder_seconds,
+    limits_in_seconds,
+    reload,
+    ticket_in,
+)
 from tests.escalation.stack import Stack, wait_for
 
 pytestmark = pytest.mark.integration
@@ -104,8 +113,7 @@ def _fresh_messages(session: Session, ticket_id: int) -> list[NotificationMessag
 
 def _make_due(session: Session, org: Org, n: int) -> list[int]:
     limits_in_seconds(session, sign=1, reply=3600)
-    ids = [ticket_in(session, org, TicketStatus.dispatched, phone=f"139{i:08d}").id for i in range(n)]
-    return ids
+    return bulk_dispatched(session, org, n, sign_in=1, reply_in=3600)
 
 
 def _check_exactly_once(session: Session, ids: list[int]) -> None:

@@ -15,8 +15,8 @@ from hotline.enums import TicketStatus
 from hotline.models import Ticket
 from hotline.workcalendar import WorkCalendar
 from tests.conftest import Org
-from tests.core.factory import ticket_in, user
-from tests.escalation.helpers import at, count, escalate_events, escalations, messages, reload
+from tests.core.factory import user
+from tests.escalation.helpers import at, count, escalate_events, escalations, messages, reload, ticket_in
 
 S = timedelta(seconds=1)
 
