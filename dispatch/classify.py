@@ -1,23 +1,14 @@
-"""The one door to ``classifier/``: category and department proposals, or nothing.
+"""Dispatch's view of the classifier: category and department proposals, or nothing.
 
-The classifier is a library of its own, possibly absent or without a trained model; dispatch then
-works on rules alone. Every failure here (import, missing model, a bad prediction) means "no
-opinion", logged without the appeal's text.
+Predictions come through the core's door (``hotline.classification``: one model registry per
+process, switched on promotion), preferably the one stored on the ticket at registration. With no
+usable model, dispatch works on rules alone.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from hotline.settings import get_settings
-
-log = logging.getLogger(__name__)
-_lock = threading.Lock()
-_cache: dict[str, Any] = {}
 
 
 @dataclass
@@ -34,51 +25,20 @@ class Opinion:
         }
 
 
-def model_dir() -> Path | None:
-    configured = get_settings().classifier_model_dir
-    if configured:
-        return Path(configured)
-    try:
-        import classifier
-    except ImportError:
+def opinion_of(classification: dict[str, Any] | None) -> Opinion | None:
+    """An opinion from a stored prediction (``Ticket.classification``, ``hotline.classification``)."""
+    if not classification or not classification.get("category"):
         return None
-    return Path(next(iter(classifier.__path__))) / "default_model"
 
+    def top(head: str) -> list[tuple[str, float]]:
+        result = classification.get(head) or {}
+        return [(item["label"], float(item["score"])) for item in result.get("top", [])]
 
-def _model() -> Any | None:
-    directory = model_dir()
-    if directory is None:
-        return None
-    key = str(directory)
-    with _lock:
-        if key in _cache:
-            return _cache[key]
-        model = None
-        try:
-            if (directory / "model.joblib").is_file():
-                from classifier.model import load_model
-
-                model = load_model(directory)
-        except Exception as exc:  # noqa: BLE001 - any failure: rules alone
-            log.warning("classifier model not usable (%s): %s", directory, type(exc).__name__)
-            model = None
-        _cache[key] = model
-        return model
-
-
-def reset() -> None:
-    with _lock:
-        _cache.clear()
+    return Opinion(str(classification.get("model_version")), top("category"), top("department"))
 
 
 def predict(title: str, text: str) -> Opinion | None:
-    model = _model()
-    if model is None:
-        return None
-    try:
-        p = model.predict(title, text, k=3)
-        departments = list(p.department.top) if getattr(p, "department", None) is not None else []
-        return Opinion(str(p.model_version), list(p.category.top), departments)
-    except Exception as exc:  # noqa: BLE001
-        log.warning("classifier prediction failed: %s", type(exc).__name__)
-        return None
+    """The active model's opinion, through the core's one registry (hot-switched on promotion)."""
+    from hotline import classification
+
+    return opinion_of(classification.predict(title, text))

@@ -437,6 +437,7 @@ class Appeal:
     channel: str | None = None
     urgency: str | None = None
     enterprise: bool = False
+    classification: dict[str, Any] | None = None  # the prediction stored at registration, if any
 
     @classmethod
     def of(cls, ticket: Ticket) -> Appeal:
@@ -449,6 +450,7 @@ class Appeal:
             channel=ticket.channel,
             urgency=ticket.urgency,
             enterprise=ticket.enterprise,
+            classification=ticket.classification,
         )
 
 
@@ -542,7 +544,9 @@ def propose(
         # No address given: a place named in the text still tells the jurisdiction.
         place = resolve_place(session, appeal.title + appeal.content)
     use_classifier = use_classifier and bool(setting(session, "use_classifier"))
-    opinion = classify.predict(appeal.title, appeal.content) if use_classifier else None
+    opinion = None
+    if use_classifier:
+        opinion = classify.opinion_of(appeal.classification) or classify.predict(appeal.title, appeal.content)
     category = appeal.category
     if category is None and opinion and opinion.categories and opinion.categories[0][1] >= 0.5:
         category = opinion.categories[0][0]
@@ -1215,9 +1219,12 @@ def detect_repeats(session: Session, ticket: Ticket, place: Place | None = None)
         same_citizen = ticket.citizen_id is not None and other.citizen_id == ticket.citizen_id
         other_place = resolve_place(session, other.address) if other.address else Place()
         fine = place.community or place.street
-        same_place = bool(fine) and (other_place.community or other_place.street) == fine
+        other_fine = other_place.community or other_place.street
+        same_place = bool(fine) and other_fine == fine
+        # Alike words about two known, different places are two matters (路灯不亮 on two streets).
+        elsewhere = bool(fine) and bool(other_fine) and not same_place
         score = min(1.0, sim + (0.2 if same_citizen else 0.0) + (0.15 if same_place else 0.0))
-        if sim >= 0.25 and score >= threshold and (same_citizen or same_place or sim >= 0.6):
+        if sim >= 0.25 and score >= threshold and (same_citizen or same_place or (sim >= 0.6 and not elsewhere)):
             row = DispatchRepeatCandidate(
                 ticket_id=ticket.id,
                 candidate_id=other.id,
