@@ -227,3 +227,11 @@ def pg(pg_database: str, tmp_path: Path) -> Iterator[tuple[Session, Org]]:
     session = get_sessionmaker()()
     yield session, org
     session.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wired() -> None:
+    """Every package reacts to ticket events in tests as it does in production."""
+    from hotline import wiring
+
+    wiring.install()

@@ -1,0 +1,85 @@
+"""The classifier seen from the core: proposals stored on the ticket, safety rules, corrections."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline import classification, lifecycle
+from hotline.app import create_app
+from hotline.enums import AppealType, Channel, TicketStatus, Urgency
+from hotline.models import ClassificationFeedback
+from hotline.tasks import retrain_classifier
+from tests.conftest import PASSWORD, Org
+from tests.core.factory import ticket_in, user
+
+
+def appeal(**kw: object) -> lifecycle.NewAppeal:
+    base = dict(
+        title="楼道里燃气味很重",
+        content="五栋二单元楼道燃气泄漏，味道很重，请马上派人处理。",
+        appeal_type=AppealType.help,
+        channel=Channel.phone,
+        phone="13800000001",
+    )
+    base.update(kw)
+    return lifecycle.NewAppeal(**base)  # type: ignore[arg-type]
+
+
+def test_a_safety_rule_sets_the_urgency_floor_and_the_model_is_recorded(db: tuple[Session, Org]) -> None:
+    session, org = db
+    t = lifecycle.register_ticket(session, user(session, org, "agent"), appeal(urgency=Urgency.normal))
+    session.commit()
+    assert t.urgency == Urgency.critical
+    assert t.classification and t.classification["model_version"]
+    assert t.classification["urgency_rule"]["name"] == "燃气泄漏"
+    assert t.category == "公用事业(水电气热)"  # left empty by the agent: the model's proposal
+    event = lifecycle.timeline(session, t.id)[0]
+    assert "燃气泄漏" in (event.note or "") and event.data["model_version"] == t.classification["model_version"]
+
+
+def test_staff_choices_stand_and_become_labelled_examples(db: tuple[Session, Org]) -> None:
+    session, org = db
+    t = lifecycle.register_ticket(
+        session, user(session, org, "agent"), appeal(category="公共安全", appeal_type=AppealType.report)
+    )
+    session.commit()
+    assert t.category == "公共安全"
+    rows = session.scalars(select(ClassificationFeedback).where(ClassificationFeedback.ticket_id == t.id)).all()
+    heads = {r.head: r for r in rows}
+    assert heads["category"].label == "公共安全" and heads["category"].predicted == "公用事业(水电气热)"
+    assert heads["appeal_type"].label == "举报"
+    examples = classification.training_examples(session)
+    assert any(e.category == "公共安全" and "燃气" in e.title for e in examples)
+
+
+def test_closing_a_handled_ticket_teaches_the_department(db: tuple[Session, Org]) -> None:
+    session, org = db
+    t = ticket_in(session, org, TicketStatus.closed)
+    row = session.scalar(
+        select(ClassificationFeedback).where(
+            ClassificationFeedback.ticket_id == t.id, ClassificationFeedback.head == "department"
+        )
+    )
+    assert row is not None and row.label == "市住建局"
+
+
+def test_retraining_waits_for_enough_examples(db: tuple[Session, Org]) -> None:
+    report = retrain_classifier()
+    assert report["promoted"] is False and "labelled examples" in report["reason"]
+
+
+def test_classify_endpoint_for_agents(pg: tuple[Session, Org]) -> None:
+    with TestClient(create_app()) as client:
+
+        def login(name: str) -> dict[str, str]:
+            token = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD}).json()
+            return {"Authorization": f"Bearer {token['access_token']}"}
+
+        body = {"title": "小区门口垃圾堆积", "content": "小区门口垃圾三天没人清运，臭气熏天。"}
+        result = client.post("/api/v1/classify", json=body, headers=login("agent")).json()
+        assert result["category"]["top"][0]["score"] >= result["category"]["top"][1]["score"]
+        assert len(result["category"]["top"]) == 3 and result["urgency"]["label"] in {"一般", "紧急", "特急"}
+        assert client.post("/api/v1/classify", json=body, headers=login("zjj")).status_code == 403
+        assert client.post("/api/v1/classify", json={"title": "x"}, headers=login("agent")).status_code == 422
