@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from classifier import evaluate, load_examples, train_model  # noqa: E402
+from classifier import TrainConfig, evaluate, load_examples, train_model  # noqa: E402
 from classifier.io import read_table  # noqa: E402
 
 
@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--no-unlabeled", action="store_true", help="do not use unlabeled.csv for the LSA features")
     ap.add_argument("--batch-rounds", type=int, default=5, help="passes over the batch set")
     ap.add_argument("--single", type=int, default=1000, help="single-text predictions timed")
+    ap.add_argument("--word-chars", type=int, default=None, help="override TrainConfig.word_chars")
     args = ap.parse_args()
     if not (args.data / "train.csv").is_file():
         print(json.dumps({"skipped": f"no train.csv in {args.data}"}))
@@ -53,7 +54,8 @@ def main() -> None:
             unlabeled = [f"{r['title']}。{r['text']}" for r in read_table(args.data / "unlabeled.csv")]
 
         t0 = time.perf_counter()
-        model = train_model(train, unlabeled=unlabeled, source="train.csv")
+        cfg = TrainConfig() if args.word_chars is None else TrainConfig(word_chars=args.word_chars)
+        model = train_model(train, unlabeled=unlabeled, config=cfg, source="train.csv")
         train_seconds = time.perf_counter() - t0
         result = evaluate(model, dev)
 
@@ -86,6 +88,7 @@ def main() -> None:
                 "dev_accuracy": result["accuracy"],
                 "dev_per_class_f1": {k: v["f1"] for k, v in result["per_class"].items()},
                 "dev_confusion_matrix": result["confusion_matrix"],
+                "word_chars": model.meta["config"]["word_chars"],
                 "cv_macro_f1_train": model.meta["metrics"]["cross_validated"]["category"]["macro_f1"],
                 "training_seconds": round(train_seconds, 2),
                 "n_train": len(train),

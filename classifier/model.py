@@ -73,24 +73,29 @@ class Prediction:
 
 @dataclass
 class Head:
-    """One label kind: a LinearSVC and a ComplementNB on the same features, stacked by a
-    multinomial logistic regression fitted on their out-of-fold scores. The stacker is what
-    makes the scores calibrated probabilities (and lets the two models' strengths combine)."""
+    """One label kind: LinearSVCs (one on all features, one per feature view: title characters,
+    text characters + LSA, words) and a ComplementNB, stacked by a multinomial logistic regression
+    fitted on their out-of-fold scores. The stacker makes the scores calibrated probabilities and
+    learns how much to trust each view (the title alone is often decisive, sometimes misleading).
+
+    A view's SVC is fitted with the other columns zeroed, so its weights there are exactly 0 and
+    it scores the full feature row directly (no column slicing at prediction time)."""
 
     name: str
     classes: list[str]
-    svc: LinearSVC
+    svcs: list[LinearSVC]
     nb: ComplementNB
     stacker: LogisticRegression
     threshold: float
     nb_columns: int  # NB sees only the leading non-negative TF-IDF columns
 
     def base_scores(self, x: sp.csr_matrix) -> np.ndarray:
-        return base_scores(self.svc, self.nb, x, self.classes, self.nb_columns)
+        return base_scores(self.svcs, self.nb, x, self.classes, self.nb_columns)
 
     def compact(self) -> Head:
         """Drop what prediction does not use (NB counts) and keep weights as float32."""
-        self.svc.coef_ = np.asarray(self.svc.coef_, dtype=np.float32)
+        for svc in self.svcs:
+            svc.coef_ = np.asarray(svc.coef_, dtype=np.float32)
         self.nb.feature_log_prob_ = np.asarray(self.nb.feature_log_prob_, dtype=np.float32)
         for attr in ("feature_count_", "feature_all_"):
             if hasattr(self.nb, attr):
@@ -100,49 +105,95 @@ class Head:
     # On disk the two weight matrices are float16: it halves the model (the shipped one must stay
     # a few MB) and moves scores by ~1e-3, far below any decision the stacker makes.
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        svc, nb = copy.copy(self.svc), copy.copy(self.nb)
-        svc.coef_ = np.asarray(self.svc.coef_, dtype=np.float16)
+        state = {k: v for k, v in self.__dict__.items() if k != "_w"}
+        svcs = [copy.copy(s) for s in self.svcs]
+        for svc in svcs:
+            svc.coef_ = np.asarray(svc.coef_, dtype=np.float16)
+        nb = copy.copy(self.nb)
         nb.feature_log_prob_ = np.asarray(np.maximum(self.nb.feature_log_prob_, -60000), dtype=np.float16)
-        state["svc"], state["nb"] = svc, nb
+        state["svcs"], state["nb"] = svcs, nb
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.svc.coef_ = np.asarray(self.svc.coef_, dtype=np.float32)
+        for svc in self.svcs:
+            svc.coef_ = np.asarray(svc.coef_, dtype=np.float32)
         self.nb.feature_log_prob_ = np.asarray(self.nb.feature_log_prob_, dtype=np.float32)
 
     def proba(self, x: sp.csr_matrix) -> np.ndarray:
-        """(n, len(classes)) probabilities in ``self.classes`` order."""
-        p = self.stacker.predict_proba(self.base_scores(x))
-        out = np.zeros((x.shape[0], len(self.classes)))
+        """(n, len(classes)) probabilities in ``self.classes`` order.
+
+        Same arithmetic as ``stacker.predict_proba(base_scores(x))`` but as one sparse × dense
+        product and a softmax: sklearn's per-call input validation would otherwise cost more
+        than the maths for a single appeal.
+        """
+        w, b, order = self._weights()
+        k = len(self.classes)
+        s = np.asarray(x @ w) + b
+        nb = s[:, -k:]
+        nb -= nb.max(axis=1, keepdims=True)  # = NB log-proba, max-shifted (log-sum-exp cancels)
+        z = s @ self.stacker.coef_.T.astype(np.float32) + self.stacker.intercept_.astype(np.float32)
+        if z.shape[1] == 1:  # binary logistic regression: one logit, for classes_[1]
+            z = np.hstack([np.zeros_like(z), z])
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        return np.asarray(p[:, order], dtype=np.float64)
+
+    def _weights(self) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """All base models' weights as one (features × scores) matrix, built once per process."""
+        cached = self.__dict__.get("_w")
+        if cached is not None:
+            return cached
+        k = len(self.classes)
         col = {c: i for i, c in enumerate(self.classes)}
-        for j, c in enumerate(self.stacker.classes_):
-            out[:, col[str(c)]] = p[:, j]
-        return out
+        n_features = self.svcs[0].coef_.shape[1]
+        blocks, biases = [], []
+        for svc in self.svcs:
+            coef, icpt = np.asarray(svc.coef_, dtype=np.float32), np.asarray(svc.intercept_, dtype=np.float32)
+            if coef.shape[0] == 1:  # binary: margin for classes_[1], its negation for classes_[0]
+                coef, icpt = np.vstack([-coef, coef]), np.concatenate([-icpt, icpt])
+            w, b = np.zeros((n_features, k), np.float32), np.zeros(k, np.float32)
+            for j, c in enumerate(svc.classes_):
+                w[:, col[str(c)]], b[col[str(c)]] = coef[j], icpt[j]
+            blocks.append(w)
+            biases.append(b)
+        w = np.zeros((n_features, k), np.float32)
+        for j, c in enumerate(self.nb.classes_):
+            w[: self.nb_columns, col[str(c)]] = self.nb.feature_log_prob_[j]
+        blocks.append(w)
+        biases.append(np.zeros(k, np.float32))
+        order = [list(map(str, self.stacker.classes_)).index(c) for c in self.classes]
+        cached = (np.hstack(blocks), np.concatenate(biases), order)
+        self.__dict__["_w"] = cached
+        return cached
 
 
 def base_scores(
-    svc: LinearSVC, nb: ComplementNB, x: sp.csr_matrix, classes: Sequence[str], nb_columns: int
+    svcs: Sequence[LinearSVC], nb: ComplementNB, x: sp.csr_matrix, classes: Sequence[str], nb_columns: int
 ) -> np.ndarray:
-    """SVC margins and NB log-probabilities (max-shifted), aligned on ``classes``.
+    """Each SVC's margins, then NB log-probabilities (max-shifted), aligned on ``classes``.
 
     A model fitted on a fold may lack a rare class: its columns get a low constant.
     """
     k = len(classes)
     col = {c: i for i, c in enumerate(classes)}
-    out = np.empty((x.shape[0], 2 * k))
-    d = svc.decision_function(x)
-    if d.ndim == 1:  # binary LinearSVC returns one margin, for classes_[1]
-        d = np.column_stack([-d, d])
+    blocks: list[np.ndarray] = []
+    for svc in svcs:
+        d = svc.decision_function(x)
+        if d.ndim == 1:  # binary LinearSVC returns one margin, for classes_[1]
+            d = np.column_stack([-d, d])
+        blocks.append(_aligned(d, svc.classes_, col, k))
     lp = nb.predict_log_proba(x[:, :nb_columns] if nb_columns < x.shape[1] else x)
-    out[:, :k] = d.min() - 1.0 if d.size else -1.0
-    out[:, k:] = lp.min() - 1.0 if lp.size else -1.0
-    for j, c in enumerate(svc.classes_):
-        out[:, col[str(c)]] = d[:, j]
-    for j, c in enumerate(nb.classes_):
-        out[:, k + col[str(c)]] = lp[:, j]
-    out[:, k:] -= out[:, k:].max(axis=1, keepdims=True)
+    lp = _aligned(lp, nb.classes_, col, k)
+    blocks.append(lp - lp.max(axis=1, keepdims=True))
+    return np.hstack(blocks)
+
+
+def _aligned(scores: np.ndarray, model_classes: np.ndarray, col: dict[str, int], k: int) -> np.ndarray:
+    out = np.full((scores.shape[0], k), (scores.min() - 1.0) if scores.size else -1.0)
+    for j, c in enumerate(model_classes):
+        out[:, col[str(c)]] = scores[:, j]
     return out
 
 
@@ -237,7 +288,7 @@ class Model:
         if any(d.iterdir()):
             raise FileExistsError(f"{d} is not empty")
         payload = {"format": FORMAT_VERSION, "features": self.features, "heads": self.heads}
-        joblib.dump(payload, d / MODEL_FILE, compress=3)
+        joblib.dump(payload, d / MODEL_FILE, compress=("lzma", 6))  # float16 weights: xz halves zlib's size
         (d / META_FILE).write_text(json.dumps(self.meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         (d / "userdict.txt").write_text(self.features.user_dict_text, encoding="utf-8")
         if self.training_examples:

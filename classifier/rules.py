@@ -2,7 +2,7 @@
 
 A rule that matches decides the urgency: the model is never consulted, so it can never lower a
 gas leak or a threat of self-harm to 一般. When several rules match, the most urgent wins (the
-first in file order among equals). Rules match on NFKC-normalised, lower-cased title + text with
+first in file order among equals). Rules match on width-folded (全角→半角), lower-cased title + text with
 digits kept (so "20多户" can be told from "2户").
 
 File format (see ``resources/urgency_rules.yaml``)::
@@ -24,7 +24,6 @@ import os
 import re
 import threading
 import time
-import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 import yaml
 
 from .taxonomy import urgency_rank
+from .text import fold_width
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +63,20 @@ class Rule:
     keywords: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
     exclude: tuple[str, ...]
+    regex: re.Pattern[str]  # keywords (escaped) and patterns as one alternation
 
     def match(self, text: str) -> str | None:
         """The matched words, or None. ``text`` is already prepared by ``_prepare``."""
+        if not self.regex.search(text):
+            return None  # the common case: skip the exclusions
         for phrase in self.exclude:
             text = text.replace(phrase, "　")  # a full-width space: cannot join the two sides
-        for kw in self.keywords:
-            if kw in text:
-                return kw
-        for pat in self.patterns:
-            m = pat.search(text)
-            if m:
-                return m.group(0)
-        return None
+        m = self.regex.search(text)
+        return m.group(0) if m else None
 
 
 def _prepare(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").lower()
+    return fold_width(text)
 
 
 def _parse(data: Any, source: str) -> tuple[Rule, ...]:
@@ -107,7 +104,11 @@ def _parse(data: Any, source: str) -> tuple[Rule, ...]:
         exclude = tuple(_prepare(str(x)) for x in raw.get("exclude") or () if str(x).strip())
         # Longest first, so "没有煤气泄漏的情况" is removed before a shorter phrase splits it.
         exclude = tuple(sorted(exclude, key=len, reverse=True))
-        rules.append(Rule(rid, str(raw.get("name") or rid), urgency, keywords, patterns, exclude))
+        alternatives = [re.escape(k) for k in sorted(keywords, key=len, reverse=True)] + [
+            f"(?:{p.pattern})" for p in patterns
+        ]
+        regex = re.compile("|".join(alternatives))
+        rules.append(Rule(rid, str(raw.get("name") or rid), urgency, keywords, patterns, exclude, regex))
     return tuple(rules)
 
 
@@ -127,7 +128,13 @@ class UrgencyRules:
         st = os.stat(self.path)
         raw = self.path.read_text(encoding="utf-8")
         data = json.loads(raw) if self.path.suffix.lower() == ".json" else yaml.safe_load(raw)
-        self.rules = _parse(data, str(self.path))
+        rules = _parse(data, str(self.path))
+        # Most appeals match no rule: one scan for all keywords (plus the few patterns) rejects them
+        # ~10x faster than trying rule by rule. Exclusions only remove text: a safe pre-check.
+        keywords = sorted({k for r in rules for k in r.keywords}, key=len, reverse=True)
+        self._any_keyword = re.compile("|".join(map(re.escape, keywords)) or "(?!)")
+        self._patterns = tuple(p for r in rules for p in r.patterns)
+        self.rules = rules
         self._stamp = (st.st_mtime_ns, st.st_size)
 
     def _refresh(self) -> None:
@@ -151,6 +158,8 @@ class UrgencyRules:
         """The deciding rule for this appeal, or None when no rule matches."""
         self._refresh()
         doc = _prepare(title) + "\n" + _prepare(text)
+        if not self._any_keyword.search(doc) and not any(p.search(doc) for p in self._patterns):
+            return None
         best: RuleHit | None = None
         for rule in self.rules:
             if best is not None and urgency_rank(rule.urgency) <= urgency_rank(best.urgency):

@@ -7,7 +7,6 @@ import io
 import logging
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -31,12 +30,32 @@ _STOP = """的 了 是 我 在 和 有 也 都 就 这 那 我们 你们 他们 
 STOPWORDS = frozenset(_STOP.split())
 
 
+# Full-width letters and digits (Ａ １) and the ideographic space → half-width: the part of NFKC
+# that matters for appeals. Full-width punctuation (，！) is left alone: it is what Chinese text
+# uses anyway. Checked first, as translate() walks every character and such text is rare.
+_WIDE = re.compile("[\u3000\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_HALF_WIDTH = {
+    0x3000: 0x20,
+    **{
+        cp: cp - 0xFEE0 for lo, hi in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)) for cp in range(lo, hi + 1)
+    },
+}
+
+
+def fold_width(text: str) -> str:
+    """Full-width letters/digits → half-width, and lower case."""
+    text = text or ""
+    if _WIDE.search(text):
+        text = text.translate(_HALF_WIDTH)
+    return text.lower()
+
+
 def normalize(text: str) -> str:
-    """NFKC (full-width → half-width), lower case, digit runs → "0", single spaces.
+    """Half-width, lower case, digit runs → "0", single spaces.
 
     Digits are phone numbers, dates, house numbers: they identify nothing about the kind of appeal.
     """
-    text = unicodedata.normalize("NFKC", text or "").lower()
+    text = fold_width(text)
     text = _DIGITS.sub("0", text)
     return _SPACE.sub(" ", text).strip()
 
