@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +31,11 @@ class Recipient:
     def ident(self) -> str:
         return f"u{self.user_id}" if self.user_id else (self.phone or self.email or self.name)
 
+    def channels_for(self, channels: list[str]) -> list[str]:
+        """The channels this recipient can be reached on."""
+        usable = {"inbox": bool(self.user_id), "sms": bool(self.phone), "email": bool(self.email) and email_enabled()}
+        return [c for c in channels if usable.get(c)]
+
     def public(self, channels: list[str]) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -41,8 +47,7 @@ class Recipient:
 
 
 
-def queue_messages(
-    session: Session,
+def message_rows(
     *,
     key: str,
     recipients: list[Recipient],
@@ -52,41 +57,40 @@ def queue_messages(
     ticket_id: int | None,
     record_id: int | None = None,
     callback_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Put one message per recipient and channel in the outbox (idempotent by key)."""
-    told = []
-    insert = insert_for(session)
-    for r in recipients:
-        used = []
-        for channel in channels:
-            if channel == "inbox" and r.user_id:
-                address = None
-            elif channel == "sms" and r.phone:
-                address = r.phone
-            elif channel == "email" and r.email and email_enabled():
-                address = r.email
-            else:
-                continue
-            session.execute(
-                insert(NotificationMessage)
-                .values(
-                    dedupe_key=f"{key}:{channel}:{r.ident()}"[:200],
-                    record_id=record_id,
-                    callback_id=callback_id,
-                    ticket_id=ticket_id,
-                    channel=channel,
-                    recipient_user_id=r.user_id if channel == "inbox" else None,
-                    address=address,
-                    recipient_label=f"{r.name}"[:100],
-                    subject=subject[:200],
-                    body=body,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=utcnow(),
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            )
-            used.append(channel)
-        told.append(r.public(used))
-    return told
+    """One outbox row per recipient and channel it can be reached on."""
+    now = now or utcnow()
+    return [
+        {
+            "dedupe_key": f"{key}:{channel}:{r.ident()}"[:200],
+            "record_id": record_id,
+            "callback_id": callback_id,
+            "ticket_id": ticket_id,
+            "channel": channel,
+            "recipient_user_id": r.user_id if channel == "inbox" else None,
+            "address": None if channel == "inbox" else (r.phone if channel == "sms" else r.email),
+            "recipient_label": r.name[:100],
+            "subject": subject[:200],
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for r in recipients
+        for channel in r.channels_for(channels)
+    ]
+
+
+def insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Into the outbox in one statement; a message already there (same key) is left alone."""
+    if rows:
+        stmt = insert_for(session)(NotificationMessage).values(rows)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+
+def queue_messages(session: Session, **kw: Any) -> int:
+    rows = message_rows(**kw)
+    insert_messages(session, rows)
+    return len(rows)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,6 +52,7 @@ class Context:
     config: Config
     calendar: WorkCalendar
     policies: dict[tuple[str, str | None, str | None], Limit] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)  # recipients per department, for one batch
 
     @classmethod
     def load(cls, session: Session) -> Context:
@@ -99,7 +101,10 @@ def _reminders_for(
     at80 = start + (due - start) * float(cfg["at_fraction"])
     out.append(Trigger("reminder", 0, f"{name}_80pct", instance, f"{name}_80pct", at80, due))
     if unit == LimitUnit.working_days:
+        # At the opening of the last working day(s), not at midnight when nobody reads it.
         final = _working_days_before(ctx.calendar, due, int(cfg["final_lead_working_days"]))
+        opening = time.fromisoformat(str(cfg.get("final_time_of_day", "09:00")))
+        final += timedelta(hours=opening.hour, minutes=opening.minute)
     elif unit == LimitUnit.seconds:
         final = due - timedelta(seconds=float(cfg["drill_final_lead_seconds"]))
     else:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, literal, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, delete, exists, func, literal, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from escalation import callbacks, rules
 from escalation.config import Config
 from escalation.models import CallbackAttempt, EscalationDue, EscalationRecord, NotificationMessage
-from escalation.notify import Recipient, insert_for, queue_messages
+from escalation.notify import Recipient, insert_for, insert_messages, message_rows
 from hotline import lifecycle
 from hotline.db import UTCDateTime, utcnow
 from hotline.enums import Role, TicketStatus
@@ -123,33 +123,29 @@ def recipients_for(session: Session, ticket: Ticket, kinds: list[str], cfg: Conf
 
 def claim(
     session: Session, ticket: Ticket, *, kind: str, level: int, cause: str, instance: str, trigger: str,
-    due_at: datetime | None, actor: User | None = None, note: str | None = None,
-) -> EscalationRecord | None:
+    due_at: datetime | None, actor: User | None = None, note: str | None = None, **values: Any,
+) -> int | None:
     """Insert the record: the claim. None when someone (another worker, earlier) already has it."""
     stmt = (
         insert_for(session)(EscalationRecord)
         .values(
             ticket_id=ticket.id, kind=kind, level=level, cause=cause, instance=instance, trigger=trigger,
-            due_at=due_at, department_id=ticket.primary_department_id, recipients=[], actions={},
-            note=note, actor_id=actor.id if actor else None, created_at=utcnow(),
+            due_at=due_at, department_id=ticket.primary_department_id, recipients=values.pop("recipients", []),
+            actions=values.pop("actions", {}), note=note, actor_id=actor.id if actor else None,
+            created_at=utcnow(), **values,
         )
         .on_conflict_do_nothing(index_elements=["ticket_id", "level", "cause", "instance"])
         .returning(EscalationRecord.id)
     )
-    record_id = session.execute(stmt).scalar_one_or_none()
-    if record_id is None:
-        return None
-    return session.get(EscalationRecord, record_id)
+    return session.execute(stmt).scalar_one_or_none()
 
 
-def _actions(record: EscalationRecord, spec: dict[str, Any], ctx: rules.Context, now: datetime) -> dict[str, Any]:
+def _actions(ticket: Ticket, level: int, spec: dict[str, Any], ctx: rules.Context, now: datetime) -> dict[str, Any]:
     actions: dict[str, Any] = {"list": list(spec.get("actions", []))}
     local = now.astimezone(ctx.calendar.tz)
     if "document" in actions["list"]:
-        actions["document"] = {
-            "type": spec.get("document", "督办单"),
-            "number": f"{spec.get('document', '督办单')}〔{local.year}〕{record.id:06d}号",
-        }
+        kind = spec.get("document", "督办单")
+        actions["document"] = {"type": kind, "number": f"{kind}〔{local.year}〕{ticket.number}-{level}号"}
     if "red_flag" in actions["list"]:
         actions["red_flag"] = True
     if "board" in actions["list"]:
@@ -163,8 +159,8 @@ def _actions(record: EscalationRecord, spec: dict[str, Any], ctx: rules.Context,
     return actions
 
 
-def _message_text(ticket: Ticket, record: EscalationRecord, ctx: rules.Context, title: str) -> tuple[str, str]:
-    what = TRIGGER_TEXT.get(record.trigger, record.trigger)
+def _message_text(ticket: Ticket, trigger: str, note: str | None, ctx: rules.Context, title: str) -> tuple[str, str]:
+    what = TRIGGER_TEXT.get(trigger, trigger)
     subject = f"【{title}】工单{ticket.number}"
     due = ""
     if ticket.status == TicketStatus.dispatched and ticket.sign_due:
@@ -172,63 +168,153 @@ def _message_text(ticket: Ticket, record: EscalationRecord, ctx: rules.Context, 
     if ticket.reply_due and ticket.status in rules.HANDLING:
         due += f"办理时限：{local_text(ticket.reply_due, ctx)}。"
     body = f"工单{ticket.number}「{ticket.title}」{what}。{due}请尽快办理。【12345热线】"
-    if record.note:
-        body = f"工单{ticket.number}「{ticket.title}」{what}：{record.note}。{due}【12345热线】"
+    if note:
+        body = f"工单{ticket.number}「{ticket.title}」{what}：{note}。{due}【12345热线】"
     return subject, body
 
 
-def fire(
-    session: Session, ctx: rules.Context, ticket: Ticket, trig: rules.Trigger, now: datetime,
-    *, actor: User | None = None, note: str | None = None,
-) -> EscalationRecord | None:
-    """Claim one reminder or escalation and, if this call claimed it, act on it once."""
-    record = claim(
-        session, ticket, kind=trig.kind, level=trig.level, cause=trig.cause, instance=trig.instance,
-        trigger=trig.trigger, due_at=trig.at, actor=actor, note=note,
-    )
-    if record is None:
-        return None
+def _recipients_cached(session: Session, ctx: rules.Context, ticket: Ticket, kinds: list[str]) -> list[Recipient]:
+    primary = next((a for a in ticket.assignments if a.role == "primary" and a.status != "withdrawn"), None)
+    key = (ticket.primary_department_id, primary.signed_by_id if primary else None, tuple(kinds))
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = recipients_for(session, ticket, kinds, ctx.config)
+    return found
+
+
+LAST_EVENT = "escalation_last_event"
+
+
+@dataclass
+class Pending:
+    """A trigger about to be claimed, with everything its record and messages need."""
+
+    ticket: Ticket
+    trig: rules.Trigger
+    recipients: list[Recipient]
+    channels: list[str]
+    actions: dict[str, Any]
+    title: str
+    before: int
+    actor: User | None = None
+    note: str | None = None
+
+    @property
+    def key(self) -> tuple[int, int, str, str]:
+        return (self.ticket.id, self.trig.level, self.trig.cause, self.trig.instance)
+
+
+def prepare(
+    session: Session, ctx: rules.Context, ticket: Ticket, trig: rules.Trigger, now: datetime, *, before: int,
+    actor: User | None = None, note: str | None = None,
+) -> Pending:
     if trig.kind == "reminder":
         spec = {"recipients": ["handler", "liaison"], "channels": ctx.config.reminders.get("channels", ["inbox"])}
         title = "预警提醒"
     else:
         spec = ctx.config.level(trig.level)
         title = f"{trig.level}级督办·{ctx.config.level_name(trig.level)}"
-    recipients = recipients_for(session, ticket, list(spec.get("recipients", [])), ctx.config)
-    subject, body = _message_text(ticket, record, ctx, title)
-    record.recipients = queue_messages(
-        session, key=f"r{record.id}", recipients=recipients, channels=list(spec.get("channels", [])),
-        subject=subject, body=body, ticket_id=ticket.id, record_id=record.id,
+    recipients = _recipients_cached(session, ctx, ticket, list(spec.get("recipients", [])))
+    actions = _actions(ticket, trig.level, spec, ctx, now) if trig.kind == "escalation" else {}
+    return Pending(ticket, trig, recipients, list(spec.get("channels", [])), actions, title, before, actor, note)
+
+
+def fire_many(
+    session: Session, ctx: rules.Context, pending: list[Pending], now: datetime
+) -> list[tuple[int, Pending]]:
+    """Claim many triggers in one statement; act once on each one this call claimed.
+
+    The records are inserted whole (the claim: ON CONFLICT DO NOTHING on their unique key), their
+    messages in one more statement, then each ticket's level and timeline event through
+    ``lifecycle.escalate_ticket``, in order.
+    """
+    if not pending:
+        return []
+    rows = []
+    for p in pending:
+        escalating = p.trig.kind == "escalation"
+        rows.append(
+            {
+                "ticket_id": p.ticket.id, "kind": p.trig.kind, "level": p.trig.level, "cause": p.trig.cause,
+                "instance": p.trig.instance, "trigger": p.trig.trigger, "due_at": p.trig.at,
+                "department_id": p.ticket.primary_department_id,
+                "recipients": [r.public(r.channels_for(p.channels)) for r in p.recipients],
+                "actions": p.actions, "note": p.note, "actor_id": p.actor.id if p.actor else None,
+                "level_before": p.before if escalating else None,
+                "level_after": max(p.before, p.trig.level) if escalating else None,
+                "created_at": utcnow(),
+            }
+        )
+    stmt = (
+        insert_for(session)(EscalationRecord)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["ticket_id", "level", "cause", "instance"])
+        .returning(
+            EscalationRecord.id, EscalationRecord.ticket_id, EscalationRecord.level, EscalationRecord.cause,
+            EscalationRecord.instance,
+        )
     )
-    if trig.kind == "escalation":
-        record.actions = _actions(record, spec, ctx, now)
+    claimed = {(tid, level, cause, inst): rid for rid, tid, level, cause, inst in session.execute(stmt)}
+    done: list[tuple[int, Pending]] = []
+    messages: list[dict[str, Any]] = []
+    for p in pending:
+        record_id = claimed.get(p.key)
+        if record_id is None:
+            continue
+        subject, body = _message_text(p.ticket, p.trig.trigger, p.note, ctx, p.title)
+        messages += message_rows(
+            key=f"r{record_id}", recipients=p.recipients, channels=p.channels, subject=subject, body=body,
+            ticket_id=p.ticket.id, record_id=record_id,
+        )
+        done.append((record_id, p))
+    insert_messages(session, messages)
+    for p in pending:
+        record_id = claimed.get(p.key)
+        if record_id is None or p.trig.kind != "escalation":
+            continue
+        ticket, trig = p.ticket, p.trig
         before = ticket.escalation_level
         skipped = list(range(before + 1, trig.level))
         text = TRIGGER_TEXT.get(trig.trigger, trig.trigger)
         if skipped:
             text += f"（由{before}级直接升至{trig.level}级，跨过{'、'.join(map(str, skipped))}级）"
-        if note:
-            text += f"：{note}"
+        if p.note:
+            text += f"：{p.note}"
         lifecycle.escalate_ticket(
-            session, ticket, actor, level=trig.level, cause=trig.cause, note=text,
+            session, ticket, p.actor, level=trig.level, cause=trig.cause, note=text,
             data={
-                "record_id": record.id, "trigger": trig.trigger, "instance": trig.instance,
-                "skipped_levels": skipped, "recipients": [r["name"] for r in record.recipients],
-                "actions": record.actions.get("list", []),
+                "record_id": record_id, "trigger": trig.trigger, "instance": trig.instance,
+                "skipped_levels": skipped, "recipients": [r.name for r in p.recipients],
+                "actions": p.actions.get("list", []),
             },
         )
-        record.level_before, record.level_after = before, ticket.escalation_level
-        record.timeline_event_id = session.scalar(
-            select(func.max(TimelineEvent.id)).where(
-                TimelineEvent.ticket_id == ticket.id, TimelineEvent.action == "escalate"
-            )
+        event = session.info.pop(LAST_EVENT, None)
+        if event is not None:
+            session.info.setdefault("escalation_event_links", []).append((record_id, event))
+        log.info("ticket %s: level %s (%s, %s) to %s recipients", ticket.number, trig.level, trig.cause,
+                 trig.trigger, len(p.recipients))
+    return done
+
+
+def fire(
+    session: Session, ctx: rules.Context, ticket: Ticket, trig: rules.Trigger, now: datetime,
+    *, actor: User | None = None, note: str | None = None,
+) -> int | None:
+    """Claim one reminder or escalation and, if this call claimed it, act on it once."""
+    pending = prepare(session, ctx, ticket, trig, now, before=ticket.escalation_level, actor=actor, note=note)
+    done = fire_many(session, ctx, [pending], now)
+    return done[0][0] if done else None
+
+
+def link_events(session: Session) -> None:
+    """Store on each record the id of its timeline event (one statement for the batch)."""
+    links = session.info.pop("escalation_event_links", [])
+    if links:
+        session.flush()
+        session.execute(
+            update(EscalationRecord),
+            [{"id": record_id, "timeline_event_id": event.id} for record_id, event in links],
         )
-    session.flush()
-    log.info(
-        "ticket %s: %s level %s (%s, %s) to %s recipients",
-        ticket.number, trig.kind, trig.level, trig.cause, trig.trigger, len(record.recipients),
-    )
-    return record
 
 
 # ---------------------------------------------------------------- the sweep
@@ -274,6 +360,7 @@ def sweep_batch(session: Session, *, batch_size: int = 500, now: datetime | None
         .order_by(EscalationDue.next_at)
         .limit(batch_size)
         .with_for_update(skip_locked=True, of=[EscalationDue, Ticket])  # type: ignore[list-item]
+        .options(selectinload(Ticket.assignments))
     ).all()
     if not rows:
         session.rollback()
@@ -283,17 +370,17 @@ def sweep_batch(session: Session, *, batch_size: int = 500, now: datetime | None
         ctx = rules.Context.load(session)
         claimed = _claimed(session, [t.id for _d, t in rows])
         delay = get_settings().escalation_item_delay
+        pending: list[Pending] = []
         for due_row, ticket in rows:
             done, next_at = rules.evaluate(ticket, ctx, claimed.get(ticket.id, {}), now)
+            level = ticket.escalation_level
             for trig in done:
                 if trig.kind == "callback":
                     stats.callbacks += callbacks.create_for_ticket(session, ctx, ticket, trig.instance, now)
                     continue
-                if trig.kind == "escalation" and ticket.status not in rules.OPEN:
-                    continue
-                if fire(session, ctx, ticket, trig, now) is not None:
-                    stats.fired += 1
-                    stats.levels[trig.level] = stats.levels.get(trig.level, 0) + 1
+                pending.append(prepare(session, ctx, ticket, trig, now, before=level))
+                if trig.kind == "escalation":
+                    level = max(level, trig.level)
             if next_at is None:
                 session.delete(due_row)
             else:
@@ -303,6 +390,10 @@ def sweep_batch(session: Session, *, batch_size: int = 500, now: datetime | None
             if delay:
                 session.flush()
                 time.sleep(delay)
+        for _record_id, p in fire_many(session, ctx, pending, now):
+            stats.fired += 1
+            stats.levels[p.trig.level] = stats.levels.get(p.trig.level, 0) + 1
+        link_events(session)
         session.commit()
     except BaseException:
         session.rollback()
@@ -364,6 +455,8 @@ def watch(session: Session, ticket_id: int, at: datetime | None = None) -> None:
 
 def on_ticket_event(session: Session, ticket: Ticket, event: TimelineEvent) -> None:
     """Hook for every timeline event: the ticket changed, look at it again at the next sweep."""
+    if event.action == "escalate":
+        session.info[LAST_EVENT] = event
     if session.info.get(SWEEPING) or ticket.id is None:
         return
     watch(session, ticket.id)
@@ -390,8 +483,11 @@ def raise_level(session: Session, ticket: Ticket, actor: User, *, level: int, re
     ctx = rules.Context.load(session)
     now = utcnow()
     trig = rules.Trigger("escalation", level, "manual", f"manual-{uuid.uuid4().hex[:12]}", "manual", now)
-    record = fire(session, ctx, ticket, trig, now, actor=actor, note=reason)
-    assert record is not None  # a fresh instance is never claimed before
+    record_id = fire(session, ctx, ticket, trig, now, actor=actor, note=reason)
+    assert record_id is not None  # a fresh instance is never claimed before
+    link_events(session)
+    record = session.get(EscalationRecord, record_id)
+    assert record is not None
     return record
 
 
@@ -399,16 +495,14 @@ def settle(session: Session, ticket: Ticket, actor: User, *, level: int, reason:
     """A supervisor settles (lowers or sets) the level by hand; recorded, nobody is paged."""
     before = ticket.escalation_level
     lifecycle.settle_escalation(session, ticket, actor, level=level, reason=reason)
-    record = claim(
+    event_id = session.scalar(select(func.max(TimelineEvent.id)).where(TimelineEvent.ticket_id == ticket.id))
+    record_id = claim(
         session, ticket, kind="settle", level=level, cause="settle", instance=f"settle-{uuid.uuid4().hex[:12]}",
-        trigger="settle", due_at=None, actor=actor, note=reason,
+        trigger="settle", due_at=None, actor=actor, note=reason, level_before=before, level_after=level,
+        timeline_event_id=event_id,
     )
+    record = session.get(EscalationRecord, record_id)
     assert record is not None
-    record.level_before, record.level_after = before, level
-    record.timeline_event_id = session.scalar(
-        select(func.max(TimelineEvent.id)).where(TimelineEvent.ticket_id == ticket.id)
-    )
-    session.flush()
     return record
 
 

@@ -50,7 +50,7 @@ def test_a_ticket_left_alone_climbs_the_ladder_on_working_days(db: tuple[Session
     assert fired(session, t.id)[-1] == (1, "deadline", "sign_overdue")
     sweep(start + (reply_due - start) * 0.8 + S)  # level 1 came from 签收, so 80% is a reminder
     assert fired(session, t.id)[-1] == (0, "reply_80pct", "reply_80pct")
-    sweep(reply_due - timedelta(hours=24) + S)
+    sweep(reply_due - timedelta(hours=24 - 9) + S)  # 09:00 of the last working day
     assert fired(session, t.id)[-1] == (0, "reply_final", "reply_final")
     sweep(reply_due + S)
     assert fired(session, t.id)[-1] == (2, "deadline", "overdue")
