@@ -47,6 +47,7 @@ class TrainConfig:
     svc_c: float = 1.0
     nb_alpha: float = 0.1
     stack_c: float = 1.0
+    stack_class_weight: str | None = None
     # Words from the title only: text words (first 60/120 chars) scored the same in cross-validation
     # (0.866 vs 0.863 macro-F1) at half the speed; the text is covered by char n-grams and LSA.
     word_chars: int = 0
@@ -125,14 +126,14 @@ def fit_head(
         oof[te] = base_scores(svcs, nb, x[te], classes, nb_columns)
         if progress is not None:
             progress.update(1)
-    stacker = LogisticRegression(C=cfg.stack_c, max_iter=5000).fit(oof, y)
+    stacker = LogisticRegression(C=cfg.stack_c, max_iter=5000, class_weight=cfg.stack_class_weight).fit(oof, y)
     # Out-of-fold probabilities from the stacker fitted on the other folds' scores: an honest
     # estimate of how the final head does on unseen appeals.
     oof_p = np.zeros((len(y), len(classes)))
     for tr, te in folds:
         if len(set(y[tr].tolist())) < 2:
             continue
-        s = LogisticRegression(C=cfg.stack_c, max_iter=5000).fit(oof[tr], y[tr])
+        s = LogisticRegression(C=cfg.stack_c, max_iter=5000, class_weight=cfg.stack_class_weight).fit(oof[tr], y[tr])
         for j, c in enumerate(s.classes_):
             oof_p[te, classes.index(str(c))] = s.predict_proba(oof[te])[:, j]
     svcs, nb = _fit_base(x, y, nb_columns, cfg, masks)

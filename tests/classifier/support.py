@@ -23,7 +23,9 @@ def corpus_examples() -> list[Example]:
     return load_examples(CORPUS, ["title", "text"], "category", "appeal_type", "urgency", "department")
 
 
-def subset(examples: list[Example], per_category: int, seed: int = 0, exclude: set[str] = frozenset()) -> list[Example]:
+def subset(
+    examples: list[Example], per_category: int, seed: int = 0, exclude: frozenset[str] | set[str] = frozenset()
+) -> list[Example]:
     by: dict[str, list[Example]] = defaultdict(list)
     for e in examples:
         if e.category not in exclude:
