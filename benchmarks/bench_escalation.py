@@ -93,11 +93,11 @@ def main() -> None:
         CASE WHEN g % 20 = 0 THEN 'dispatched' ELSE 'in_progress' END,
         '批量工单 ' || g, '基准测试工单', 'complaint', 'normal', false, false, :dept,
         d.at, CASE WHEN g % 20 = 0 THEN NULL ELSE d.at + interval '10 minutes' END,
-        CASE WHEN g % 20 = 0 THEN now() + (g % 3600) * interval '1 second' ELSE NULL END,
-        now() + interval '1 hour' + (g % 1728000) * interval '1 second',
+        CASE WHEN g % 20 = 0 THEN now() + interval '1 hour' + (g % 3600) * interval '1 second' ELSE NULL END,
+        d.at + interval '15 days' + (g % 432000) * interval '1 second',
         NULL, 0, 0, 0, 0, 0, d.at, d.at, 1
     FROM generate_series(1, :n) AS g,
-         LATERAL (SELECT now() - interval '1 hour' - (g % 864000) * interval '1 second' AS at) AS d
+         LATERAL (SELECT now() - interval '1 hour' - (g % 172800) * interval '1 second' AS at) AS d
     """
     with sm() as s:
         _, load_s = _timed(lambda: (s.execute(text(load_sql), {"dept": dept_id, "n": args.tickets}), s.commit()))
@@ -109,8 +109,7 @@ def main() -> None:
         # Steady state: the next look of each ticket is its level-1 moment (what a first pass leaves).
         s.execute(text("""
             UPDATE escalation_due d SET next_at = CASE
-                WHEN t.status = 'dispatched'
-                    THEN LEAST(t.sign_due, t.dispatched_at + (t.reply_due - t.dispatched_at) * 0.8)
+                WHEN t.status = 'dispatched' THEN t.sign_due - interval '12 minutes'
                 ELSE t.dispatched_at + (t.reply_due - t.dispatched_at) * 0.8 END
             FROM tickets t WHERE t.id = d.ticket_id"""))
         s.execute(text("UPDATE escalation_due SET next_at = now() + interval '1 minute' WHERE next_at <= now()"))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import lifecycle
-from hotline.enums import AppealType, Channel, DepartmentKind, LimitKind, LimitUnit
+from hotline.enums import AppealType, Channel, DepartmentKind, LimitKind, LimitUnit, TicketStatus
 from hotline.models import Department, TimeLimitPolicy
 from hotline.orgs import get_system_user
 from hotline.timelimits import ensure_default_policies
@@ -70,7 +70,8 @@ def dispatch_drill_ticket(session: Session) -> str | None:
             category="城市管理",
         ),
     )
-    lifecycle.dispatch_ticket(session, ticket, system, version=None, primary_department_id=dept.id, note="督办演练")
+    if ticket.status == TicketStatus.registered:  # (the dispatch rules may have routed it already)
+        lifecycle.dispatch_ticket(session, ticket, system, version=None, primary_department_id=dept.id, note="督办演练")
     return ticket.number
 
 

@@ -302,5 +302,27 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
             telephony.stop()
 
 
+# -- escalation: drill command
+@main.command()
+@click.option("--reset", is_flag=True, help="Back to the default time limits of DOMAIN.md.")
+@click.option("--no-ticket", is_flag=True, help="Only set the limits; do not dispatch a drill ticket.")
+def drill(reset: bool, no_ticket: bool) -> None:
+    """督办演练: time limits in seconds, and a ticket that climbs levels 1-5 in about a minute.
+
+    Run with HOTLINE_DRILL=1 (`HOTLINE_DRILL=1 hotline up`) so that the sweep runs every second.
+    """
+    from escalation.drill import run_drill
+    from hotline import wiring
+    from hotline.db import session_scope
+
+    wiring.install()
+    with session_scope() as session:
+        result = run_drill(session, reset=reset, ticket=not no_ticket)
+    click.echo(json.dumps(result, ensure_ascii=False))
+    if not get_settings().drill and not reset:
+        click.echo("note: HOTLINE_DRILL is not set; the sweep runs every "
+                   f"{get_settings().sweep_interval_seconds:.0f}s, so levels will come later")
+
+
 if __name__ == "__main__":
     main()
