@@ -20,10 +20,9 @@ from telephony import scenarios
 from telephony.amiserver import AMIServer, AMIServerThread, AMIUser
 from telephony.bridge import Bridge, BridgeConfig
 from telephony.client import AMITarget
-from tests.conftest import create_pg_database, drop_pg_database, pg_url
+from tests.conftest import clean_tables, create_pg_database, drop_pg_database, pg_url
 
 TIME_SCALE = 0.02  # a 30-second recording plays in 0.6 s; timestamps still say 30 s
-TABLES = ("telephony_survey_calls", "telephony_callback_tasks", "telephony_agents", "telephony_calls")
 
 
 def _migrate(url: str) -> sessionmaker[Session]:
@@ -48,8 +47,8 @@ def pg_sm() -> Iterator[sessionmaker[Session]]:
 
 def _clean(sm: sessionmaker[Session]) -> None:
     with sm() as s:
-        for table in TABLES:
-            s.execute(text(f"DELETE FROM {table}"))
+        # Tickets, timelines and every package's rows first: they may point at our users.
+        clean_tables(s)
         s.execute(text("DELETE FROM users WHERE username LIKE 'tel-%'"))
         s.commit()
 
