@@ -6,6 +6,7 @@ so `hotline up` runs a real worker and beat with no server installed.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from celery import Celery
@@ -67,6 +68,13 @@ def _wire(**_: Any) -> None:
 def reconfigure_celery() -> None:
     """Re-read the settings (tests and `hotline up` change the environment before use)."""
     fresh = make_celery()
+    # Connections and the result backend are cached per app: drop them, or tasks would still
+    # go to the broker the app first talked to.
+    celery_app.close()
+    amqp = celery_app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+    celery_app._local = threading.local()  # the cached result backend
     celery_app.conf.update(fresh.conf)
     celery_app.conf.beat_schedule = fresh.conf.beat_schedule
 
