@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +15,7 @@ from kombu import Connection
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from hotline import api, wiring
+from hotline import api, classification, wiring
 from hotline.db import get_engine
 from hotline.errors import HotlineError
 from hotline.settings import get_settings
@@ -38,11 +41,21 @@ def check_broker() -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Load the classifier in the background: the first agent should not wait seconds for it.
+    threading.Thread(
+        target=classification.predict, args=("预热", "预热"), name="classifier-warmup", daemon=True
+    ).start()
+    yield
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="hotline · 12345 政务服务便民热线",
         version="0.1.0",
         description="Tickets (工单), dispatch, escalation and callbacks of a 12345 hotline center.",
+        lifespan=lifespan,
     )
 
     @app.exception_handler(HotlineError)
