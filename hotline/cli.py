@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from classifier.cli import group as classifier_group
 from hotline.enums import Role
 from hotline.settings import get_settings
 
@@ -322,6 +323,10 @@ def drill(reset: bool, no_ticket: bool) -> None:
     if not get_settings().drill and not reset:
         click.echo("note: HOTLINE_DRILL is not set; the sweep runs every "
                    f"{get_settings().sweep_interval_seconds:.0f}s, so levels will come later")
+
+
+# The classifier's own commands: hotline classifier train | eval | predict.
+main.add_command(classifier_group)
 
 
 if __name__ == "__main__":

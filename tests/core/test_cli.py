@@ -58,3 +58,13 @@ def test_upgrade_seed_and_user_create(fresh_db: Path) -> None:
     with session_scope() as s:
         assert s.scalar(select(User.role).where(User.username == "li")) == "dept_handler"
         assert s.scalar(select(User.id).where(User.username == "wang")) is None
+
+
+def test_the_classifier_commands_are_mounted() -> None:
+    from classifier import DEFAULT_MODEL_DIR
+
+    result = CliRunner().invoke(main, ["classifier", "predict", "--model", str(DEFAULT_MODEL_DIR),
+                                       "楼道里燃气泄漏，味道很重"])
+    assert result.exit_code == 0, result.output
+    prediction = json.loads(result.output)
+    assert prediction["urgency"]["label"] == "特急" and prediction["urgency_rule"]["name"] == "燃气泄漏"
