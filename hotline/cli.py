@@ -16,7 +16,7 @@ import click
 
 from classifier.cli import group as classifier_group
 from hotline.enums import Role
-from hotline.settings import get_settings
+from hotline.settings import get_settings, reset_settings_cache
 
 log = logging.getLogger("hotline")
 
@@ -237,6 +237,12 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
     result = _seed(None)
     click.echo(f"demo data: {result['departments']} departments, {result['tickets_created']} new tickets")
 
+    chosen = _free_port(port)
+    base = f"http://{host}:{chosen}"
+    if not settings.survey_base_url or "HOTLINE_SURVEY_BASE_URL" not in os.environ:
+        # SMS survey links point at this very server.
+        os.environ["HOTLINE_SURVEY_BASE_URL"] = base
+        reset_settings_cache()
     telephony = None
     worker_env = os.environ.copy()
     if not settings.ami_host and call_every > 0:
@@ -276,8 +282,6 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
         )
         click.echo(f"celery worker + beat started (pid {worker_proc.pid}, log {data_dir / 'worker.log'})")
 
-    chosen = _free_port(port)
-    base = f"http://{host}:{chosen}"
     click.echo("")
     click.echo(f"hotline is serving on {base}")
     click.echo(f"  API docs (Swagger UI): {base}/docs")
