@@ -3,7 +3,8 @@
 Builds a fresh SQLite database with the demo organisation, the shipped catalogue and gazetteer,
 proposes a 主办 for every appeal and prints JSON: the share dispatched at once (直派), the
 accuracy of 直派, top-1 and top-3 accuracy over all rows, and the misses; also per split
-("dev": the rows the catalogue's gaps were found on; "holdout": written after, never tuned on).
+("dev": the rows the catalogue's gaps were found on; "holdout": written after them, tuned on in
+round 2; "holdout2": written before round 2's changes, never tuned on).
 
     .venv/bin/python benchmarks/bench_dispatch.py [--csv PATH] [--no-classifier] [--misses]
 """

@@ -405,7 +405,7 @@ class Proposal:
     primary: Dept
     assists: list[Dept]
     score: float
-    source: str  # rule | classifier | fallback
+    source: str  # rule | classifier | fallback | territorial (the standing 属地 candidate)
     mode: str  # 属地 | 行业 | 双交办
     rule: CompiledRule | None = None
     reasons: list[str] = field(default_factory=list)
@@ -525,6 +525,29 @@ def _classifier_depts(
         if dept is not None and all(d.id != dept.id for d, _ in out):
             out.append((dept, float(score)))
     return out
+
+
+TERRITORIAL_SLOT = 2  # the 属地 unit is offered at the latest as the third proposal (the queue shows three)
+
+
+def _offer_territorial(ordered: list[Proposal], place: Place, depts: dict[str, Dept], usable: Any) -> None:
+    """A dispatcher always considers the 属地: the street office (or town) of the place, or its district
+    when only that is known, is among the first three proposals. Already proposed lower down, it moves
+    up; not proposed at all, it is added as a standing candidate. The first proposal (and so 直派) is
+    never displaced."""
+    code = place.street or place.district
+    unit = depts.get(code) if code else None
+    if not usable(unit) or unit is None:
+        return
+    if any(p.primary.id == unit.id for p in ordered[: TERRITORIAL_SLOT + 1]):
+        return
+    found = next((p for p in ordered if p.primary.id == unit.id), None)
+    if found is not None:
+        ordered.remove(found)
+    else:
+        why = f"属地：{unit.name}（{'、'.join(place.matched) or '地址'}），派单员须考虑属地承办"
+        found = Proposal(unit, [], 0.3, "territorial", "属地", None, [why])
+    ordered.insert(min(len(ordered), TERRITORIAL_SLOT), found)
 
 
 def propose(
@@ -652,6 +675,7 @@ def propose(
     for p in candidates:
         if all(q.primary.id != p.primary.id for q in ordered):
             ordered.append(p)
+    _offer_territorial(ordered, place, depts, usable)
 
     threshold = float(setting(session, "auto_threshold"))
     top = ordered[0] if ordered else None
@@ -669,6 +693,8 @@ def propose(
     elif top.source == "fallback":
         auto = bool(setting(session, "fallback_auto"))
         reason = f"派单目录未覆盖，按属地兜底派至{top.primary.name}"
+    elif top.source == "territorial":
+        reason = f"派单目录未覆盖，属地为{top.primary.name}，请人工派单"
     elif top.source == "classifier":
         auto = confidence >= float(setting(session, "classifier_auto"))
         reason = f"派单目录未覆盖，按分类模型建议（{confidence:.2f}）"

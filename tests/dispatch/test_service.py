@@ -125,6 +125,47 @@ def test_territorial_line_and_double_dispatch(city: Ctx) -> None:
     assert live(t3) == {AssignmentRole.primary: c.dept["xc.cy"], AssignmentRole.assist: c.dept["fgj"]}
 
 
+def test_the_places_territorial_unit_is_always_among_the_first_three(city: Ctx) -> None:
+    session, _c = city
+    # A broad 行业 rule wins; the street office of the place is still offered (never first).
+    proposed = service.propose(
+        session,
+        service.Appeal("小区门口有人摆摊", "有人在小区门口摆摊卖菜。", "西城区建康街道枫城小区", category="城市管理"),
+        use_classifier=False,
+    )
+    codes = [p.primary.code for p in proposed.proposals]
+    assert codes[0] == "cgj" and "xc.jk" in codes[:3]
+    standing = next(p for p in proposed.proposals if p.primary.code == "xc.jk")
+    assert standing.source == "territorial" and standing.mode == "属地"
+    # Only the district known: the district; no place at all: nothing is added.
+    codes = [
+        p.primary.code
+        for p in service.propose(
+            session, service.Appeal("超市卖过期面包", "面包过期了还在卖。", "高新区"), use_classifier=False
+        ).proposals
+    ]
+    assert codes[0] == "scjg" and "xq" in codes[:3]
+    bare = service.propose(session, service.Appeal("超市卖过期面包", "面包过期了还在卖。"), use_classifier=False)
+    assert all(p.source != "territorial" for p in bare.proposals)
+
+
+def test_catalogue_reads_outages_village_lights_farm_inputs_and_fire_lanes(city: Ctx) -> None:
+    session, _c = city
+
+    def top(title: str, content: str, address: str | None = None) -> str:
+        proposed = service.propose(session, service.Appeal(title, content, address), use_classifier=False)
+        return proposed.proposals[0].primary.code
+
+    assert top("整个小区停电", "小区全部停电，电梯也停了。", "东城区东湖街道滨湖小区") == "gdgs"
+    assert top("电梯困人", "电梯突然停了，把人困在里面。", "东城区东湖街道滨湖小区") == "scjg"
+    assert top("村口路灯不亮", "村口几盏路灯坏了。", "高新区龙岗镇黄沙村") == "xq.lg"
+    assert top("路灯不亮", "桃山路路灯不亮。", "东城区东湖街道桃山路") == "cgj"
+    assert top("买到过期化肥", "镇上买的化肥是过期的。", "高新区龙岗镇") == "nync"
+    assert top("青菜农药残留超标", "买的青菜农药残留超标，吃了不舒服。", None) == "scjg"
+    assert top("消防车道被占", "小区消防车道停满了车。", "西城区建康街道悦来小区") == "xc.jk"
+    assert top("居民楼下存放柴油", "有人在车库里存放了几十桶柴油。", "西城区朝阳街道海燕小区") == "yjj"
+
+
 def test_a_territorial_rule_without_address_waits_with_a_clear_reason(city: Ctx) -> None:
     session, c = city
     t = register(session, c, "邻居家狗整夜叫", "邻居养的狗整夜叫，沟通无果。", None)
