@@ -915,15 +915,10 @@ def dispatch_by_dispatcher(
     assist_department_ids: Sequence[int] | None = None,
     note: str | None = None,
 ) -> DispatchDecision:
-    """派单 by a dispatcher: the chosen (or the top proposed) department, recorded with the proposal."""
-    _require(actor, DISPATCH_ROLES, "派单")
-    if version is not None and version != ticket.version:
-        raise Conflict("工单已被他人修改，请刷新后重试", reason="stale_version", current_version=ticket.version)
-    if ticket.status != TicketStatus.registered:
-        raise Conflict(
-            f"工单当前状态为「{lifecycle.STATUS_LABELS[TicketStatus(ticket.status)]}」，不能派单",
-            reason="invalid_state",
-        )
+    """派单 by a dispatcher: the chosen (or the top proposed) department, recorded with the proposal.
+
+    ``lifecycle.dispatch_ticket`` checks role, state and version; when it refuses, the caller's
+    transaction rolls back the decision recorded here with it."""
     proposed = propose(session, Appeal.of(ticket))
     primary, assists = _choose(proposed, primary_department_id, assist_department_ids)
     decision = _record(
