@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -37,7 +37,7 @@ from hotline.enums import (
     TicketStatus,
     Urgency,
 )
-from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.errors import Conflict, InvalidInput
 from hotline.models import (
     Citizen,
     Department,
@@ -1210,20 +1210,3 @@ def timeline(session: Session, ticket_id: int) -> list[TimelineEvent]:
     return list(
         session.scalars(select(TimelineEvent).where(TimelineEvent.ticket_id == ticket_id).order_by(TimelineEvent.id))
     )
-
-
-def ticket_by_number(session: Session, number: str) -> Ticket:
-    ticket = session.scalar(select(Ticket).where(Ticket.number == number))
-    if ticket is None:
-        raise NotFound("工单不存在", number=number)
-    return ticket
-
-
-def count_calls_before(session: Session, citizen_id: int) -> int:
-    return (
-        session.scalar(select(func.count()).select_from(TicketCaller).where(TicketCaller.citizen_id == citizen_id)) or 0
-    )
-
-
-def as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
