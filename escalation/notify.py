@@ -86,8 +86,10 @@ def message_rows(
 def insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
     """Into the outbox in one statement; a message already there (same key) is left alone."""
     if rows:
-        stmt = insert_for(session)(NotificationMessage).values(rows)
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+        # executemany form: the statement compiles once (cached), not once per batch with every
+        # row's values inlined, which dominated a sweep that fires many escalations.
+        stmt = insert_for(session)(NotificationMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        session.execute(stmt, rows)
 
 
 def queue_messages(session: Session, **kw: Any) -> int:

@@ -287,6 +287,9 @@ def fire_many(
                 "skipped_levels": skipped, "recipients": [r.name for r in p.recipients],
                 "actions": p.actions.get("list", []),
             },
+            # The sweep (no actor) holds its tickets locked and flushes the batch once (link_events);
+            # a supervisor's hand flushes at once so that a lost race is a Conflict.
+            flush=p.actor is not None,
         )
         event = session.info.pop(LAST_EVENT, None)
         if event is not None:

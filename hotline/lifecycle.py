@@ -1084,11 +1084,13 @@ def escalate_ticket(
     cause: str,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> Ticket:
     """督办: raise the ticket's escalation level (never lowers it); ``actor`` None is the sweep.
 
     The escalation package keeps its own exactly-once record per (ticket, level, cause); this
-    writes the change on the ticket and its timeline event in the same transaction.
+    writes the change on the ticket and its timeline event in the same transaction. The sweep,
+    which holds its tickets' rows locked, passes ``flush=False`` and flushes a whole batch at once.
     """
     if not 1 <= level <= 5:
         raise InvalidInput("督办级别须在 1 到 5 之间", field="level")
@@ -1109,7 +1111,8 @@ def escalate_ticket(
         note=note,
         data={"level": level, "cause": cause, "before": before, "after": ticket.escalation_level, **(data or {})},
     )
-    _flush(session)
+    if flush:
+        _flush(session)
     return ticket
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -22,6 +23,23 @@ from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 _warned_years: set[int] = set()
+
+
+@lru_cache(maxsize=4096)
+def _official_workday(day: date) -> bool:
+    """The State Council's calendar (cached: chinese-calendar validates every call, and sweeps
+    ask about the same few days thousands of times)."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            log.warning(
+                "official holidays of %s are not known to chinese-calendar; weekends only "
+                "until the year's closures are added as calendar overrides",
+                day.year,
+            )
+        return day.weekday() < 5
 
 
 class WorkCalendar:
@@ -37,17 +55,7 @@ class WorkCalendar:
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            if day.year not in _warned_years:
-                _warned_years.add(day.year)
-                log.warning(
-                    "official holidays of %s are not known to chinese-calendar; weekends only "
-                    "until the year's closures are added as calendar overrides",
-                    day.year,
-                )
-            return day.weekday() < 5
+        return _official_workday(day)
 
     def next_workday(self, day: date) -> date:
         day += timedelta(days=1)

@@ -134,7 +134,8 @@ def _check_exactly_once(session: Session, ids: list[int]) -> None:
     assert sorted(rows) == sorted(sms)
 
 
-def test_two_workers_sweeping_at_once_send_each_notice_once(stack: Stack, pg: tuple[Session, Org]) -> None:
+def test_two_workers_sweeping_at_once_send_each_notice_once(stack: Stack, pg: tuple[Session, Org],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     session, org = pg
     _liaison_phone(session, org)
     ladder_seconds(session, 100000, 200000, 300000, sweep={"batch_size": 25})
@@ -147,7 +148,13 @@ def test_two_workers_sweeping_at_once_send_each_notice_once(stack: Stack, pg: tu
     stack.worker("worker2", concurrency=2, HOTLINE_ESCALATION_ITEM_DELAY="0.02")
     from escalation.tasks import sweep
     from hotline.celery_app import celery_app, reconfigure_celery
+    from hotline.settings import reset_settings_cache
+    from tests.escalation.stack import REDIS_URL
 
+    # This process sends its sweeps to the workers' broker.
+    monkeypatch.setenv("HOTLINE_BROKER_URL", REDIS_URL)
+    monkeypatch.setenv("HOTLINE_RESULT_BACKEND", REDIS_URL)
+    reset_settings_cache()
     reconfigure_celery()
     celery_app.conf.task_default_queue = "hotline-escalation-test"
     for _ in range(8):  # several sweeps at the same moment, on both workers
