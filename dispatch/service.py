@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,8 +49,9 @@ from hotline import lifecycle
 from hotline.db import utcnow
 from hotline.enums import OPEN_STATUSES, DepartmentKind, Role, TicketStatus
 from hotline.errors import Conflict, InvalidInput, NotFound
-from hotline.models import Department, Setting, Ticket, TimelineEvent, User
+from hotline.models import Department, Ticket, TimelineEvent, User
 from hotline.orgs import get_system_user
+from hotline.runtime_settings import read_setting, write_setting
 
 log = logging.getLogger(__name__)
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -75,19 +76,13 @@ MODE_LABELS = {"属地": "属地", "行业": "行业", "双交办": "双交办"}
 
 
 def setting(session: Session, key: str) -> Any:
-    row = session.get(Setting, f"dispatch.{key}")
-    return DEFAULTS[key] if row is None else row.value
+    return read_setting(session, f"dispatch.{key}", DEFAULTS[key])
 
 
 def set_setting(session: Session, key: str, value: Any) -> None:
     if key not in DEFAULTS:
         raise InvalidInput(f"未知的派单设置：{key}", field="key")
-    row = session.get(Setting, f"dispatch.{key}")
-    if row is None:
-        session.add(Setting(key=f"dispatch.{key}", value=value))
-    else:
-        row.value = value
-    session.flush()
+    write_setting(session, f"dispatch.{key}", value)
 
 
 def settings(session: Session) -> dict[str, Any]:
@@ -364,23 +359,14 @@ def load_gazetteer(
         seen.add((name, code))
         session.add(DispatchPlace(name=name, kind=kind, department_code=code, source=source))
     session.flush()
-    set_setting_raw(session, "dispatch.gazetteer_loaded_at", utcnow().isoformat())
+    write_setting(session, "dispatch.gazetteer_loaded_at", utcnow().isoformat())
     return len(seen)
 
 
-def set_setting_raw(session: Session, key: str, value: Any) -> None:
-    row = session.get(Setting, key)
-    if row is None:
-        session.add(Setting(key=key, value=value))
-    else:
-        row.value = value
-    session.flush()
-
-
 def gazetteer(session: Session) -> Gazetteer:
-    stamp = session.get(Setting, "dispatch.gazetteer_loaded_at")
+    stamp = read_setting(session, "dispatch.gazetteer_loaded_at")
     count = session.scalar(select(func.count()).select_from(DispatchPlace)) or 0
-    key = (str(session.get_bind().url), stamp.value if stamp else None, count)
+    key = (str(session.get_bind().url), stamp, count)
     if key not in _gazetteer_cache:
         units = {
             d.code: Unit(d.code, d.level, d.parent_code)
@@ -920,19 +906,48 @@ def dispatch_by_dispatcher(
     ``lifecycle.dispatch_ticket`` checks role, state and version; when it refuses, the caller's
     transaction rolls back the decision recorded here with it."""
     proposed = propose(session, Appeal.of(ticket))
+    return _dispatch_as_chosen(
+        session,
+        ticket,
+        actor,
+        proposed,
+        lifecycle.dispatch_ticket,
+        kind="manual",
+        version=version,
+        primary_department_id=primary_department_id,
+        assist_department_ids=assist_department_ids,
+        note=note,
+    )
+
+
+def _dispatch_as_chosen(
+    session: Session,
+    ticket: Ticket,
+    actor: User,
+    proposed: Proposed,
+    route: Callable[..., Ticket],
+    *,
+    kind: str,
+    version: int | None,
+    primary_department_id: int | None,
+    assist_department_ids: Sequence[int] | None,
+    note: str | None,
+) -> DispatchDecision:
+    """Record the decision (the chosen departments, or the top proposal) and route the ticket with
+    ``route`` (``lifecycle.dispatch_ticket`` or ``lifecycle.accept_return``), citing the decision."""
     primary, assists = _choose(proposed, primary_department_id, assist_department_ids)
     decision = _record(
         session,
         ticket,
         proposed,
-        kind="manual",
+        kind=kind,
         outcome="dispatched",
         actor=actor,
         primary=primary,
         assists=assists,
         reason=note or proposed.reason,
     )
-    lifecycle.dispatch_ticket(
+    route(
         session,
         ticket,
         actor,
@@ -1031,29 +1046,18 @@ def redispatch_returned(
     _require(actor, DISPATCH_ROLES, "改派")
     _check_not_in_coordination(session, ticket, actor)
     proposed = returned_proposals(session, ticket)
-    primary, assists = _choose(proposed, primary_department_id, assist_department_ids)
-    decision = _record(
-        session,
-        ticket,
-        proposed,
-        kind="redispatch",
-        outcome="dispatched",
-        actor=actor,
-        primary=primary,
-        assists=assists,
-        reason=note or proposed.reason,
-    )
-    lifecycle.accept_return(
+    return _dispatch_as_chosen(
         session,
         ticket,
         actor,
+        proposed,
+        lifecycle.accept_return,
+        kind="redispatch",
         version=version,
-        primary_department_id=primary,
-        assist_department_ids=assists,
+        primary_department_id=primary_department_id,
+        assist_department_ids=assist_department_ids,
         note=note,
-        reasons=_reasons(decision),
     )
-    return decision
 
 
 def reject_returned(session: Session, ticket: Ticket, actor: User, *, version: int | None, note: str) -> Ticket:

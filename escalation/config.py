@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from hotline.models import Setting
+from hotline.runtime_settings import read_setting, write_setting
 from hotline.settings import get_settings
 
 DEFAULT_FILE = Path(__file__).with_name("default.yaml")
@@ -116,19 +116,14 @@ def validate(raw: dict[str, Any]) -> None:
 def load_config(session: Session | None = None) -> Config:
     raw = _file_config(get_settings().escalation_config_file)
     if session is not None:
-        row = session.get(Setting, SETTING_KEY)
-        if row is not None and isinstance(row.value, dict):
-            raw = deep_merge(raw, row.value)
+        overrides = read_setting(session, SETTING_KEY)
+        if isinstance(overrides, dict):
+            raw = deep_merge(raw, overrides)
     return Config(raw)
 
 
 def save_overrides(session: Session, overrides: dict[str, Any]) -> Config:
     merged = deep_merge(_file_config(get_settings().escalation_config_file), overrides)
     validate(merged)
-    row = session.get(Setting, SETTING_KEY)
-    if row is None:
-        session.add(Setting(key=SETTING_KEY, value=overrides))
-    else:
-        row.value = overrides
-    session.flush()
+    write_setting(session, SETTING_KEY, overrides)
     return Config(merged)

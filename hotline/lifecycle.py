@@ -42,7 +42,6 @@ from hotline.models import (
     Citizen,
     Department,
     ExtensionRequest,
-    Setting,
     Ticket,
     TicketAssignment,
     TicketCaller,
@@ -51,6 +50,7 @@ from hotline.models import (
     User,
 )
 from hotline.phone import normalize_phone
+from hotline.runtime_settings import read_setting
 from hotline.timelimits import clear_deadlines, resolve_limit, set_callback_deadline, set_dispatch_deadlines
 from hotline.workcalendar import WorkCalendar
 
@@ -250,11 +250,6 @@ def _primary_assignment(ticket: Ticket) -> TicketAssignment | None:
 
 def _calendar(session: Session) -> WorkCalendar:
     return WorkCalendar.load(session)
-
-
-def _setting(session: Session, key: str, default: Any) -> Any:
-    row = session.get(Setting, key)
-    return default if row is None else row.value
 
 
 def next_ticket_number(session: Session, now: datetime) -> str:
@@ -735,7 +730,7 @@ def request_extension(
         raise Conflict("延期上限须以工作日计", reason="policy")
     if not 1 <= working_days <= longest.amount:
         raise InvalidInput(f"延期天数须在 1 到 {longest.amount} 个工作日之间", field="working_days")
-    max_count = int(_setting(session, "extension_max_count", 1))
+    max_count = int(read_setting(session, "extension_max_count", 1))
     if ticket.extension_count >= max_count:
         raise Conflict(f"该工单已延期 {ticket.extension_count} 次，不能再申请", reason="extension_limit")
     pending = session.scalar(

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -235,3 +236,10 @@ def wired() -> None:
     from hotline import wiring
 
     wiring.install()
+
+
+def login(client: Any, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Bearer headers for a user of the test organisation (``client``: a TestClient)."""
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

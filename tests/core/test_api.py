@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hotline.app import create_app
 from hotline.models import Citizen, Ticket, TimelineEvent
-from tests.conftest import PASSWORD, Org
+from tests.conftest import PASSWORD, Org, login
 
 APPEAL = {
     "title": "小区路灯不亮",
@@ -31,12 +31,6 @@ APPEAL = {
 def client(pg: tuple[Session, Org]) -> Iterator[TestClient]:
     with TestClient(create_app()) as c:
         yield c
-
-
-def login(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def act(client: TestClient, who: dict[str, str], ticket: dict[str, Any], action: str, **body: Any) -> Any:

@@ -11,7 +11,7 @@ from hotline.app import create_app
 from hotline.enums import AppealType, Channel, TicketStatus, Urgency
 from hotline.models import ClassificationFeedback
 from hotline.tasks import retrain_classifier
-from tests.conftest import PASSWORD, Org
+from tests.conftest import Org, login
 from tests.core.factory import ticket_in, user
 
 
@@ -73,13 +73,9 @@ def test_retraining_waits_for_enough_examples(db: tuple[Session, Org]) -> None:
 def test_classify_endpoint_for_agents(pg: tuple[Session, Org]) -> None:
     with TestClient(create_app()) as client:
 
-        def login(name: str) -> dict[str, str]:
-            token = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD}).json()
-            return {"Authorization": f"Bearer {token['access_token']}"}
-
         body = {"title": "小区门口垃圾堆积", "content": "小区门口垃圾三天没人清运，臭气熏天。"}
-        result = client.post("/api/v1/classify", json=body, headers=login("agent")).json()
+        result = client.post("/api/v1/classify", json=body, headers=login(client, "agent")).json()
         assert result["category"]["top"][0]["score"] >= result["category"]["top"][1]["score"]
         assert len(result["category"]["top"]) == 3 and result["urgency"]["label"] in {"一般", "紧急", "特急"}
-        assert client.post("/api/v1/classify", json=body, headers=login("zjj")).status_code == 403
-        assert client.post("/api/v1/classify", json={"title": "x"}, headers=login("agent")).status_code == 422
+        assert client.post("/api/v1/classify", json=body, headers=login(client, "zjj")).status_code == 403
+        assert client.post("/api/v1/classify", json={"title": "x"}, headers=login(client, "agent")).status_code == 422

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dispatch import service
 from hotline.app import create_app
-from tests.conftest import PASSWORD
+from tests.conftest import login
 from tests.dispatch.conftest import City
 
 
@@ -19,12 +19,6 @@ from tests.dispatch.conftest import City
 def client(pg_city: tuple[Session, City]) -> Iterator[TestClient]:
     with TestClient(create_app()) as c:
         yield c
-
-
-def login(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def new_ticket(client: TestClient, who: dict[str, str], **fields: Any) -> dict[str, Any]:
