@@ -14,7 +14,7 @@ def is_department_user(user: User) -> bool:
     return Role(user.role) in DEPARTMENT_ROLES
 
 
-def subtree_ids(session: Session, department_id: int) -> Select[int]:
+def subtree_ids(department_id: int) -> Select[int]:
     """Ids of a department and all units below it, as a subquery-ready select."""
     path = select(Department.path).where(Department.id == department_id).scalar_subquery()
     return select(Department.id).where(Department.path.startswith(path, autoescape=False))
@@ -44,7 +44,7 @@ def scope_tickets(session: Session, user: User, query: Select[Ticket]) -> Select
         return query.where(false())
     assigned_below = exists().where(
         TicketAssignment.ticket_id == Ticket.id,
-        TicketAssignment.department_id.in_(subtree_ids(session, user.department_id)),
+        TicketAssignment.department_id.in_(subtree_ids(user.department_id)),
     )
     return query.where(assigned_below)
 

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline import access, classification, lifecycle, schemas
 from hotline.auth import authenticate, get_current_user, issue_token, require_roles
 from hotline.deps import get_db
 from hotline.enums import HOTLINE_ROLES, LimitKind, Role, TicketStatus
-from hotline.errors import Conflict, InvalidInput, NotFound
+from hotline.errors import InvalidInput, NotFound
 from hotline.models import CalendarOverride, Department, Ticket, TimeLimitPolicy, User
 from hotline.phone import normalize_phone
 from hotline.service import TicketFilter, citizen_history, list_tickets, ticket_detail
@@ -287,7 +286,3 @@ def delete_calendar_override(day: date, user: Admin, session: DB) -> None:
         raise NotFound("该日期没有设置", day=day.isoformat())
     session.delete(row)
     session.commit()
-
-
-def integrity_to_conflict(exc: IntegrityError) -> Conflict:
-    return Conflict("数据与已有记录冲突（如用户名或编码重复）", reason="integrity")

@@ -64,9 +64,11 @@ def create_app() -> FastAPI:
         return JSONResponse(status_code=exc.status_code, content=body)
 
     @app.exception_handler(IntegrityError)
-    async def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
-        conflict = api.integrity_to_conflict(exc)
-        return JSONResponse(status_code=409, content={"detail": conflict.message, "code": conflict.code})
+    async def _integrity_error(_request: Request, _exc: IntegrityError) -> JSONResponse:
+        # A unique or foreign key the checks before did not catch (e.g. two requests at once).
+        return JSONResponse(
+            status_code=409, content={"detail": "数据与已有记录冲突（如用户名或编码重复）", "code": "conflict"}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

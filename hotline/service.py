@@ -97,7 +97,7 @@ def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetim
             select(TicketAssignment.id)
             .where(
                 TicketAssignment.ticket_id == Ticket.id,
-                TicketAssignment.department_id.in_(access.subtree_ids(session, flt.department_id)),
+                TicketAssignment.department_id.in_(access.subtree_ids(flt.department_id)),
             )
             .exists()
         )
