@@ -645,19 +645,21 @@ def propose(
                 )
             )
 
+    rule_first = [p for p in proposals if p.source == "rule"]
     fallback = _fallback(session, place, depts)
     if usable(fallback) and fallback is not None and all(p.primary.id != fallback.id for p in proposals):
         reason = f"兜底：{_place_label(place, depts)}所在区 → {fallback.name}"
-        proposals.append(Proposal(fallback, [], 0.6 if not proposals else 0.3, "fallback", "属地", None, [reason]))
+        proposals.append(Proposal(fallback, [], 0.3 if rule_first else 0.6, "fallback", "属地", None, [reason]))
 
-    # Best first; one proposal per 主办 (the first, from the highest rule, keeps its place).
+    # Best first; one proposal per 主办 (the first, from the highest rule, keeps its place). The
+    # catalogue's rules come before the model's own department proposals: the center wrote the
+    # rules, while the model (on day one the shipped one, trained on a generic corpus) only
+    # reinforces the rule it agrees with (above) or fills in where no rule matched. Measured on
+    # the labelled appeals, letting a confident model jump ahead of a rule never fixed a 主办 and
+    # broke 16 (see dispatch/README.md, "Classifier").
     ordered: list[Proposal] = []
-    rule_first = [p for p in proposals if p.source == "rule"]
     others = sorted((p for p in proposals if p.source != "rule"), key=lambda p: -p.score)
-    if rule_first and others and others[0].source == "classifier" and others[0].score > rule_first[0].score:
-        candidates = [others[0], *rule_first, *others[1:]]
-    else:
-        candidates = [*rule_first, *others]
+    candidates = [*rule_first, *others]
     for p in candidates:
         if all(q.primary.id != p.primary.id for q in ordered):
             ordered.append(p)
