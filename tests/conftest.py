@@ -230,6 +230,15 @@ def pg(pg_database: str, tmp_path: Path) -> Iterator[tuple[Session, Org]]:
     session.close()
 
 
+@pytest.fixture
+def web(pg: tuple[Session, Org]) -> Iterator[str]:
+    """The app served over HTTP on a free local port (PostgreSQL), for a browser; yields its URL."""
+    from tests.browser import serve_app
+
+    with serve_app() as url:
+        yield url
+
+
 @pytest.fixture(scope="session", autouse=True)
 def wired() -> None:
     """Every package reacts to ticket events in tests as it does in production."""

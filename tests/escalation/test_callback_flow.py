@@ -5,20 +5,16 @@ in headless Chromium: 不满意 → 重办 → level 3."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.config import save_overrides
 from escalation.models import CallbackAttempt, NotificationMessage, SmsOutbox
-from hotline.app import create_app
 from hotline.db import get_sessionmaker
 from hotline.enums import TicketStatus
 from hotline.models import TimelineEvent
@@ -26,32 +22,14 @@ from telephony.amiserver import AMIServer, AMIServerThread, SurveyBehaviour
 from telephony.bridge import BridgeConfig
 from telephony.client import AMITarget
 from telephony.models import SurveyCall
+from tests.browser import launch_chromium
 from tests.conftest import Org
 from tests.escalation.helpers import escalations, limits_in_seconds, reload, ticket_in
 from tests.escalation.stack import Stack, wait_for
 from tests.telephony.conftest import BridgeRunner
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
 PHONE = "13800000010"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def web(pg: tuple[Session, Org]) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, 20, "the web server")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 @pytest.fixture
@@ -111,11 +89,7 @@ def test_ivr_no_answer_three_times_then_sms_link_then_unsatisfied_reopens_to_lev
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                      "--disable-sync", "--no-first-run"],
-            )
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")  # a phone
             page.goto(url)
             assert "回访评价" in page.title() and t.title in page.content()
