@@ -16,11 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+from dispatch.rules import load_yaml, normalize_text
 
-from dispatch.rules import normalize_text
-
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 KINDS = ("district", "street", "community", "road", "compound", "landmark")
 DEPTH = {"city": 1, "district": 2, "street": 3, "community": 4}
 
@@ -87,7 +84,7 @@ def parse_entries(text: str, fmt: str = "yaml") -> list[tuple[str, str, str]]:
                 raise GazetteerError(f"第 {i} 行无效：{row}")
             rows.append((name, kind, code))
         return rows
-    data = yaml.load(text, Loader=_YamlLoader) or {}
+    data = load_yaml(text) or {}
     places = data.get("places") if isinstance(data, dict) else None
     if not isinstance(places, dict):
         raise GazetteerError("地名库须有 places: {部门编码: {类别: [地名]}}")

@@ -40,6 +40,7 @@ from dispatch.rules import (
     RuleError,
     compile_rule,
     evaluate,
+    load_yaml,
     normalize_text,
     precedence,
     validate_rule,
@@ -54,7 +55,6 @@ from hotline.orgs import get_system_user
 from hotline.runtime_settings import read_setting, write_setting
 
 log = logging.getLogger(__name__)
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DISPATCH_ROLES = frozenset({Role.dispatcher, Role.supervisor, Role.admin})
 SETTLE_ROLES = frozenset({Role.supervisor, Role.admin})
@@ -275,7 +275,7 @@ def import_catalogue(
     """
     _require_admin(actor, "导入派单目录")
     try:
-        data = yaml.load(text, Loader=_YamlLoader) or {}
+        data = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise InvalidInput(f"YAML 格式错误：{exc}", field="catalogue") from exc
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):

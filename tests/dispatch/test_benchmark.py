@@ -30,20 +30,26 @@ def test_direct_dispatch_is_right_and_the_top_three_hold_the_answer(city: tuple[
     assert result["auto_share"] >= 0.6
 
 
-# holdout2 (written before the 属地 candidate and the last catalogue fixes, measured once after them):
-# 直派 89.2% right, top-3 96.0%. Floors a little under that catch a regression; the targets stay on
-# the whole set above (see dispatch/README.md, "Measured").
-HOLDOUT2_FLOORS = {"auto_accuracy": 0.87, "top3_accuracy": 0.94}
+# The holdouts were each written blind to the catalogue and measured once before any fix made
+# from them (直派 right / top-3): holdout2 89.2% / 96.0%, holdout3 83.3% / 97.0%, holdout4 82.9% /
+# 94.0%; then their misses' gap families were fixed. Floors a little under today's figures catch a
+# regression; the blind figures are the README's honest measure of unseen text.
+HOLDOUT_FLOORS = {
+    "holdout2": {"auto_accuracy": 0.95, "top3_accuracy": 0.97},
+    "holdout3": {"auto_accuracy": 0.92, "top3_accuracy": 0.97},
+    "holdout4": {"auto_accuracy": 0.94, "top3_accuracy": 0.97},
+}
 
 
-def test_the_fresh_holdout_stays_above_its_measured_floor(city: tuple[Session, City]) -> None:
+@pytest.mark.parametrize("split", sorted(HOLDOUT_FLOORS))
+def test_each_holdout_stays_above_its_floor(city: tuple[Session, City], split: str) -> None:
     session, _c = city
-    rows = [r for r in ROWS if r.get("split") == "holdout2"]
+    rows = [r for r in ROWS if r.get("split") == split]
     assert len(rows) >= 60
     result = evaluate(session, rows, use_classifier=False)
-    print(f"holdout2: 直派 {result['auto_accuracy']:.1%} right, top-3 {result['top3_accuracy']:.1%}")
-    for key, floor in HOLDOUT2_FLOORS.items():
-        assert result[key] >= floor, (key, result[key])
+    print(f"{split}: 直派 {result['auto_accuracy']:.1%} right, top-3 {result['top3_accuracy']:.1%}")
+    for key, floor in HOLDOUT_FLOORS[split].items():
+        assert result[key] >= floor, (key, result[key], result["misses"])
 
 
 def test_the_classifier_is_used_only_through_the_adapter(city: tuple[Session, City]) -> None:

@@ -471,6 +471,23 @@ def test_export_import_round_trip(city: Ctx) -> None:
     session.rollback()
 
 
+def test_a_key_written_twice_refuses_the_import_instead_of_dropping_conditions(city: Ctx) -> None:
+    session, c = city
+    admin = c.user(session, "admin")
+    before = service.export_catalogue(session)
+    doubled = (
+        "rules:\n- code: Z-1\n  name: 双 none\n  priority: 50\n  when:\n    any:\n    - keywords: [油烟]\n"
+        "    none:\n    - keywords: [邻居]\n    none:\n    - keywords: [烧烤摊]\n  primary: sthj\n"
+    )
+    with pytest.raises(InvalidInput, match="键「none」重复"):
+        service.import_catalogue(session, admin, doubled, replace=False)
+    session.rollback()
+    assert service.export_catalogue(session) == before
+    with pytest.raises(InvalidInput, match="重复"):
+        service.load_gazetteer(session, "places:\n  dc.hp: {road: [和平路]}\n  dc.hp: {road: [解放路]}\n")
+    session.rollback()
+
+
 def test_decisions_are_append_only(city: Ctx) -> None:
     session, c = city
     t = register(session, c, "路灯不亮", "桃山路路灯不亮。", "东城区东湖街道桃山路")
