@@ -131,12 +131,18 @@ def catalogue_version(session: Session) -> int:
     return int(session.scalar(select(func.max(DispatchRuleChange.id))) or 0)
 
 
+def _database_key(session: Session) -> str:
+    """Which database a cache entry belongs to (tests and tools switch databases in one process)."""
+    bind = session.get_bind()
+    return str(bind.engine.url)
+
+
 def active_rules(session: Session) -> list[CompiledRule]:
     """Enabled rules in precedence order, cached per catalogue version."""
     newest = session.execute(
         select(DispatchRuleChange.id, DispatchRuleChange.changed_at).order_by(DispatchRuleChange.id.desc()).limit(1)
     ).first()
-    key = (str(session.get_bind().url), newest.id if newest else 0, newest.changed_at if newest else None)
+    key = (_database_key(session), newest.id if newest else 0, newest.changed_at if newest else None)
     if key not in _rules_cache:
         rows = session.scalars(select(DispatchRule).where(DispatchRule.enabled.is_(True))).all()
         _rules_cache.clear()
@@ -366,7 +372,7 @@ def load_gazetteer(
 def gazetteer(session: Session) -> Gazetteer:
     stamp = read_setting(session, "dispatch.gazetteer_loaded_at")
     count = session.scalar(select(func.count()).select_from(DispatchPlace)) or 0
-    key = (str(session.get_bind().url), stamp, count)
+    key = (_database_key(session), stamp, count)
     if key not in _gazetteer_cache:
         units = {
             d.code: Unit(d.code, d.level, d.parent_code)
@@ -1360,7 +1366,7 @@ def queue(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
             proposals, outcome, reason, confidence, decision_id = (
                 decision.proposals,
                 decision.outcome,
-                decision.reason,
+                decision.reason or "",
                 decision.confidence,
                 decision.id,
             )
