@@ -55,9 +55,15 @@ def board(
     now = utcnow()
     items = [
         schemas.BoardItem(
-            ticket_id=t.id, number=t.number, title=t.title, status=t.status, escalation_level=t.escalation_level,
-            level_name=cfg.level_name(t.escalation_level), department_id=t.primary_department_id,
-            department_name=dept_name, reply_due=t.reply_due,
+            ticket_id=t.id,
+            number=t.number,
+            title=t.title,
+            status=t.status,
+            escalation_level=t.escalation_level,
+            level_name=cfg.level_name(t.escalation_level),
+            department_id=t.primary_department_id,
+            department_name=dept_name,
+            reply_due=t.reply_due,
             overdue=bool(t.reply_due and t.reply_due < now and t.status in ("dispatched", "in_progress")),
             last_escalation=schemas.RecordOut.model_validate(rec) if rec is not None else None,
         )
@@ -104,10 +110,20 @@ def monthly_report(user: Staff, session: DB, month: Annotated[str, Query(pattern
 def _callback_out(cb: CallbackAttempt, ticket: Ticket, user: User) -> schemas.CallbackOut:
     phone = cb.phone_e164 if access.sees_personal_data(user, ticket) else mask_phone(cb.phone_e164)
     return schemas.CallbackOut(
-        id=cb.id, ticket_id=ticket.id, ticket_number=ticket.number, ticket_title=ticket.title, status=cb.status,
-        phone=phone, ivr_attempts=cb.ivr_attempts, satisfaction=cb.satisfaction,
-        service_satisfaction=cb.service_satisfaction, resolved=cb.resolved, reason=cb.reason, method=cb.method,
-        log=cb.log or [], created_at=cb.created_at,
+        id=cb.id,
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+        ticket_title=ticket.title,
+        status=cb.status,
+        phone=phone,
+        ivr_attempts=cb.ivr_attempts,
+        satisfaction=cb.satisfaction,
+        service_satisfaction=cb.service_satisfaction,
+        resolved=cb.resolved,
+        reason=cb.reason,
+        method=cb.method,
+        log=cb.log or [],
+        created_at=cb.created_at,
     )
 
 
@@ -142,8 +158,14 @@ def callback_answer(callback_id: int, body: schemas.CallbackAnswerIn, user: Call
     """A callback agent reached the citizen and records the answer."""
     cb = _callback(session, callback_id)
     outcome = callbacks.apply_answer(
-        session, cb, satisfaction=body.satisfaction, resolved=body.resolved,
-        service_satisfaction=body.service_satisfaction, reason=body.reason, method="agent", actor=user,
+        session,
+        cb,
+        satisfaction=body.satisfaction,
+        resolved=body.resolved,
+        service_satisfaction=body.service_satisfaction,
+        reason=body.reason,
+        method="agent",
+        actor=user,
         reasonable=body.reasonable,
     )
     session.commit()

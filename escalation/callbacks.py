@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation import rules
@@ -79,7 +80,7 @@ def allowed_call_time(ctx: rules.Context, moment: datetime, *, urgent: bool, dri
 
 def create_for_ticket(session: Session, ctx: rules.Context, ticket: Ticket, instance: str, now: datetime) -> int:
     """One callback per caller of the ticket (merged tickets: every caller), claimed by its key."""
-    callers = session.execute(
+    callers: Sequence[Row[int, str] | tuple[int, str]] = session.execute(
         select(Citizen.id, Citizen.phone)
         .join(TicketCaller, TicketCaller.citizen_id == Citizen.id)
         .where(TicketCaller.ticket_id == ticket.id)
@@ -103,10 +104,18 @@ def create_for_ticket(session: Session, ctx: rules.Context, ticket: Ticket, inst
         result = session.execute(
             insert_for(session)(CallbackAttempt)
             .values(
-                ticket_id=ticket.id, citizen_id=citizen_id, phone_e164=phone, instance=instance, urgent=urgent,
-                drill=drill, status="scheduled", next_at=first, ivr_attempts=0,
+                ticket_id=ticket.id,
+                citizen_id=citizen_id,
+                phone_e164=phone,
+                instance=instance,
+                urgent=urgent,
+                drill=drill,
+                status="scheduled",
+                next_at=first,
+                ivr_attempts=0,
                 log=[{"at": now.isoformat(), "event": "scheduled", "first_call": first.isoformat()}],
-                created_at=now, updated_at=now,
+                created_at=now,
+                updated_at=now,
             )
             .on_conflict_do_nothing(index_elements=["ticket_id", "citizen_id", "instance"])
         )
@@ -182,8 +191,13 @@ def process_due(sm: sessionmaker[Session], *, limit: int = 100) -> CallbackStats
                             resolved = {"resolved": True, "unresolved": False}.get(survey.resolution or "")
                             stats.answered += 1
                             apply_answer(
-                                session, cb, satisfaction=Satisfaction(survey.satisfaction), resolved=resolved,
-                                service_satisfaction=None, reason=None, method="ivr",
+                                session,
+                                cb,
+                                satisfaction=Satisfaction(survey.satisfaction),
+                                resolved=resolved,
+                                service_satisfaction=None,
+                                reason=None,
+                                method="ivr",
                             )
                         elif survey is not None and survey.finished:
                             _unanswered(session, ctx, cb, ticket, now, survey.status, stats)
@@ -223,7 +237,12 @@ def _place(sm: sessionmaker[Session], cb_id: int, ticket_id: int, phone: str, ca
 
 
 def _unanswered(
-    session: Session, ctx: rules.Context, cb: CallbackAttempt, ticket: Ticket, now: datetime, why: str,
+    session: Session,
+    ctx: rules.Context,
+    cb: CallbackAttempt,
+    ticket: Ticket,
+    now: datetime,
+    why: str,
     stats: CallbackStats,
 ) -> None:
     _note(cb, "ivr_unanswered", attempt=cb.ivr_attempts, result=why)
@@ -252,8 +271,14 @@ def send_survey_sms(session: Session, ctx: rules.Context, cb: CallbackAttempt, t
         f"请点击 {base}/survey/{raw} 对办理结果进行评价，链接{hours}小时内有效。"
     )
     queue_messages(
-        session, key=f"cb{cb.id}:survey", recipients=[Recipient("citizen", "诉求人", None, cb.phone_e164)],
-        channels=["sms"], subject="回访评价", body=body, ticket_id=ticket.id, callback_id=cb.id,
+        session,
+        key=f"cb{cb.id}:survey",
+        recipients=[Recipient("citizen", "诉求人", None, cb.phone_e164)],
+        channels=["sms"],
+        subject="回访评价",
+        body=body,
+        ticket_id=ticket.id,
+        callback_id=cb.id,
     )
     _note(cb, "sms_sent", expires=cb.token_expires_at.isoformat())
     log.info("callback %s: survey link sent by SMS to %s", cb.id, mask_phone(cb.phone_e164))
@@ -327,6 +352,8 @@ def conclude(
             r.status = "done" if r.status == "unreachable" else r.status
         return "closed_unreachable"
     worst = min(answered, key=lambda r: RANK[r.satisfaction or "satisfied"])
+    if worst.satisfaction is None:  # every answered attempt has one; Satisfaction(None) raised this too
+        raise ValueError(f"None is not a valid Satisfaction (callback attempt {worst.id})")
     satisfaction = Satisfaction(worst.satisfaction)
     resolved = not any(r.resolved is False for r in answered)
     services = [r.service_satisfaction for r in answered if r.service_satisfaction]
@@ -339,8 +366,15 @@ def conclude(
     note = "；".join(parts)
     agent = actor if actor is not None and actor.role in {"callback_agent", "supervisor", "admin"} else None
     lifecycle.record_callback(
-        session, ticket, agent, version=None, satisfaction=satisfaction, resolved=resolved,
-        method=worst.method or "agent", service_satisfaction=service, note=note,
+        session,
+        ticket,
+        agent,
+        version=None,
+        satisfaction=satisfaction,
+        resolved=resolved,
+        method=worst.method or "agent",
+        service_satisfaction=service,
+        note=note,
     )
     if satisfaction != Satisfaction.unsatisfied:
         done_note = f"回访{LABELS[satisfaction.value]}，办结"
@@ -372,7 +406,10 @@ def _decide(
         )
         return "reopened"
     lifecycle.close_ticket(
-        session, ticket, actor or get_system_user(session), version=None,
+        session,
+        ticket,
+        actor or get_system_user(session),
+        version=None,
         note=f"回访不满意，经核实理由不成立{('：' + note) if note else ''}",
     )
     return "closed"
@@ -391,7 +428,8 @@ def decide(session: Session, cb: CallbackAttempt, actor: User, *, reasonable: bo
     _note(cb, "decided", by=actor.id, reasonable=reasonable)
     for r in session.scalars(
         select(CallbackAttempt).where(
-            CallbackAttempt.ticket_id == cb.ticket_id, CallbackAttempt.instance == cb.instance,
+            CallbackAttempt.ticket_id == cb.ticket_id,
+            CallbackAttempt.instance == cb.instance,
             CallbackAttempt.status.in_(("answered", "unreachable")),
         )
     ):
@@ -453,15 +491,22 @@ def answer_by_token(
     cb = by_token(session, raw, lock=True)
     state = token_state(cb, utcnow())
     if state != "ok":
-        raise Conflict({"invalid": "链接无效", "used": "您已提交过评价", "expired": "链接已过期",
-                        "closed": "该回访已结束"}[state], reason=state)
+        raise Conflict(
+            {"invalid": "链接无效", "used": "您已提交过评价", "expired": "链接已过期", "closed": "该回访已结束"}[state],
+            reason=state,
+        )
     assert cb is not None
     if reason and len(reason) > 500:
         raise InvalidInput("意见请勿超过500字", field="reason")
     cb.token_used_at = utcnow()
     return apply_answer(
-        session, cb, satisfaction=satisfaction, resolved=resolved, service_satisfaction=service_satisfaction,
-        reason=reason, method="sms",
+        session,
+        cb,
+        satisfaction=satisfaction,
+        resolved=resolved,
+        service_satisfaction=service_satisfaction,
+        reason=reason,
+        method="sms",
     )
 
 

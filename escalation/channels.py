@@ -170,7 +170,11 @@ def _failed(message: NotificationMessage, error: str, now: datetime, cfg: Config
         stats.failed += 1
         log.error(
             "notification %s (%s to %s) failed for good after %s attempts: %s",
-            message.id, message.channel, _masked(message), message.attempts, error,
+            message.id,
+            message.channel,
+            _masked(message),
+            message.attempts,
+            error,
         )
     else:
         message.status = "pending"
@@ -178,7 +182,12 @@ def _failed(message: NotificationMessage, error: str, now: datetime, cfg: Config
         stats.retried += 1
         log.warning(
             "notification %s (%s to %s) attempt %s failed, retry at %s: %s",
-            message.id, message.channel, _masked(message), message.attempts, message.next_attempt_at, error,
+            message.id,
+            message.channel,
+            _masked(message),
+            message.attempts,
+            message.next_attempt_at,
+            error,
         )
 
 

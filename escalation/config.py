@@ -24,7 +24,7 @@ CHANNELS = ("inbox", "sms", "email")
 LEVEL_NAMES = {1: "预警/催办", 2: "督办单", 3: "黄牌督办", 4: "红牌督办/约谈", 5: "通报/问责"}
 
 
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[Any, Any], over: dict[Any, Any]) -> dict[Any, Any]:
     out = copy.deepcopy(base)
     for key, value in (over or {}).items():
         key = int(key) if isinstance(key, str) and key.isdigit() else key
@@ -44,7 +44,7 @@ def _file_config(extra_file: str) -> dict[str, Any]:
 
 
 def parse_hours(text: str) -> tuple[time, time]:
-    """"09:00-20:00" -> (09:00, 20:00); "00:00-24:00" is the whole day."""
+    """ "09:00-20:00" -> (09:00, 20:00); "00:00-24:00" is the whole day."""
     start, end = (part.strip() for part in text.split("-", 1))
     return time.fromisoformat(start), time.max if end in {"24:00", "24:00:00"} else time.fromisoformat(end)
 
@@ -101,6 +101,8 @@ def validate(raw: dict[str, Any]) -> None:
     previous = -1.0
     for level in (2, 3, 4, 5):
         spec = ladder.get(level) or ladder.get(str(level))
+        if not isinstance(spec, dict):  # already refused by the loop above; narrows the type
+            raise ValueError(f"ladder.{level} missing")
         days = float(spec.get("after_working_days", 0))
         if days < previous:
             raise ValueError(f"ladder.{level}.after_working_days must not be below the level before")

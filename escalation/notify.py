@@ -19,7 +19,6 @@ def insert_for(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-
 @dataclass
 class Recipient:
     kind: str
@@ -44,7 +43,6 @@ class Recipient:
             "phone": mask_phone(self.phone) if self.phone else None,
             "channels": channels,
         }
-
 
 
 def message_rows(

@@ -125,8 +125,10 @@ def survey_submit(
     reason: Annotated[str | None, Form(max_length=500)] = None,
 ) -> HTMLResponse:
     valid = {value for value, _label in SATISFACTION}
-    if satisfaction not in valid or resolved not in {"0", "1"} or (
-        service_satisfaction and service_satisfaction not in valid
+    if (
+        satisfaction not in valid
+        or resolved not in {"0", "1"}
+        or (service_satisfaction and service_satisfaction not in valid)
     ):
         return _message("提交失败", "请完整选择各项评价后再提交。", 422)
     try:

@@ -95,7 +95,7 @@ def _reminders_for(
     ctx: Context, name: str, start: datetime, due: datetime, unit: LimitUnit, instance: str
 ) -> list[Trigger]:
     cfg = ctx.config.reminders
-    out = []
+    out: list[Trigger] = []
     if due <= start:
         return out
     at80 = start + (due - start) * float(cfg["at_fraction"])

@@ -82,9 +82,7 @@ def recipients_for(session: Session, ticket: Ticket, kinds: list[str], cfg: Conf
     found: list[Recipient] = []
     for kind in kinds:
         if kind == "handler" and dept is not None:
-            primary = next(
-                (a for a in ticket.assignments if a.role == "primary" and a.status != "withdrawn"), None
-            )
+            primary = next((a for a in ticket.assignments if a.role == "primary" and a.status != "withdrawn"), None)
             signer = session.get(User, primary.signed_by_id) if primary and primary.signed_by_id else None
             people = [signer] if signer else _users(session, Role.dept_handler, dept.id)
             found += [_user_recipient(kind, u) for u in people]
@@ -122,17 +120,37 @@ def recipients_for(session: Session, ticket: Ticket, kinds: list[str], cfg: Conf
 
 
 def claim(
-    session: Session, ticket: Ticket, *, kind: str, level: int, cause: str, instance: str, trigger: str,
-    due_at: datetime | None, actor: User | None = None, note: str | None = None, **values: Any,
+    session: Session,
+    ticket: Ticket,
+    *,
+    kind: str,
+    level: int,
+    cause: str,
+    instance: str,
+    trigger: str,
+    due_at: datetime | None,
+    actor: User | None = None,
+    note: str | None = None,
+    **values: Any,
 ) -> int | None:
     """Insert the record: the claim. None when someone (another worker, earlier) already has it."""
     stmt = (
         insert_for(session)(EscalationRecord)
         .values(
-            ticket_id=ticket.id, kind=kind, level=level, cause=cause, instance=instance, trigger=trigger,
-            due_at=due_at, department_id=ticket.primary_department_id, recipients=values.pop("recipients", []),
-            actions=values.pop("actions", {}), note=note, actor_id=actor.id if actor else None,
-            created_at=utcnow(), **values,
+            ticket_id=ticket.id,
+            kind=kind,
+            level=level,
+            cause=cause,
+            instance=instance,
+            trigger=trigger,
+            due_at=due_at,
+            department_id=ticket.primary_department_id,
+            recipients=values.pop("recipients", []),
+            actions=values.pop("actions", {}),
+            note=note,
+            actor_id=actor.id if actor else None,
+            created_at=utcnow(),
+            **values,
         )
         .on_conflict_do_nothing(index_elements=["ticket_id", "level", "cause", "instance"])
         .returning(EscalationRecord.id)
@@ -205,8 +223,15 @@ class Pending:
 
 
 def prepare(
-    session: Session, ctx: rules.Context, ticket: Ticket, trig: rules.Trigger, now: datetime, *, before: int,
-    actor: User | None = None, note: str | None = None,
+    session: Session,
+    ctx: rules.Context,
+    ticket: Ticket,
+    trig: rules.Trigger,
+    now: datetime,
+    *,
+    before: int,
+    actor: User | None = None,
+    note: str | None = None,
 ) -> Pending:
     if trig.kind == "reminder":
         spec = {"recipients": ["handler", "liaison"], "channels": ctx.config.reminders.get("channels", ["inbox"])}
@@ -219,9 +244,7 @@ def prepare(
     return Pending(ticket, trig, recipients, list(spec.get("channels", [])), actions, title, before, actor, note)
 
 
-def fire_many(
-    session: Session, ctx: rules.Context, pending: list[Pending], now: datetime
-) -> list[tuple[int, Pending]]:
+def fire_many(session: Session, ctx: rules.Context, pending: list[Pending], now: datetime) -> list[tuple[int, Pending]]:
     """Claim many triggers in one statement; act once on each one this call claimed.
 
     The records are inserted whole (the claim: ON CONFLICT DO NOTHING on their unique key), their
@@ -235,11 +258,18 @@ def fire_many(
         escalating = p.trig.kind == "escalation"
         rows.append(
             {
-                "ticket_id": p.ticket.id, "kind": p.trig.kind, "level": p.trig.level, "cause": p.trig.cause,
-                "instance": p.trig.instance, "trigger": p.trig.trigger, "due_at": p.trig.at,
+                "ticket_id": p.ticket.id,
+                "kind": p.trig.kind,
+                "level": p.trig.level,
+                "cause": p.trig.cause,
+                "instance": p.trig.instance,
+                "trigger": p.trig.trigger,
+                "due_at": p.trig.at,
                 "department_id": p.ticket.primary_department_id,
                 "recipients": [r.public(r.channels_for(p.channels)) for r in p.recipients],
-                "actions": p.actions, "note": p.note, "actor_id": p.actor.id if p.actor else None,
+                "actions": p.actions,
+                "note": p.note,
+                "actor_id": p.actor.id if p.actor else None,
                 "level_before": p.before if escalating else None,
                 "level_after": max(p.before, p.trig.level) if escalating else None,
                 "created_at": utcnow(),
@@ -250,7 +280,10 @@ def fire_many(
         .values(rows)
         .on_conflict_do_nothing(index_elements=["ticket_id", "level", "cause", "instance"])
         .returning(
-            EscalationRecord.id, EscalationRecord.ticket_id, EscalationRecord.level, EscalationRecord.cause,
+            EscalationRecord.id,
+            EscalationRecord.ticket_id,
+            EscalationRecord.level,
+            EscalationRecord.cause,
             EscalationRecord.instance,
         )
     )
@@ -263,8 +296,13 @@ def fire_many(
             continue
         subject, body = _message_text(p.ticket, p.trig.trigger, p.note, ctx, p.title)
         messages += message_rows(
-            key=f"r{record_id}", recipients=p.recipients, channels=p.channels, subject=subject, body=body,
-            ticket_id=p.ticket.id, record_id=record_id,
+            key=f"r{record_id}",
+            recipients=p.recipients,
+            channels=p.channels,
+            subject=subject,
+            body=body,
+            ticket_id=p.ticket.id,
+            record_id=record_id,
         )
         done.append((record_id, p))
     insert_messages(session, messages)
@@ -281,10 +319,18 @@ def fire_many(
         if p.note:
             text += f"：{p.note}"
         lifecycle.escalate_ticket(
-            session, ticket, p.actor, level=trig.level, cause=trig.cause, note=text,
+            session,
+            ticket,
+            p.actor,
+            level=trig.level,
+            cause=trig.cause,
+            note=text,
             data={
-                "record_id": record_id, "trigger": trig.trigger, "instance": trig.instance,
-                "skipped_levels": skipped, "recipients": [r.name for r in p.recipients],
+                "record_id": record_id,
+                "trigger": trig.trigger,
+                "instance": trig.instance,
+                "skipped_levels": skipped,
+                "recipients": [r.name for r in p.recipients],
                 "actions": p.actions.get("list", []),
             },
             # The sweep (no actor) holds its tickets locked and flushes the batch once (link_events);
@@ -294,14 +340,26 @@ def fire_many(
         event = session.info.pop(LAST_EVENT, None)
         if event is not None:
             session.info.setdefault("escalation_event_links", []).append((record_id, event))
-        log.info("ticket %s: level %s (%s, %s) to %s recipients", ticket.number, trig.level, trig.cause,
-                 trig.trigger, len(p.recipients))
+        log.info(
+            "ticket %s: level %s (%s, %s) to %s recipients",
+            ticket.number,
+            trig.level,
+            trig.cause,
+            trig.trigger,
+            len(p.recipients),
+        )
     return done
 
 
 def fire(
-    session: Session, ctx: rules.Context, ticket: Ticket, trig: rules.Trigger, now: datetime,
-    *, actor: User | None = None, note: str | None = None,
+    session: Session,
+    ctx: rules.Context,
+    ticket: Ticket,
+    trig: rules.Trigger,
+    now: datetime,
+    *,
+    actor: User | None = None,
+    note: str | None = None,
 ) -> int | None:
     """Claim one reminder or escalation and, if this call claimed it, act on it once."""
     pending = prepare(session, ctx, ticket, trig, now, before=ticket.escalation_level, actor=actor, note=note)
@@ -339,8 +397,11 @@ def _claimed(session: Session, ticket_ids: list[int]) -> dict[int, dict[rules.Ke
         return out
     rows = session.execute(
         select(
-            EscalationRecord.ticket_id, EscalationRecord.level, EscalationRecord.cause,
-            EscalationRecord.instance, EscalationRecord.trigger,
+            EscalationRecord.ticket_id,
+            EscalationRecord.level,
+            EscalationRecord.cause,
+            EscalationRecord.instance,
+            EscalationRecord.trigger,
         ).where(EscalationRecord.ticket_id.in_(ticket_ids))
     )
     for tid, level, cause, instance, trigger in rows:
@@ -500,8 +561,18 @@ def settle(session: Session, ticket: Ticket, actor: User, *, level: int, reason:
     lifecycle.settle_escalation(session, ticket, actor, level=level, reason=reason)
     event_id = session.scalar(select(func.max(TimelineEvent.id)).where(TimelineEvent.ticket_id == ticket.id))
     record_id = claim(
-        session, ticket, kind="settle", level=level, cause="settle", instance=f"settle-{uuid.uuid4().hex[:12]}",
-        trigger="settle", due_at=None, actor=actor, note=reason, level_before=before, level_after=level,
+        session,
+        ticket,
+        kind="settle",
+        level=level,
+        cause="settle",
+        instance=f"settle-{uuid.uuid4().hex[:12]}",
+        trigger="settle",
+        due_at=None,
+        actor=actor,
+        note=reason,
+        level_before=before,
+        level_after=level,
         timeline_event_id=event_id,
     )
     record = session.get(EscalationRecord, record_id)
@@ -583,4 +654,3 @@ def unread_count(session: Session, user_id: int) -> int:
 
 def drop_watch(session: Session, ticket_id: int) -> None:
     session.execute(delete(EscalationDue).where(EscalationDue.ticket_id == ticket_id))
-

@@ -24,9 +24,18 @@ def sweep() -> dict[str, Any]:
     cb = callbacks.process_due(sm)
     sent = channels.deliver_due(sm)
     result = {
-        "tickets": stats.tickets, "fired": stats.fired, "levels": stats.levels, "callbacks_created": stats.callbacks,
-        "calls": cb.calls, "survey_sms": cb.sms, "queued": cb.queued, "answered": cb.answered,
-        "sent": sent.sent, "retried": sent.retried, "failed": sent.failed, "seconds": round(stats.seconds, 3),
+        "tickets": stats.tickets,
+        "fired": stats.fired,
+        "levels": stats.levels,
+        "callbacks_created": stats.callbacks,
+        "calls": cb.calls,
+        "survey_sms": cb.sms,
+        "queued": cb.queued,
+        "answered": cb.answered,
+        "sent": sent.sent,
+        "retried": sent.retried,
+        "failed": sent.failed,
+        "seconds": round(stats.seconds, 3),
     }
     if stats.fired or cb.calls or cb.sms or sent.sent or sent.failed:
         log.info("escalation sweep: %s", result)
@@ -50,4 +59,3 @@ def resync() -> int:
     """Watch tickets with live deadlines that no hook announced (bulk loads, restores)."""
     with session_scope() as session:
         return service.resync(session)
-

@@ -41,10 +41,29 @@ from telephony.protocol import Decoder, encode
 log = logging.getLogger("telephony.amiserver")
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
-ALL_CLASSES = frozenset({
-    "system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf", "reporting", "cdr",
-    "dialplan", "originate", "agi", "cc", "aoc", "test", "security", "message",
-})
+ALL_CLASSES = frozenset(
+    {
+        "system",
+        "call",
+        "log",
+        "verbose",
+        "command",
+        "agent",
+        "user",
+        "config",
+        "dtmf",
+        "reporting",
+        "cdr",
+        "dialplan",
+        "originate",
+        "agi",
+        "cc",
+        "aoc",
+        "test",
+        "security",
+        "message",
+    }
+)
 # Write class an action needs (any one of them), as registered in Asterisk's sources.
 ACTION_CLASSES: dict[str, frozenset[str]] = {
     "coreshowchannels": frozenset({"system", "reporting"}),
@@ -274,8 +293,17 @@ class AMIServer:
             self.channels.pop(uid, None)
         elif uid in self.channels and ev in ("Newexten", "Newstate", "NewCallerid", "NewConnectedLine"):
             ch = self.channels[uid]
-            for key in ("ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
-                        "ConnectedLineNum", "ConnectedLineName", "Context", "Exten", "Priority"):
+            for key in (
+                "ChannelState",
+                "ChannelStateDesc",
+                "CallerIDNum",
+                "CallerIDName",
+                "ConnectedLineNum",
+                "ConnectedLineName",
+                "Context",
+                "Exten",
+                "Priority",
+            ):
                 if key in h:
                     ch.headers[key] = h[key]
             if ev == "Newexten":
@@ -287,7 +315,9 @@ class AMIServer:
             self.channels[uid].bridge = ""
         elif ev == "QueueCallerJoin":
             self.queue_entries.setdefault(h.get("Queue", ""), {})[uid] = {
-                "headers": dict(h), "joined": vtime if vtime is not None else self.vnow()}
+                "headers": dict(h),
+                "joined": vtime if vtime is not None else self.vnow(),
+            }
         elif ev in ("QueueCallerLeave", "QueueCallerAbandon"):
             self.queue_entries.get(h.get("Queue", ""), {}).pop(uid, None)
         elif ev in ("QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause", "QueueMemberPenalty"):
@@ -314,8 +344,11 @@ class AMIServer:
     ) -> Play:
         """Start replaying a recorded scenario now (call from the server's event loop)."""
         scen = scenarios.load(name) if isinstance(name, str) else name
-        rendered = events if events is not None else scen.render(
-            self.ids, numbers=numbers, agents=agents, values=values, replace=replace)
+        rendered = (
+            events
+            if events is not None
+            else scen.render(self.ids, numbers=numbers, agents=agents, values=values, replace=replace)
+        )
         play = Play(scen.name, rendered, self.vnow() + delay)
         for e in rendered:
             if "Linkedid" in e.headers:
@@ -392,8 +425,9 @@ class AMIServer:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    def _respond(self, session: Session, action_id: str | None, response: str, message: str | None = None,
-                 **extra: str) -> None:
+    def _respond(
+        self, session: Session, action_id: str | None, response: str, message: str | None = None, **extra: str
+    ) -> None:
         items: list[tuple[str, str]] = [("Response", response)]
         if action_id is not None:
             items.append(("ActionID", action_id))
@@ -402,13 +436,23 @@ class AMIServer:
         items.extend(extra.items())
         session.send(encode(items))
 
-    def _security_event(self, name: str, session: Session, extra: dict[str, str], severity: str = "Error",
-                        to_others: bool = False) -> None:
+    def _security_event(
+        self, name: str, session: Session, extra: dict[str, str], severity: str = "Error", to_others: bool = False
+    ) -> None:
         now = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
-        h = {"Event": name, "Privilege": "security,all", "EventTV": now, "Severity": severity,
-             "Service": "AMI", "EventVersion": "1", **extra, "SessionID": session.session_id,
-             "LocalAddress": f"IPV4/TCP/{self.host}/{self.port}",
-             "RemoteAddress": f"IPV4/TCP/{session.peer.replace(':', '/')}", "SessionTV": now}
+        h = {
+            "Event": name,
+            "Privilege": "security,all",
+            "EventTV": now,
+            "Severity": severity,
+            "Service": "AMI",
+            "EventVersion": "1",
+            **extra,
+            "SessionID": session.session_id,
+            "LocalAddress": f"IPV4/TCP/{self.host}/{self.port}",
+            "RemoteAddress": f"IPV4/TCP/{session.peer.replace(':', '/')}",
+            "SessionTV": now,
+        }
         data = encode(h)
         for s in self.sessions:
             if (s is not session or not to_others) and s.wants("security"):
@@ -423,8 +467,9 @@ class AMIServer:
                 self._respond(session, aid, "Error", "Permission denied")
                 return
             self._respond(session, aid, "Error", "Missing action in request")
-            self._security_event("RequestBadFormat", session,
-                                 {"RequestType": "Action: NONE", "AccountID": session.username})
+            self._security_event(
+                "RequestBadFormat", session, {"RequestType": "Action: NONE", "AccountID": session.username}
+            )
             return
         name = action.lower()
         if name == "login":
@@ -441,10 +486,15 @@ class AMIServer:
             return
         handler = getattr(self, f"_do_{name}", None)
         if handler is None:
-            self._respond(session, aid, "Error",
-                          f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands.")
-            self._security_event("RequestBadFormat", session,
-                                 {"RequestType": f"Action: {action}", "AccountID": session.username})
+            self._respond(
+                session,
+                aid,
+                "Error",
+                f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands.",
+            )
+            self._security_event(
+                "RequestBadFormat", session, {"RequestType": f"Action: {action}", "AccountID": session.username}
+            )
             return
         needed = ACTION_CLASSES.get(name)
         if needed and not (needed & session.write):
@@ -478,10 +528,20 @@ class AMIServer:
         self._respond(session, aid, "Success", "Authentication accepted")
         uptime = str(int(time.monotonic() - self._uptime0))
         if session.wants("system"):
-            session.send(encode({"Event": "FullyBooted", "Privilege": "system,all", "Uptime": uptime,
-                                 "LastReload": uptime, "Status": "Fully Booted"}))
-        self._security_event("SuccessfulAuth", session,
-                             {"AccountID": username, "UsingPassword": "0"}, severity="Informational")
+            session.send(
+                encode(
+                    {
+                        "Event": "FullyBooted",
+                        "Privilege": "system,all",
+                        "Uptime": uptime,
+                        "LastReload": uptime,
+                        "Status": "Fully Booted",
+                    }
+                )
+            )
+        self._security_event(
+            "SuccessfulAuth", session, {"AccountID": username, "UsingPassword": "0"}, severity="Informational"
+        )
 
     def _set_events(self, session: Session, value: str) -> str:
         v = value.strip().lower()
@@ -509,9 +569,22 @@ class AMIServer:
             h = ch.headers
             secs = max(0, int(now - ch.created_v))
             item = {"Event": "CoreShowChannel", "ActionID": aid}
-            for key in ("Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
-                        "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context",
-                        "Exten", "Priority", "Uniqueid", "Linkedid"):
+            for key in (
+                "Channel",
+                "ChannelState",
+                "ChannelStateDesc",
+                "CallerIDNum",
+                "CallerIDName",
+                "ConnectedLineNum",
+                "ConnectedLineName",
+                "Language",
+                "AccountCode",
+                "Context",
+                "Exten",
+                "Priority",
+                "Uniqueid",
+                "Linkedid",
+            ):
                 item[key] = h.get(key, "")
             item["Application"] = ch.application
             item["ApplicationData"] = ch.app_data
@@ -519,8 +592,11 @@ class AMIServer:
             item["BridgeId"] = ch.bridge
             session.send(encode(item))
             count += 1
-        session.send(encode({"Event": "CoreShowChannelsComplete", "ActionID": aid, "EventList": "Complete",
-                             "ListItems": str(count)}))
+        session.send(
+            encode(
+                {"Event": "CoreShowChannelsComplete", "ActionID": aid, "EventList": "Complete", "ListItems": str(count)}
+            )
+        )
 
     async def _do_queuestatus(self, session: Session, msg: dict[str, str], _p: list[tuple[str, str]]) -> None:
         aid = msg.get("ActionID", "")
@@ -533,36 +609,80 @@ class AMIServer:
             if want_q and queue != want_q:
                 continue
             entries = self.queue_entries.get(queue, {})
-            session.send(encode({"Event": "QueueParams", "Queue": queue, "Max": "10", "Strategy": "linear",
-                                 "Calls": str(len(entries)), "Holdtime": "0", "TalkTime": "0",
-                                 "Completed": "0", "Abandoned": "0", "ServiceLevel": "20",
-                                 "ServicelevelPerf": "100.0", "ServicelevelPerf2": "100.0", "Weight": "0",
-                                 "ActionID": aid}))
+            session.send(
+                encode(
+                    {
+                        "Event": "QueueParams",
+                        "Queue": queue,
+                        "Max": "10",
+                        "Strategy": "linear",
+                        "Calls": str(len(entries)),
+                        "Holdtime": "0",
+                        "TalkTime": "0",
+                        "Completed": "0",
+                        "Abandoned": "0",
+                        "ServiceLevel": "20",
+                        "ServicelevelPerf": "100.0",
+                        "ServicelevelPerf2": "100.0",
+                        "Weight": "0",
+                        "ActionID": aid,
+                    }
+                )
+            )
             count += 1
             for m in self.members.get(queue, {}).values():
                 if want_m and want_m not in (m["MemberName"], m["Interface"]):
                     continue
-                session.send(encode({
-                    "Event": "QueueMember", "Queue": queue, "Name": m["MemberName"], "Location": m["Interface"],
-                    "StateInterface": m["StateInterface"], "Membership": m["Membership"],
-                    "Penalty": m["Penalty"], "CallsTaken": m["CallsTaken"], "LastCall": m["LastCall"],
-                    "LastPause": m["LastPause"], "LoginTime": m["LoginTime"], "InCall": m["InCall"],
-                    "Status": m["Status"], "Paused": m["Paused"], "PausedReason": m["PausedReason"],
-                    "Wrapuptime": m["Wrapuptime"], "ActionID": aid}))
+                session.send(
+                    encode(
+                        {
+                            "Event": "QueueMember",
+                            "Queue": queue,
+                            "Name": m["MemberName"],
+                            "Location": m["Interface"],
+                            "StateInterface": m["StateInterface"],
+                            "Membership": m["Membership"],
+                            "Penalty": m["Penalty"],
+                            "CallsTaken": m["CallsTaken"],
+                            "LastCall": m["LastCall"],
+                            "LastPause": m["LastPause"],
+                            "LoginTime": m["LoginTime"],
+                            "InCall": m["InCall"],
+                            "Status": m["Status"],
+                            "Paused": m["Paused"],
+                            "PausedReason": m["PausedReason"],
+                            "Wrapuptime": m["Wrapuptime"],
+                            "ActionID": aid,
+                        }
+                    )
+                )
                 count += 1
             if want_m:
                 continue
             for pos, entry in enumerate(sorted(entries.values(), key=lambda e: e["joined"]), start=1):
                 h = entry["headers"]
-                session.send(encode({
-                    "Event": "QueueEntry", "Queue": queue, "Position": str(pos), "Channel": h.get("Channel", ""),
-                    "Uniqueid": h.get("Uniqueid", ""), "CallerIDNum": h.get("CallerIDNum", ""),
-                    "CallerIDName": h.get("CallerIDName", ""), "ConnectedLineNum": h.get("ConnectedLineNum", ""),
-                    "ConnectedLineName": h.get("ConnectedLineName", ""),
-                    "Wait": str(int(now - entry["joined"])), "Priority": "0", "ActionID": aid}))
+                session.send(
+                    encode(
+                        {
+                            "Event": "QueueEntry",
+                            "Queue": queue,
+                            "Position": str(pos),
+                            "Channel": h.get("Channel", ""),
+                            "Uniqueid": h.get("Uniqueid", ""),
+                            "CallerIDNum": h.get("CallerIDNum", ""),
+                            "CallerIDName": h.get("CallerIDName", ""),
+                            "ConnectedLineNum": h.get("ConnectedLineNum", ""),
+                            "ConnectedLineName": h.get("ConnectedLineName", ""),
+                            "Wait": str(int(now - entry["joined"])),
+                            "Priority": "0",
+                            "ActionID": aid,
+                        }
+                    )
+                )
                 count += 1
-        session.send(encode({"Event": "QueueStatusComplete", "ActionID": aid, "EventList": "Complete",
-                             "ListItems": str(count)}))
+        session.send(
+            encode({"Event": "QueueStatusComplete", "ActionID": aid, "EventList": "Complete", "ListItems": str(count)})
+        )
 
     async def _do_queuesummary(self, session: Session, msg: dict[str, str], _p: list[tuple[str, str]]) -> None:
         aid = msg.get("ActionID", "")
@@ -574,14 +694,25 @@ class AMIServer:
                 continue
             entries = self.queue_entries.get(queue, {})
             longest = max((int(now - e["joined"]) for e in entries.values()), default=0)
-            session.send(encode({
-                "Event": "QueueSummary", "Queue": queue, "LoggedIn": str(len(members)),
-                "Available": str(sum(1 for m in members.values() if m["Status"] == "1" and m["Paused"] == "0")),
-                "Callers": str(len(entries)), "HoldTime": "0", "TalkTime": "0",
-                "LongestHoldTime": str(longest), "ActionID": aid}))
+            session.send(
+                encode(
+                    {
+                        "Event": "QueueSummary",
+                        "Queue": queue,
+                        "LoggedIn": str(len(members)),
+                        "Available": str(sum(1 for m in members.values() if m["Status"] == "1" and m["Paused"] == "0")),
+                        "Callers": str(len(entries)),
+                        "HoldTime": "0",
+                        "TalkTime": "0",
+                        "LongestHoldTime": str(longest),
+                        "ActionID": aid,
+                    }
+                )
+            )
             count += 1
-        session.send(encode({"Event": "QueueSummaryComplete", "ActionID": aid, "EventList": "Complete",
-                             "ListItems": str(count)}))
+        session.send(
+            encode({"Event": "QueueSummaryComplete", "ActionID": aid, "EventList": "Complete", "ListItems": str(count)})
+        )
 
     async def _do_originate(self, session: Session, msg: dict[str, str], pairs: list[tuple[str, str]]) -> None:
         aid = msg.get("ActionID", "")
@@ -661,8 +792,12 @@ class AMIServer:
             self._respond(session, aid, "Error", "No such channel")
             return
         if not msg.get("Exten"):
-            self._respond(session, aid, "Error", "Exten not specified" if msg.get("Action", "").lower() ==
-                          "redirect" else "No extension specified")
+            self._respond(
+                session,
+                aid,
+                "Error",
+                "Exten not specified" if msg.get("Action", "").lower() == "redirect" else "No extension specified",
+            )
             return
         self._respond(session, aid, "Success", ok)
         linkedid = ch.headers.get("Linkedid", "")
@@ -675,36 +810,91 @@ class AMIServer:
         """After a transfer the agent legs hang up; the caller talks to 110… then hangs up."""
         context, exten = msg.get("Context", ""), msg.get("Exten", "")
         vt = self.vnow()
-        base = {k: caller.headers.get(k, "") for k in ("Channel", "CallerIDNum", "CallerIDName", "Uniqueid",
-                                                       "Linkedid")}
-        self.emit({"Event": "BlindTransfer" if msg.get("Action", "").lower() == "blindtransfer" else "Newexten",
-                   "Privilege": "call,all" if msg.get("Action", "").lower() == "blindtransfer" else "dialplan,all",
-                   **base, "Context": context, "Exten": exten, "Priority": "1",
-                   "Extension": exten, "Application": "Dial", "AppData": f"transfer,{exten}"}, vt)
+        base = {
+            k: caller.headers.get(k, "") for k in ("Channel", "CallerIDNum", "CallerIDName", "Uniqueid", "Linkedid")
+        }
+        self.emit(
+            {
+                "Event": "BlindTransfer" if msg.get("Action", "").lower() == "blindtransfer" else "Newexten",
+                "Privilege": "call,all" if msg.get("Action", "").lower() == "blindtransfer" else "dialplan,all",
+                **base,
+                "Context": context,
+                "Exten": exten,
+                "Priority": "1",
+                "Extension": exten,
+                "Application": "Dial",
+                "AppData": f"transfer,{exten}",
+            },
+            vt,
+        )
         for _uid, ch in list(self.channels.items()):
-            if ch.headers.get("Linkedid") == linkedid and ch is not caller and not ch.headers.get(
-                    "Channel", "").startswith(caller.headers.get("Channel", "")[:-2]):
-                self.emit({"Event": "Hangup", "Privilege": "call,all", **{k: ch.headers.get(k, "") for k in (
-                    "Channel", "CallerIDNum", "CallerIDName", "Context", "Exten", "Uniqueid", "Linkedid")},
-                    "Cause": "16", "Cause-txt": "Normal Clearing"}, vt)
+            if (
+                ch.headers.get("Linkedid") == linkedid
+                and ch is not caller
+                and not ch.headers.get("Channel", "").startswith(caller.headers.get("Channel", "")[:-2])
+            ):
+                self.emit(
+                    {
+                        "Event": "Hangup",
+                        "Privilege": "call,all",
+                        **{
+                            k: ch.headers.get(k, "")
+                            for k in (
+                                "Channel",
+                                "CallerIDNum",
+                                "CallerIDName",
+                                "Context",
+                                "Exten",
+                                "Uniqueid",
+                                "Linkedid",
+                            )
+                        },
+                        "Cause": "16",
+                        "Cause-txt": "Normal Clearing",
+                    },
+                    vt,
+                )
         await asyncio.sleep(2.0 * self.time_scale)
         for _uid, ch in list(self.channels.items()):
             if ch.headers.get("Linkedid") == linkedid:
-                self.emit({"Event": "Hangup", "Privilege": "call,all", **{k: ch.headers.get(k, "") for k in (
-                    "Channel", "CallerIDNum", "CallerIDName", "Context", "Exten", "Uniqueid", "Linkedid")},
-                    "Cause": "16", "Cause-txt": "Normal Clearing"}, vt + 2.0)
+                self.emit(
+                    {
+                        "Event": "Hangup",
+                        "Privilege": "call,all",
+                        **{
+                            k: ch.headers.get(k, "")
+                            for k in (
+                                "Channel",
+                                "CallerIDNum",
+                                "CallerIDName",
+                                "Context",
+                                "Exten",
+                                "Uniqueid",
+                                "Linkedid",
+                            )
+                        },
+                        "Cause": "16",
+                        "Cause-txt": "Normal Clearing",
+                    },
+                    vt + 2.0,
+                )
 
     async def _do_queuepause(self, session: Session, msg: dict[str, str], _p: list[tuple[str, str]]) -> None:
         aid = msg.get("ActionID", "")
         iface = msg.get("Interface", "")
         paused = str(msg.get("Paused", "")).lower() in ("true", "yes", "1")
-        found = [(q, m) for q, ms in self.members.items() for i, m in ms.items()
-                 if i == iface and (not msg.get("Queue") or q == msg["Queue"])]
+        found = [
+            (q, m)
+            for q, ms in self.members.items()
+            for i, m in ms.items()
+            if i == iface and (not msg.get("Queue") or q == msg["Queue"])
+        ]
         if not iface or not found:
             self._respond(session, aid, "Error", "Interface not found")
             return
-        self._respond(session, aid, "Success",
-                      "Interface paused successfully" if paused else "Interface unpaused successfully")
+        self._respond(
+            session, aid, "Success", "Interface paused successfully" if paused else "Interface unpaused successfully"
+        )
         for _q, m in found:
             m["Paused"] = "1" if paused else "0"
             m["PausedReason"] = msg.get("Reason", "") if paused else ""
@@ -790,6 +980,7 @@ class AMIServerThread:
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` on the server loop and return its result (coroutines are awaited)."""
+
         async def runner() -> Any:
             result = fn(*args, **kwargs)
             if asyncio.iscoroutine(result):
@@ -821,8 +1012,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def run() -> None:
-        server = AMIServer(args.host, args.port, users={args.username: AMIUser(args.secret)},
-                           time_scale=args.time_scale)
+        server = AMIServer(
+            args.host, args.port, users={args.username: AMIUser(args.secret)}, time_scale=args.time_scale
+        )
         await server.start()
         i = 0
         while True:

@@ -56,11 +56,18 @@ def list_calls(
 ) -> schemas.CallPage:
     if Role(user.role) == Role.agent:
         agent_id = user.id  # an agent sees the calls they answered
-    query = service.call_query(date_from=date_from, date_to=date_to, agent_user_id=agent_id,
-                               agent_interface=agent, abandoned=abandoned, caller=caller)
+    query = service.call_query(
+        date_from=date_from,
+        date_to=date_to,
+        agent_user_id=agent_id,
+        agent_interface=agent,
+        abandoned=abandoned,
+        caller=caller,
+    )
     rows, total, tickets = service.list_calls(session, query, page=page, page_size=page_size)
-    return schemas.CallPage(items=[_call_out(r, tickets.get(r.linkedid, [])) for r in rows], total=total,
-                            page=page, page_size=page_size)
+    return schemas.CallPage(
+        items=[_call_out(r, tickets.get(r.linkedid, [])) for r in rows], total=total, page=page, page_size=page_size
+    )
 
 
 def _get_call(session: Session, linkedid: str) -> CallRecord:
@@ -149,8 +156,12 @@ def list_callbacks(
     if status:
         query = query.where(CallbackTask.status == status)
     return [
-        schemas.CallbackTaskOut.model_validate({**{c: getattr(t, c) for c in schemas.CallbackTaskOut.model_fields
-                                                   if hasattr(t, c)}, "caller": t.caller_e164 or t.caller_number})
+        schemas.CallbackTaskOut.model_validate(
+            {
+                **{c: getattr(t, c) for c in schemas.CallbackTaskOut.model_fields if hasattr(t, c)},
+                "caller": t.caller_e164 or t.caller_number,
+            }
+        )
         for t in session.scalars(query)
     ]
 
@@ -171,8 +182,11 @@ def update_callback(
     task.handled_at = utcnow()
     session.commit()
     return schemas.CallbackTaskOut.model_validate(
-        {**{c: getattr(task, c) for c in schemas.CallbackTaskOut.model_fields if hasattr(task, c)},
-         "caller": task.caller_e164 or task.caller_number})
+        {
+            **{c: getattr(task, c) for c in schemas.CallbackTaskOut.model_fields if hasattr(task, c)},
+            "caller": task.caller_e164 or task.caller_number,
+        }
+    )
 
 
 @router.get("/telephony/surveys", response_model=list[schemas.SurveyCallOut])

@@ -107,8 +107,9 @@ class Bridge:
         backoff = cfg.backoff_min
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
-            conn = AMIConnection(t, on_events=self._on_events, events=cfg.events, on_malformed=self._on_malformed,
-                                 id_prefix="bridge")
+            conn = AMIConnection(
+                t, on_events=self._on_events, events=cfg.events, on_malformed=self._on_malformed, id_prefix="bridge"
+            )
             self.conn = conn
             self._buffer = []  # hold events until the resync is applied
             try:
@@ -128,12 +129,24 @@ class Bridge:
             except AMILoginError as exc:
                 self.stats.login_failures += 1
                 self.stats.last_error = f"login failed: {exc}"
-                log.error("AMI login failed for user %r at %s:%s: %s (check HOTLINE_AMI_USERNAME/SECRET "
-                          "and manager.conf); retrying in %.1fs", t.username, t.host, t.port, exc, backoff)
+                log.error(
+                    "AMI login failed for user %r at %s:%s: %s (check HOTLINE_AMI_USERNAME/SECRET "
+                    "and manager.conf); retrying in %.1fs",
+                    t.username,
+                    t.host,
+                    t.port,
+                    exc,
+                    backoff,
+                )
             except (TimeoutError, OSError, ConnectionError, AMIError) as exc:
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("AMI connection to %s:%s failed: %s; retrying in %.1fs", t.host, t.port,
-                            exc or type(exc).__name__, backoff)
+                log.warning(
+                    "AMI connection to %s:%s failed: %s; retrying in %.1fs",
+                    t.host,
+                    t.port,
+                    exc or type(exc).__name__,
+                    backoff,
+                )
             finally:
                 if self.stats.connected:
                     self.stats.disconnects += 1
@@ -182,8 +195,12 @@ class Bridge:
         buffered, self._buffer = self._buffer or [], None
         for batch, ts in buffered:
             self._handle(batch, ts)
-        log.info("AMI resync: %d live channel(s), %d queue item(s), %d buffered event batch(es)",
-                 len(channels), len(queue_items), len(buffered))
+        log.info(
+            "AMI resync: %d live channel(s), %d queue item(s), %d buffered event batch(es)",
+            len(channels),
+            len(queue_items),
+            len(buffered),
+        )
         self._flush()
 
     # -- events ------------------------------------------------------------------------
@@ -243,8 +260,12 @@ class Bridge:
             return  # the running write restarts when it is done
         if not (self._calls_due or self._agents_due or self._abandoned_due or self._surveys_due):
             return
-        batch = (list(self._calls_due.values()), list(self._agents_due.values()), self._abandoned_due,
-                 self._surveys_due)
+        batch = (
+            list(self._calls_due.values()),
+            list(self._agents_due.values()),
+            self._abandoned_due,
+            self._surveys_due,
+        )
         self._calls_due, self._agents_due, self._abandoned_due, self._surveys_due = {}, {}, [], []
         fut = asyncio.get_running_loop().run_in_executor(self._writer, self._write, *batch)
         self._write_running = fut
@@ -267,8 +288,13 @@ class Bridge:
         with self.make_session() as session:
             return service.load_open_calls(session)
 
-    def _write(self, calls: list[dict[str, Any]], agents: list[dict[str, Any]], abandoned: list[dict[str, Any]],
-               surveys: list[tuple[str, dict[str, Any]]]) -> None:
+    def _write(
+        self,
+        calls: list[dict[str, Any]],
+        agents: list[dict[str, Any]],
+        abandoned: list[dict[str, Any]],
+        surveys: list[tuple[str, dict[str, Any]]],
+    ) -> None:
         try:
             with self.make_session() as session:
                 service.upsert_calls(session, calls)
@@ -276,8 +302,11 @@ class Bridge:
                 service.create_callback_tasks(session, abandoned)
                 session.commit()
                 for snap in abandoned:
-                    log.info("abandoned call %s from %s: 漏接回拨 task", snap["linkedid"],
-                             mask_phone(snap.get("caller_number")))
+                    log.info(
+                        "abandoned call %s from %s: 漏接回拨 task",
+                        snap["linkedid"],
+                        mask_phone(snap.get("caller_number")),
+                    )
         except Exception:
             log.exception("could not write %d call(s) / %d agent(s)", len(calls), len(agents))
         for kind, msg in surveys:
@@ -300,8 +329,12 @@ class Bridge:
 def config_from_settings(target: AMITarget) -> BridgeConfig:
     tcfg = get_telephony_settings()
     return BridgeConfig(
-        target=target, events=tcfg.events or None, inbound_contexts=tuple(tcfg.inbound_contexts),
-        ping_interval=tcfg.ping_interval, ping_timeout=tcfg.ping_timeout, backoff_min=tcfg.backoff_min,
+        target=target,
+        events=tcfg.events or None,
+        inbound_contexts=tuple(tcfg.inbound_contexts),
+        ping_interval=tcfg.ping_interval,
+        ping_timeout=tcfg.ping_timeout,
+        backoff_min=tcfg.backoff_min,
         backoff_max=tcfg.backoff_max,
     )
 

@@ -15,10 +15,10 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db import utcnow
@@ -68,8 +68,14 @@ def place_survey_call(session: Session, *, ticket_id: int, phone: str, case_id: 
     """Record a survey call and place it. Commits the row; failures become the row's result."""
     cfg = get_telephony_settings()
     e164 = normalize_phone(phone) or phone
-    row = SurveyCall(ticket_id=ticket_id, case_id=case_id, phone_e164=e164, dial_number=dial_string(e164),
-                     action_id=f"survey-{secrets.token_hex(8)}", status="queued")
+    row = SurveyCall(
+        ticket_id=ticket_id,
+        case_id=case_id,
+        phone_e164=e164,
+        dial_number=dial_string(e164),
+        action_id=f"survey-{secrets.token_hex(8)}",
+        status="queued",
+    )
     session.add(row)
     session.commit()
     target = ami_target()
@@ -97,8 +103,9 @@ def place_survey_call(session: Session, *, ticket_id: int, phone: str, case_id: 
         _finish(session, row, "failed", error=resp.get("Message", "Originate failed")[:255])
         return row
     if row.status == "queued":
-        session.execute(update(SurveyCall).where(SurveyCall.id == row.id, SurveyCall.status == "queued")
-                        .values(status="dialing"))
+        session.execute(
+            update(SurveyCall).where(SurveyCall.id == row.id, SurveyCall.status == "queued").values(status="dialing")
+        )
         session.commit()
         session.refresh(row)
     log.info("survey call %s for ticket %s to %s dialing", row.id, ticket_id, mask_phone(e164))
@@ -107,9 +114,15 @@ def place_survey_call(session: Session, *, ticket_id: int, phone: str, case_id: 
 
 def _finish(session: Session, row: SurveyCall, status: str, **values: Any) -> bool:
     """Move a row to a final state once; True if this call made the move (and notified)."""
-    result = session.execute(
-        update(SurveyCall).where(SurveyCall.id == row.id, SurveyCall.status.not_in(SurveyCall.FINAL))
-        .values(status=status, finished_at=utcnow(), **values))
+    # An UPDATE always yields a CursorResult (which has rowcount); Session.execute is typed as Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(SurveyCall)
+            .where(SurveyCall.id == row.id, SurveyCall.status.not_in(SurveyCall.FINAL))
+            .values(status=status, finished_at=utcnow(), **values)
+        ),
+    )
     session.commit()
     session.refresh(row)
     if result.rowcount != 1:
@@ -146,9 +159,11 @@ def _row_for(session: Session, msg: dict[str, str]) -> SurveyCall | None:
             return row
     case = msg.get("CaseID")
     if case:
-        return session.scalar(select(SurveyCall).where(
-            SurveyCall.case_id == case, SurveyCall.status.in_(("dialing", "answered")))
-            .order_by(SurveyCall.id.desc()))
+        return session.scalar(
+            select(SurveyCall)
+            .where(SurveyCall.case_id == case, SurveyCall.status.in_(("dialing", "answered")))
+            .order_by(SurveyCall.id.desc())
+        )
     return None
 
 
@@ -173,8 +188,12 @@ def handle_originate_response(session: Session, msg: dict[str, str]) -> None:
         session.commit()
         return
     session.commit()
-    _finish(session, row, ORIGINATE_FAILURE.get(reason, "failed"),
-            error=None if reason in ORIGINATE_FAILURE else f"OriginateResponse Reason {reason}")
+    _finish(
+        session,
+        row,
+        ORIGINATE_FAILURE.get(reason, "failed"),
+        error=None if reason in ORIGINATE_FAILURE else f"OriginateResponse Reason {reason}",
+    )
 
 
 def handle_survey_event(session: Session, msg: dict[str, str]) -> None:

@@ -64,8 +64,11 @@ class AMIConnection:
         self.target = target
         self.on_events = on_events
         self.events = events
-        self.on_malformed = on_malformed or (lambda m: log.warning(
-            "malformed AMI message from %s:%s (%s): %r", target.host, target.port, m.reason, m.raw[:120]))
+        self.on_malformed = on_malformed or (
+            lambda m: log.warning(
+                "malformed AMI message from %s:%s (%s): %r", target.host, target.port, m.reason, m.raw[:120]
+            )
+        )
         self.id_prefix = id_prefix
         self.banner: str | None = None
         self.last_rx = time.monotonic()
@@ -84,9 +87,9 @@ class AMIConnection:
 
     async def connect(self, timeout: float = 10.0) -> None:
         t = self.target
-        self._reader, self._writer = await asyncio.wait_for(
-            asyncio.open_connection(t.host, t.port, limit=1 << 20), timeout)
-        sock = self._writer.get_extra_info("socket")
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(t.host, t.port, limit=1 << 20), timeout)
+        self._reader, self._writer = reader, writer
+        sock = writer.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -152,9 +155,13 @@ class AMIConnection:
             raise
         finally:
             self.closed.set()
-            for fut in list(self._pending.values()) + list(self._list_done.values()):
-                if not fut.done():
-                    fut.set_exception(ConnectionError(self.close_reason or "connection closed"))
+            waiting: list[asyncio.Future[Message] | asyncio.Future[None]] = [
+                *self._pending.values(),
+                *self._list_done.values(),
+            ]
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_exception(ConnectionError(self.close_reason or "connection closed"))
             self._pending.clear()
 
     def send(self, data: bytes) -> None:
@@ -162,8 +169,9 @@ class AMIConnection:
             raise ConnectionError("not connected")
         self._writer.write(data)
 
-    async def action(self, name: str, headers: Mapping[str, object] | None = None, *, timeout: float = 10.0,
-                     check: bool = True) -> Message:
+    async def action(
+        self, name: str, headers: Mapping[str, object] | None = None, *, timeout: float = 10.0, check: bool = True
+    ) -> Message:
         aid = self.next_id()
         fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[aid] = fut
@@ -176,8 +184,9 @@ class AMIConnection:
             raise AMIActionError(name, resp.get("Message", "error"))
         return resp
 
-    async def list_action(self, name: str, headers: Mapping[str, object] | None = None, *,
-                          timeout: float = 30.0) -> tuple[Message, list[Message]]:
+    async def list_action(
+        self, name: str, headers: Mapping[str, object] | None = None, *, timeout: float = 30.0
+    ) -> tuple[Message, list[Message]]:
         aid = self.next_id()
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Message] = loop.create_future()
@@ -216,8 +225,9 @@ class AMIConnection:
                 self._writer.transport.abort()
 
 
-def run_actions(target: AMITarget, actions: list[tuple[str, Mapping[str, object]]], *,
-                timeout: float = 10.0) -> list[Message]:
+def run_actions(
+    target: AMITarget, actions: list[tuple[str, Mapping[str, object]]], *, timeout: float = 10.0
+) -> list[Message]:
     """Log in (events off), send the actions one by one, return their responses, log off."""
     with socket.create_connection((target.host, target.port), timeout=timeout) as sock:
         sock.settimeout(timeout)
@@ -236,16 +246,28 @@ def run_actions(target: AMITarget, actions: list[tuple[str, Mapping[str, object]
                 buffered.extend(decoder.feed(data))
 
         base = f"sync-{next(_ids)}"
-        sock.sendall(encode([("Action", "Login"), ("ActionID", f"{base}-login"), ("Username", target.username),
-                             ("Secret", target.secret), ("Events", "off")]))
+        sock.sendall(
+            encode(
+                [
+                    ("Action", "Login"),
+                    ("ActionID", f"{base}-login"),
+                    ("Username", target.username),
+                    ("Secret", target.secret),
+                    ("Events", "off"),
+                ]
+            )
+        )
         resp = wait_for(f"{base}-login")
         if resp.get("Response") != "Success":
             raise AMILoginError(resp.get("Message", "login refused"))
         out = []
         for n, (name, headers) in enumerate(actions):
             aid = f"{base}-{n}"
-            sock.sendall(encode_action(name, str(headers.get("ActionID", aid)),
-                                       {k: v for k, v in headers.items() if k != "ActionID"}))
+            sock.sendall(
+                encode_action(
+                    name, str(headers.get("ActionID", aid)), {k: v for k, v in headers.items() if k != "ActionID"}
+                )
+            )
             out.append(wait_for(str(headers.get("ActionID", aid))))
         with contextlib.suppress(OSError):
             sock.sendall(encode_action("Logoff", f"{base}-logoff"))

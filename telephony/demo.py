@@ -14,6 +14,7 @@ those ``extension`` values to see the screen pops.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
 import logging
@@ -41,7 +42,7 @@ class EmbeddedTelephony:
     target: AMITarget
     _loop: asyncio.AbstractEventLoop
     _thread: threading.Thread
-    _player: asyncio.Future[None] | None = field(default=None)
+    _player: concurrent.futures.Future[None] | None = field(default=None)
 
     def stop(self) -> None:
         if self._player is not None:

@@ -66,9 +66,7 @@ class Scenario:
 
     def compiled(self) -> list[tuple[float, list[tuple[str, str, bool]]]]:
         if not self._compiled:
-            self._compiled = [
-                (off, [(k, v, "«" in v) for k, v in hdrs.items()]) for off, hdrs in self.events
-            ]
+            self._compiled = [(off, [(k, v, "«" in v) for k, v in hdrs.items()]) for off, hdrs in self.events]
         return self._compiled
 
     def render(

@@ -42,12 +42,23 @@ def citizen_history(session: Session, phone_e164: str, viewer: User) -> dict[str
     return core_history(session, phone_e164, viewer)
 
 
-def build_payload(session: Session, *, viewer: User, interface: str, linkedid: str,
-                  caller_number: str | None, queue: str | None, event_ts: float) -> dict[str, Any]:
+def build_payload(
+    session: Session,
+    *,
+    viewer: User,
+    interface: str,
+    linkedid: str,
+    caller_number: str | None,
+    queue: str | None,
+    event_ts: float,
+) -> dict[str, Any]:
     """Everything the agent sees when the call rings (one place for the whole payload)."""
     e164 = normalize_phone(caller_number) if caller_number else None
-    history = citizen_history(session, e164, viewer) if e164 else {
-        "citizen": None, "ticket_count": 0, "open_tickets": [], "recent_tickets": []}
+    history = (
+        citizen_history(session, e164, viewer)
+        if e164
+        else {"citizen": None, "ticket_count": 0, "open_tickets": [], "recent_tickets": []}
+    )
     return {
         "type": "screen_pop",
         "user_id": viewer.id,
@@ -106,7 +117,8 @@ hub = Hub()
 
 
 # -- publishing --------------------------------------------------------------------------
-Publisher = Callable[[dict[str, Any]], None]
+# Whatever a publisher returns (Hub.publish: how many streams got it) is ignored.
+Publisher = Callable[[dict[str, Any]], object]
 
 
 def make_publisher(redis_url: str | None = None) -> Publisher:
@@ -189,10 +201,21 @@ def deliver_pop(make_session: sessionmaker[Session], pop: dict[str, Any], publis
         viewer = session.scalar(select(User).where(User.id == user_id))
         if viewer is None or not viewer.active:
             return False
-        payload = build_payload(session, viewer=viewer, interface=pop["interface"], linkedid=pop["linkedid"],
-                                caller_number=pop.get("caller_number"), queue=pop.get("queue"),
-                                event_ts=pop["ts"])
+        payload = build_payload(
+            session,
+            viewer=viewer,
+            interface=pop["interface"],
+            linkedid=pop["linkedid"],
+            caller_number=pop.get("caller_number"),
+            queue=pop.get("queue"),
+            event_ts=pop["ts"],
+        )
     publish(payload)
-    log.info("screen pop for user %s: caller %s, call %s (%.1f ms)", user_id,
-             mask_phone(payload.get("caller")), pop["linkedid"], (time.perf_counter() - started) * 1000)
+    log.info(
+        "screen pop for user %s: caller %s, call %s (%.1f ms)",
+        user_id,
+        mask_phone(payload.get("caller")),
+        pop["linkedid"],
+        (time.perf_counter() - started) * 1000,
+    )
     return True

@@ -19,10 +19,27 @@ from telephony.state import interface_extension, interface_key
 # Columns the bridge owns; a NULL in a snapshot never erases what a row already has
 # (a restarted bridge knows less than the row; the API sets transfer fields).
 _COALESCED = (
-    "caller_number", "caller_e164", "dialled_number", "caller_channel", "caller_uniqueid", "queue",
-    "started_at", "enter_queue_at", "ring_at", "answered_at", "ended_at", "agent_interface", "agent_name",
-    "agent_user_id", "hangup_cause", "hangup_cause_text", "hangup_by", "wait_seconds", "talk_seconds",
-    "transfer_target", "recording_file",
+    "caller_number",
+    "caller_e164",
+    "dialled_number",
+    "caller_channel",
+    "caller_uniqueid",
+    "queue",
+    "started_at",
+    "enter_queue_at",
+    "ring_at",
+    "answered_at",
+    "ended_at",
+    "agent_interface",
+    "agent_name",
+    "agent_user_id",
+    "hangup_cause",
+    "hangup_cause_text",
+    "hangup_by",
+    "wait_seconds",
+    "talk_seconds",
+    "transfer_target",
+    "recording_file",
 )
 
 
@@ -49,9 +66,9 @@ def users_by_interface(session: Session, interfaces: set[str]) -> dict[str, int]
     rows = session.execute(select(User.id, User.extension).where(User.extension.in_(list(wanted)))).all()
     out: dict[str, int] = {}
     for uid, ext in rows:
-        iface = wanted.get(ext)
-        if iface is not None:
-            out.setdefault(iface, uid)
+        matched = wanted.get(ext) if ext is not None else None
+        if matched is not None:
+            out.setdefault(matched, uid)
     return out
 
 
@@ -97,8 +114,12 @@ def upsert_agents(session: Session, snapshots: list[dict[str, Any]]) -> None:
     now = utcnow()
     rows = [dict(snap, user_id=users.get(snap["interface"]), updated_at=now) for snap in snapshots]
     stmt = _insert(session, AgentStatus.__table__)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=["interface"], set_={k: getattr(stmt.excluded, k) for k in rows[0] if k != "interface"}), rows)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["interface"], set_={k: getattr(stmt.excluded, k) for k in rows[0] if k != "interface"}
+        ),
+        rows,
+    )
 
 
 def create_callback_tasks(session: Session, snapshots: list[dict[str, Any]]) -> None:
@@ -107,10 +128,15 @@ def create_callback_tasks(session: Session, snapshots: list[dict[str, Any]]) -> 
     for snap in snapshots:
         number = snap.get("caller_number")
         stmt = _insert(session, table).values(
-            linkedid=snap["linkedid"], caller_number=number,
-            caller_e164=normalize_phone(number) if number else None, queue=snap.get("queue"),
-            called_at=snap.get("enter_queue_at") or snap.get("started_at"), abandoned_at=snap.get("ended_at"),
-            wait_seconds=snap.get("wait_seconds"), status="open", created_at=utcnow(),
+            linkedid=snap["linkedid"],
+            caller_number=number,
+            caller_e164=normalize_phone(number) if number else None,
+            queue=snap.get("queue"),
+            called_at=snap.get("enter_queue_at") or snap.get("started_at"),
+            abandoned_at=snap.get("ended_at"),
+            wait_seconds=snap.get("wait_seconds"),
+            status="open",
+            created_at=utcnow(),
         )
         session.execute(stmt.on_conflict_do_nothing(index_elements=["linkedid"]))
 
@@ -138,7 +164,7 @@ def call_query(
     agent_interface: str | None = None,
     abandoned: bool | None = None,
     caller: str | None = None,
-) -> Select[tuple[CallRecord]]:
+) -> Select[CallRecord]:
     query = select(CallRecord)
     if date_from is not None:
         query = query.where(CallRecord.started_at >= date_from)
@@ -156,12 +182,21 @@ def call_query(
     return query
 
 
-def list_calls(session: Session, query: Select[tuple[CallRecord]], *, page: int, page_size: int,
-               ) -> tuple[list[CallRecord], int, dict[str, list[int]]]:
+def list_calls(
+    session: Session,
+    query: Select[CallRecord],
+    *,
+    page: int,
+    page_size: int,
+) -> tuple[list[CallRecord], int, dict[str, list[int]]]:
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = list(session.scalars(
-        query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
-        .offset((page - 1) * page_size).limit(page_size)).all())
+    rows = list(
+        session.scalars(
+            query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).all()
+    )
     return rows, total, tickets_for_calls(session, [r.linkedid for r in rows])
 
 
@@ -173,6 +208,8 @@ def tickets_for_calls(session: Session, linkedids: list[str]) -> dict[str, list[
     for lid, tid in session.execute(
         select(Ticket.source_call_id, Ticket.id).where(Ticket.source_call_id.in_(linkedids)).order_by(Ticket.id)
     ):
+        if lid is None:  # cannot happen: NULL never matches IN
+            continue
         out.setdefault(lid, []).append(tid)
     return out
 
@@ -181,8 +218,11 @@ def live_view(session: Session, now: datetime | None = None) -> dict[str, Any]:
     """Agents and queues right now, for supervisors (from the rows the bridge keeps current)."""
     now = now or utcnow()
     agents = session.scalars(select(AgentStatus).order_by(AgentStatus.interface)).all()
-    names = dict(session.execute(select(User.id, User.display_name).where(
-        User.id.in_([a.user_id for a in agents if a.user_id]))).all())
+    names = dict(
+        session.execute(
+            select(User.id, User.display_name).where(User.id.in_([a.user_id for a in agents if a.user_id]))
+        ).all()
+    )
     agent_out = []
     counts: dict[str, int] = {}
     for a in agents:
@@ -190,29 +230,52 @@ def live_view(session: Session, now: datetime | None = None) -> dict[str, Any]:
         if state == "wrapup" and a.wrapup_until is not None and a.wrapup_until <= now:
             state = "idle"
         counts[state] = counts.get(state, 0) + 1
-        agent_out.append({
-            "interface": a.interface, "member_name": a.member_name, "user_id": a.user_id,
-            "user_name": names.get(a.user_id) if a.user_id else None, "queues": [q for q in a.queues.split(",") if q],
-            "state": state, "paused": a.paused, "pause_reason": a.pause_reason, "linkedid": a.linkedid,
-            "state_since": a.state_since, "state_seconds": int((now - a.state_since).total_seconds())
-            if a.state_since else None,
-        })
-    waiting = session.scalars(select(CallRecord).where(
-        CallRecord.ended_at.is_(None), CallRecord.answered.is_(False), CallRecord.enter_queue_at.is_not(None),
-    ).order_by(CallRecord.enter_queue_at)).all()
+        agent_out.append(
+            {
+                "interface": a.interface,
+                "member_name": a.member_name,
+                "user_id": a.user_id,
+                "user_name": names.get(a.user_id) if a.user_id else None,
+                "queues": [q for q in a.queues.split(",") if q],
+                "state": state,
+                "paused": a.paused,
+                "pause_reason": a.pause_reason,
+                "linkedid": a.linkedid,
+                "state_since": a.state_since,
+                "state_seconds": int((now - a.state_since).total_seconds()) if a.state_since else None,
+            }
+        )
+    waiting = session.scalars(
+        select(CallRecord)
+        .where(
+            CallRecord.ended_at.is_(None),
+            CallRecord.answered.is_(False),
+            CallRecord.enter_queue_at.is_not(None),
+        )
+        .order_by(CallRecord.enter_queue_at)
+    ).all()
     queues: dict[str, dict[str, Any]] = {}
     for c in waiting:
-        q = queues.setdefault(c.queue or "", {"queue": c.queue, "waiting": 0, "longest_wait_seconds": 0,
-                                              "callers": []})
+        q = queues.setdefault(c.queue or "", {"queue": c.queue, "waiting": 0, "longest_wait_seconds": 0, "callers": []})
         wait = int((now - c.enter_queue_at).total_seconds()) if c.enter_queue_at else 0
         q["waiting"] += 1
         q["longest_wait_seconds"] = max(q["longest_wait_seconds"], wait)
-        q["callers"].append({"linkedid": c.linkedid, "caller": c.caller_e164 or c.caller_number,
-                             "wait_seconds": wait, "status": c.status})
-    in_progress = session.scalar(select(func.count()).select_from(CallRecord).where(
-        CallRecord.ended_at.is_(None))) or 0
-    return {"at": now, "agents": agent_out, "agent_counts": counts, "queues": list(queues.values()),
-            "calls_in_progress": in_progress}
+        q["callers"].append(
+            {
+                "linkedid": c.linkedid,
+                "caller": c.caller_e164 or c.caller_number,
+                "wait_seconds": wait,
+                "status": c.status,
+            }
+        )
+    in_progress = session.scalar(select(func.count()).select_from(CallRecord).where(CallRecord.ended_at.is_(None))) or 0
+    return {
+        "at": now,
+        "agents": agent_out,
+        "agent_counts": counts,
+        "queues": list(queues.values()),
+        "calls_in_progress": in_progress,
+    }
 
 
 # -- actions through AMI ---------------------------------------------------------------------
@@ -234,8 +297,15 @@ def transfer_call(session: Session, call: CallRecord, target: str, by_user: User
     if amitarget is None:
         raise TelephonyUnavailable("no Asterisk (AMI) configured")
     try:
-        (resp,) = run_actions(amitarget, [("Redirect", {
-            "Channel": call.caller_channel, "Context": cfg.transfer_context, "Exten": target, "Priority": 1})])
+        (resp,) = run_actions(
+            amitarget,
+            [
+                (
+                    "Redirect",
+                    {"Channel": call.caller_channel, "Context": cfg.transfer_context, "Exten": target, "Priority": 1},
+                )
+            ],
+        )
     except (OSError, AMIError) as exc:
         raise TelephonyUnavailable(f"AMI: {exc}") from exc
     if resp.get("Response") != "Success":
@@ -258,11 +328,18 @@ def _record_transfer_on_tickets(session: Session, call: CallRecord, target: str,
     emergency = {e.value for e in EmergencyService}
     for ticket in tickets:
         if by_user is not None and ticket.status == TicketStatus.registered and target in emergency:
-            lifecycle.transfer_emergency(session, ticket, by_user, version=None, target=EmergencyService(target),
-                                         note="通话一键转接")
+            lifecycle.transfer_emergency(
+                session, ticket, by_user, version=None, target=EmergencyService(target), note="通话一键转接"
+            )
         else:
-            lifecycle.add_note(session, ticket, by_user, action="call_transferred", note=f"通话已转接至 {target}",
-                               data={"linkedid": call.linkedid, "target": target})
+            lifecycle.add_note(
+                session,
+                ticket,
+                by_user,
+                action="call_transferred",
+                note=f"通话已转接至 {target}",
+                data={"linkedid": call.linkedid, "target": target},
+            )
 
 
 def pause_agent(interface: str, paused: bool, reason: str | None = None, queue: str | None = None) -> str:

@@ -68,10 +68,31 @@ class CallState:
     ringing_agents: set[str] = field(default_factory=set)
 
     COLUMNS = (
-        "linkedid", "status", "caller_number", "dialled_number", "caller_channel", "caller_uniqueid", "queue",
-        "started_at", "enter_queue_at", "ring_at", "answered_at", "ended_at", "agent_interface", "agent_name",
-        "ring_attempts", "hangup_cause", "hangup_cause_text", "hangup_by", "wait_seconds", "talk_seconds",
-        "answered", "abandoned", "transfer_target", "recording_file", "reconciled",
+        "linkedid",
+        "status",
+        "caller_number",
+        "dialled_number",
+        "caller_channel",
+        "caller_uniqueid",
+        "queue",
+        "started_at",
+        "enter_queue_at",
+        "ring_at",
+        "answered_at",
+        "ended_at",
+        "agent_interface",
+        "agent_name",
+        "ring_attempts",
+        "hangup_cause",
+        "hangup_cause_text",
+        "hangup_by",
+        "wait_seconds",
+        "talk_seconds",
+        "answered",
+        "abandoned",
+        "transfer_target",
+        "recording_file",
+        "reconciled",
     )
 
     def snapshot(self) -> dict[str, Any]:
@@ -213,9 +234,10 @@ class Tracker:
             if num not in UNKNOWN and call.caller_number is None:
                 call.caller_number = num
         else:
-            call = self.calls.get(lid)
-            if call is None:
+            existing = self.calls.get(lid)
+            if existing is None:
                 return
+            call = existing
         call.channels.add(uid)
 
     def _newcallerid(self, m: dict[str, str], ts: float) -> None:
@@ -316,10 +338,19 @@ class Tracker:
         agent.activity, agent.linkedid, agent.since = "ringing", lid, dt(ts)
         self.dirty_calls.add(lid)
         self.dirty_agents.add(agent.interface)
-        self.outbox.append(("pop", {
-            "interface": iface, "member_name": m.get("MemberName", ""), "linkedid": lid,
-            "caller_number": call.caller_number, "queue": call.queue, "ts": ts,
-        }))
+        self.outbox.append(
+            (
+                "pop",
+                {
+                    "interface": iface,
+                    "member_name": m.get("MemberName", ""),
+                    "linkedid": lid,
+                    "caller_number": call.caller_number,
+                    "queue": call.queue,
+                    "ts": ts,
+                },
+            )
+        )
 
     def _agent_rna(self, m: dict[str, str], ts: float) -> None:
         call = self.calls.get(m.get("Linkedid", ""))
@@ -418,14 +449,23 @@ class Tracker:
         agent = self._agent(m.get("Interface", ""), m.get("MemberName", ""), m.get("Queue"))
         before = agent.snapshot()
         agent.logged_in = True
-        self._apply_member_fields(agent, m.get("Paused"), m.get("PausedReason"), m.get("Status"),
-                                  m.get("InCall"), m.get("Wrapuptime"), ts)
+        self._apply_member_fields(
+            agent, m.get("Paused"), m.get("PausedReason"), m.get("Status"), m.get("InCall"), m.get("Wrapuptime"), ts
+        )
         if agent.snapshot() != before:
             agent.since = dt(ts)
             self.dirty_agents.add(agent.interface)
 
-    def _apply_member_fields(self, agent: AgentState, paused: str | None, reason: str | None,
-                             status: str | None, in_call: str | None, wrapup: str | None, ts: float) -> None:
+    def _apply_member_fields(
+        self,
+        agent: AgentState,
+        paused: str | None,
+        reason: str | None,
+        status: str | None,
+        in_call: str | None,
+        wrapup: str | None,
+        ts: float,
+    ) -> None:
         if paused is not None:
             agent.paused = paused == "1"
             agent.pause_reason = (reason or "") if agent.paused else ""
@@ -467,18 +507,23 @@ class Tracker:
         for lid, chans in by_call.items():
             if not lid:
                 continue
-            call = self.calls.get(lid)
+            existing = self.calls.get(lid)
             longest = max((_duration(c.get("Duration", "")) for c in chans), default=0)
-            if call is None:
+            if existing is None:
                 call = self.calls[lid] = CallState(linkedid=lid, started_at=dt(now - longest), reconciled=True)
+            else:
+                call = existing
             call.channels = {c.get("Uniqueid", "") for c in chans}
             for c in chans:
                 if c.get("Context") in self.inbound_contexts and c.get("Uniqueid") == lid:
                     call.inbound = True
                     call.dialled_number = call.dialled_number or c.get("Exten") or None
                 num = c.get("CallerIDNum", "")
-                if call.caller_number is None and num not in UNKNOWN and c.get("Uniqueid") in (
-                        lid, call.caller_uniqueid):
+                if (
+                    call.caller_number is None
+                    and num not in UNKNOWN
+                    and c.get("Uniqueid") in (lid, call.caller_uniqueid)
+                ):
                     call.caller_number = num
                 if c.get("Application") == "Queue":
                     call.inbound = True
@@ -507,8 +552,15 @@ class Tracker:
                 agent = self._agent(item.get("Location", ""), item.get("Name", ""), item.get("Queue"))
                 seen_agents.add(agent.interface)
                 agent.logged_in = True
-                self._apply_member_fields(agent, item.get("Paused"), item.get("PausedReason"),
-                                          item.get("Status"), item.get("InCall"), item.get("Wrapuptime"), now)
+                self._apply_member_fields(
+                    agent,
+                    item.get("Paused"),
+                    item.get("PausedReason"),
+                    item.get("Status"),
+                    item.get("InCall"),
+                    item.get("Wrapuptime"),
+                    now,
+                )
                 if agent.device_status == 6 and agent.activity is None:
                     agent.activity = "ringing"
                 elif agent.device_status == 2 and item.get("InCall") == "1" and agent.activity is None:
