@@ -1,0 +1,114 @@
+"""Repeated stratified k-fold cross-validation of a classifier configuration on train.csv only.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/cv_classifier.py [--config '{"svc_c": 0.5}'] \
+        [--unlabeled unlabeled,hot_topics,replies] [--seeds 0,1,2] [--folds 5]
+
+Prints one JSON object: out-of-fold macro-F1 per seed (each seed: every train appeal predicted
+once by a model trained on the other folds) and their mean. This is how the default TrainConfig is
+chosen: dev.csv labels are never read here. dev.csv is opened only for its ids and titles, to drop
+unlabeled rows that duplicate a dev appeal (no transductive leak into the LSA); likewise, inside
+each fold, unlabeled rows whose id or title is a held-out train appeal are dropped.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/scipy load their BLAS
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
+from sklearn.model_selection import StratifiedKFold  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from classifier import TrainConfig, train_model  # noqa: E402
+from classifier.io import Example, read_table  # noqa: E402
+
+
+def unlabeled_rows(data: Path, names: list[str]) -> list[dict[str, str]]:
+    """Rows of the named unlabeled files minus any whose id or title is a dev appeal."""
+    dev = read_table(data / "dev.csv") if (data / "dev.csv").is_file() else []
+    dev_ids = {r["id"] for r in dev}
+    dev_titles = {r["title"] for r in dev}
+    out: list[dict[str, str]] = []
+    for name in names:
+        for r in read_table(data / f"{name}.csv"):
+            if r["id"] not in dev_ids and r["title"] not in dev_titles:
+                out.append(r)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "appeals")
+    ap.add_argument("--config", default="{}", help="TrainConfig overrides as JSON")
+    ap.add_argument("--unlabeled", default="unlabeled", help="comma-separated unlabeled files ('' for none)")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--label", default="", help="a name for this run in the output")
+    args = ap.parse_args()
+
+    overrides = json.loads(args.config)
+    for k, v in overrides.items():
+        if isinstance(v, list):  # JSON has no tuples
+            overrides[k] = tuple(tuple(x) if isinstance(x, list) else x for x in v)
+    cfg = TrainConfig(**overrides)
+    rows = read_table(args.data / "train.csv")
+    examples = [Example(r["title"], r["text"], r["label"]) for r in rows]
+    y = np.array([r["label"] for r in rows])
+    extra = unlabeled_rows(args.data, [n for n in args.unlabeled.split(",") if n])
+
+    started = time.perf_counter()
+    per_seed: list[float] = []
+    per_class: list[np.ndarray] = []
+    labels = sorted(set(y.tolist()))
+    with threadpool_limits(limits=1):
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            pred = np.empty(len(y), dtype=object)
+            for tr, te in StratifiedKFold(args.folds, shuffle=True, random_state=seed).split(y, y):
+                held_ids = {rows[i]["id"] for i in te}
+                held_titles = {rows[i]["title"] for i in te}
+                unl = [
+                    f"{u['title']}。{u['text']}"
+                    for u in extra
+                    if u["id"] not in held_ids and u["title"] not in held_titles
+                ]
+                model = train_model([examples[i] for i in tr], unlabeled=unl, config=cfg)
+                preds = model.predict_batch([examples[i].title for i in te], [examples[i].text for i in te])
+                pred[te] = [p.category.top[0][0] for p in preds]
+            per_seed.append(float(f1_score(y, pred.astype(str), average="macro")))
+            per_class.append(f1_score(y, pred.astype(str), average=None, labels=labels))
+    pc = np.mean(per_class, axis=0)
+    print(
+        json.dumps(
+            {
+                "label": args.label,
+                "config": overrides,
+                "unlabeled": args.unlabeled,
+                "n_unlabeled": len(extra),
+                "folds": args.folds,
+                "macro_f1_per_seed": [round(f, 4) for f in per_seed],
+                "macro_f1_mean": round(statistics.mean(per_seed), 4),
+                "per_class_f1": {lab: round(float(v), 3) for lab, v in zip(labels, pc, strict=True)},
+                "seconds": round(time.perf_counter() - started, 1),
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
