@@ -32,7 +32,7 @@ def test_direct_dispatch_is_right_and_the_top_three_hold_the_answer(city: tuple[
 
 # The holdouts were each written blind to the catalogue and measured once before any fix made
 # from them (直派 right / top-3): holdout2 89.2% / 96.0%, holdout3 83.3% / 97.0%, holdout4 82.9% /
-# 94.0%, holdout5 85.8% / 97.3%, holdout6 90.6% / 98.7%; then their misses' gap families were fixed. Floors a little under today's figures catch a
+# 94.0%, holdout5 85.8% / 97.3%, holdout6 90.6% / 98.7%, holdout7 90.3% / 97.3%; then their misses' gap families were fixed. Floors a little under today's figures catch a
 # regression; the blind figures are the README's honest measure of unseen text.
 HOLDOUT_FLOORS = {
     "holdout2": {"auto_accuracy": 0.95, "top3_accuracy": 0.97},
@@ -40,6 +40,7 @@ HOLDOUT_FLOORS = {
     "holdout4": {"auto_accuracy": 0.94, "top3_accuracy": 0.97},
     "holdout5": {"auto_accuracy": 0.95, "top3_accuracy": 0.97},
     "holdout6": {"auto_accuracy": 0.94, "top3_accuracy": 0.97},
+    "holdout7": {"auto_accuracy": 0.95, "top3_accuracy": 0.97},
 }
 
 
