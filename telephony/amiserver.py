@@ -134,6 +134,18 @@ class Session:
             self.writer.write(data)
 
 
+def _normal_hangup(ch: Channel) -> dict[str, str]:
+    """The Hangup event Asterisk sends for a channel cleared normally (cause 16)."""
+    keys = ("Channel", "CallerIDNum", "CallerIDName", "Context", "Exten", "Uniqueid", "Linkedid")
+    return {
+        "Event": "Hangup",
+        "Privilege": "call,all",
+        **{k: ch.headers.get(k, "") for k in keys},
+        "Cause": "16",
+        "Cause-txt": "Normal Clearing",
+    }
+
+
 @dataclass
 class Channel:
     headers: dict[str, str]
@@ -834,48 +846,14 @@ class AMIServer:
                 and not ch.headers.get("Channel", "").startswith(caller.headers.get("Channel", "")[:-2])
             ):
                 self.emit(
-                    {
-                        "Event": "Hangup",
-                        "Privilege": "call,all",
-                        **{
-                            k: ch.headers.get(k, "")
-                            for k in (
-                                "Channel",
-                                "CallerIDNum",
-                                "CallerIDName",
-                                "Context",
-                                "Exten",
-                                "Uniqueid",
-                                "Linkedid",
-                            )
-                        },
-                        "Cause": "16",
-                        "Cause-txt": "Normal Clearing",
-                    },
+                    _normal_hangup(ch),
                     vt,
                 )
         await asyncio.sleep(2.0 * self.time_scale)
         for _uid, ch in list(self.channels.items()):
             if ch.headers.get("Linkedid") == linkedid:
                 self.emit(
-                    {
-                        "Event": "Hangup",
-                        "Privilege": "call,all",
-                        **{
-                            k: ch.headers.get(k, "")
-                            for k in (
-                                "Channel",
-                                "CallerIDNum",
-                                "CallerIDName",
-                                "Context",
-                                "Exten",
-                                "Uniqueid",
-                                "Linkedid",
-                            )
-                        },
-                        "Cause": "16",
-                        "Cause-txt": "Normal Clearing",
-                    },
+                    _normal_hangup(ch),
                     vt + 2.0,
                 )
 
