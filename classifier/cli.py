@@ -54,6 +54,11 @@ def group() -> None:
     "--unlabeled", default=None, type=click.Path(dir_okay=False), help="Unlabeled appeals (.csv/.xlsx) for LSA."
 )
 @click.option("--unlabeled-cols", default="title,text", show_default=True, help="Text columns of --unlabeled.")
+@click.option(
+    "--lexicon",
+    default=None,
+    help="Use a category lexicon (YAML: categories → terms; 'default': the shipped one) as features.",
+)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
@@ -67,6 +72,7 @@ def train(
     user_dict: tuple[str, ...],
     unlabeled: str | None,
     unlabeled_cols: str,
+    lexicon: str | None,
     force: bool,
     quiet: bool,
 ) -> None:
@@ -86,14 +92,17 @@ def train(
         raise click.UsageError(str(exc)) from exc
     if not any(e.category for e in examples):
         raise click.UsageError(f"column {label_col!r} has no labels")
+    if lexicon not in (None, "default") and not Path(str(lexicon)).is_file():
+        raise click.UsageError(f"lexicon file not found: {lexicon}")
     try:
         model = train_model(
             examples,
             user_dicts=user_dict,
             unlabeled=extra,
-            config=TrainConfig(),
+            config=TrainConfig(lexicon_weight=0.25, lexicon_userdict=True) if lexicon else TrainConfig(),
             progress=not quiet,
             source=Path(data).name,
+            lexicon=None if lexicon in (None, "default") else lexicon,
         )
     except ValueError as exc:
         raise click.ClickException(f"training failed: {exc}") from exc

@@ -10,11 +10,13 @@ n-grams and the LSA dimensions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import yaml
 from sklearn.decomposition import TruncatedSVD
 
 from .text import get_segmenter, normalize
@@ -244,7 +246,8 @@ class FeatureExtractor:
 
     The title is short and chosen by the citizen or agent to name the matter, so it gets its
     own blocks instead of being drowned in the text. The first ``n_sparse`` columns are
-    non-negative (usable by naive Bayes); the LSA columns are not.
+    non-negative (usable by naive Bayes); the LSA columns are not. With a category lexicon, the
+    last columns are per-category log(1 + term hits) of the title and of the text.
     """
 
     def __init__(
@@ -257,6 +260,8 @@ class FeatureExtractor:
         weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
         lsa_components: int = 150,
         lsa_weight: float = 1.0,
+        lexicon: Mapping[str, Sequence[str]] | None = None,
+        lexicon_weight: float = 0.0,
     ) -> None:
         self.user_dict_text = user_dict_text
         self.title_char_ngrams = title_char_ngrams
@@ -266,6 +271,8 @@ class FeatureExtractor:
         self.weights = weights
         self.lsa_components = lsa_components
         self.lsa_weight = lsa_weight
+        self.lexicon = dict(lexicon or {})
+        self.lexicon_weight = lexicon_weight
 
     # The jieba tokenizer is rebuilt from user_dict_text after unpickling, not stored.
     def __getstate__(self) -> dict[str, Any]:
@@ -297,6 +304,9 @@ class FeatureExtractor:
         if self.lsa_components > 0:
             docs = [a + "。" + b for a, b in zip(nt, nx, strict=True)] + [normalize(u) for u in unlabeled]
             self.lsa_ = LatentSemantic(self.lsa_components).fit(docs)
+        self.lexicon_: CategoryLexicon | None = None
+        if self.lexicon_weight > 0 and any(self.lexicon.values()):
+            self.lexicon_ = CategoryLexicon({c: t for c, t in self.lexicon.items() if t})
         return self
 
     def transform(self, titles: Sequence[str], texts: Sequence[str]) -> sp.csr_matrix:
@@ -310,6 +320,11 @@ class FeatureExtractor:
         if self.lsa_ is not None:
             docs = [a + "。" + b for a, b in zip(nt, nx, strict=True)]
             blocks.append(sp.csr_matrix(self.lsa_.transform(docs) * self.lsa_weight))
+        lex = self.__dict__.get("lexicon_")
+        if lex is not None:
+            # per category: log(1 + hits) in the title, then in the text, scaled by lexicon_weight
+            z = np.hstack([lex.counts(nt), lex.counts(nx)])
+            blocks.append(sp.csr_matrix(np.log1p(z) * self.lexicon_weight))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def fit_transform(
@@ -318,11 +333,18 @@ class FeatureExtractor:
         return self.fit(titles, texts, unlabeled).transform(titles, texts)
 
     def blocks(self) -> dict[str, tuple[int, int]]:
-        """Column range of each feature block: title_char, text_char, words, lsa."""
+        """Column range of each feature block: title_char, text_char, words, lsa, lexicon."""
         a = self.title_char_.n_features
         b = a + self.text_char_.n_features
         c = b + self.words_.n_features
-        return {"title_char": (0, a), "text_char": (a, b), "words": (b, c), "lsa": (c, c + self.n_dense)}
+        d = c + (0 if self.lsa_ is None else self.lsa_.components_.shape[1])
+        return {
+            "title_char": (0, a),
+            "text_char": (a, b),
+            "words": (b, c),
+            "lsa": (c, d),
+            "lexicon": (d, d + self.n_lexicon),
+        }
 
     def view_mask(self, blocks: Sequence[str]) -> np.ndarray:
         """A 0/1 column mask selecting the named blocks."""
@@ -339,5 +361,126 @@ class FeatureExtractor:
         return self.title_char_.n_features + self.text_char_.n_features + self.words_.n_features
 
     @property
+    def n_lexicon(self) -> int:
+        lex = self.__dict__.get("lexicon_")
+        return 0 if lex is None else 2 * len(lex.categories)
+
+    @property
     def n_dense(self) -> int:
-        return 0 if self.lsa_ is None else self.lsa_.components_.shape[1]
+        """Trailing dense columns: LSA dimensions, then lexicon hits."""
+        return (0 if self.lsa_ is None else self.lsa_.components_.shape[1]) + self.n_lexicon
+
+
+_SHIFT48 = np.uint64(48)
+
+
+def _rolling_hashes(cp: np.ndarray, n: int) -> np.ndarray:
+    """Hash of every length-``n`` window of ``cp`` (uint64 code points): h = (h + c) · golden,
+    wrapping; the multiply after each character mixes every character into the top bits."""
+    m = len(cp) - n + 1
+    h = np.zeros(m, dtype=np.uint64)
+    for j in range(n):
+        h += cp[j : j + m]
+        h *= _GOLDEN
+    return h
+
+
+class CategoryLexicon:
+    """Hits of per-category term lists (``resources/category_lexicon.yaml``) in a text.
+
+    Domain knowledge the training appeals may lack: a term counts for every category it is listed
+    under. Matching is exact substring search over normalised text, done for a whole batch at once
+    with a rolling hash per term length and a sorted-array lookup (64-bit hashes; collisions are
+    negligible, and the tests check the counts against a plain substring count).
+    """
+
+    def __init__(self, terms: dict[str, Sequence[str]]) -> None:
+        self.categories = list(terms)
+        pairs: dict[str, set[int]] = {}
+        for j, cat in enumerate(self.categories):
+            for t in terms[cat]:
+                t = normalize(str(t))
+                if t and "\0" not in t:
+                    pairs.setdefault(t, set()).add(j)
+        self.terms = sorted(pairs)
+        self.term_categories = [sorted(pairs[t]) for t in self.terms]
+        # per term length: sorted hashes and the term index of each
+        self.tables_: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        by_len: dict[int, list[int]] = {}
+        for i, t in enumerate(self.terms):
+            by_len.setdefault(len(t), []).append(i)
+        for n, idx in sorted(by_len.items()):
+            hashes = np.array([_rolling_hashes(self._cp(self.terms[i]), n)[0] for i in idx], dtype=np.uint64)
+            order = np.argsort(hashes, kind="stable")
+            self.tables_[n] = (hashes[order], np.asarray(idx, dtype=np.int64)[order])
+        # a 2**16-bit filter on mixed hash bits: only the ~1% of windows that pass are looked up
+        self.filter_ = np.zeros(1 << 16, dtype=bool)
+        for hashes, _ in self.tables_.values():
+            self.filter_[hashes >> _SHIFT48] = True
+        rows = [i for i, cs in enumerate(self.term_categories) for _ in cs]
+        cols = [c for cs in self.term_categories for c in cs]
+        self.term_to_cat_ = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, cols)), shape=(len(self.terms), len(self.categories))
+        )
+
+    @staticmethod
+    def _cp(text: str) -> np.ndarray:
+        return np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+
+    def counts(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), len(categories)) hit counts in already normalised texts."""
+        n_docs = len(texts)
+        out = np.zeros((n_docs, len(self.categories)), dtype=np.float32)
+        if not n_docs or not self.terms:
+            return out
+        cp = self._cp("\0".join(t.replace("\0", " ") for t in texts) + "\0")
+        nuls = np.flatnonzero(cp == 0)  # document ends
+        docs: list[np.ndarray] = []
+        hits: list[np.ndarray] = []
+        h = np.zeros(len(cp), dtype=np.uint64)  # hashes of the length-n windows, grown by one char
+        for n in range(1, max(self.tables_, default=0) + 1):
+            m = len(cp) - n + 1
+            if m <= 0:
+                break
+            h = h[:m]  # in place: the longer windows' hashes extend the shorter ones'
+            h += cp[n - 1 :]
+            h *= _GOLDEN
+            table = self.tables_.get(n)
+            if table is None:
+                continue
+            hashes, idx = table
+            cand = np.flatnonzero(self.filter_[h >> _SHIFT48])
+            doc = np.searchsorted(nuls, cand)  # the document a window starts in: NULs before it
+            clean = np.searchsorted(nuls, cand + n) == doc  # the window holds no NUL
+            cand, doc = cand[clean], doc[clean]
+            hc = h[cand]
+            pos = np.minimum(np.searchsorted(hashes, hc), len(hashes) - 1)
+            found = hashes[pos] == hc
+            docs.append(doc[found])
+            hits.append(idx[pos[found]])
+        if docs:
+            d, t = np.concatenate(docs), np.concatenate(hits)
+            per_term = sp.csr_matrix((np.ones(len(d), np.float32), (d, t)), shape=(n_docs, len(self.terms)))
+            out = np.asarray((per_term @ self.term_to_cat_).todense(), dtype=np.float32)
+        return out
+
+
+def load_lexicon(path: str | Path) -> dict[str, list[str]]:
+    """A category lexicon file: YAML/JSON ``{categories: {name: [term, ...]}}`` (or the mapping
+    itself)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc})") from exc
+    if isinstance(data, dict) and isinstance(data.get("categories"), dict):
+        data = data["categories"]
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of category → list of terms")
+    out: dict[str, list[str]] = {}
+    for cat, terms in data.items():
+        if terms is None:
+            continue
+        if not isinstance(terms, list):
+            raise ValueError(f"{path}: terms of {cat!r} must be a list")
+        out[str(cat)] = [str(t) for t in terms if str(t).strip()]
+    return out

@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +27,10 @@ from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from .features import FeatureExtractor
+from .features import FeatureExtractor, load_lexicon
 from .io import TRAIN_DATA_FILE, Example, read_examples
 from .model import Head, Model, base_scores
-from .text import default_user_dict_text
+from .text import RESOURCES, default_user_dict_text, normalize
 
 if TYPE_CHECKING:
     from .registry import ModelRegistry
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 # Default abstain thresholds: below these calibrated scores the agent chooses.
 DEFAULT_THRESHOLDS: dict[str, float] = {"category": 0.5, "appeal_type": 0.5, "urgency": 0.5, "department": 0.4}
 LABEL_FIELDS: tuple[str, ...] = ("category", "appeal_type", "urgency", "department")
+# Per-category terms from domain knowledge (see the file's header); a center passes its own.
+DEFAULT_LEXICON = RESOURCES / "category_lexicon.yaml"
 
 
 @dataclass
@@ -56,6 +58,14 @@ class TrainConfig:
     views: tuple[tuple[str, ...], ...] = (("title_char",), ("text_char", "lsa"), ("words",))
     folds: int = 5
     seed: int = 0
+    # Category lexicon (train_model's ``lexicon``): per category log(1 + term hits) in title and
+    # text, times this weight (0: not used); ``lexicon_view`` gives that block an SVC of its own in
+    # the stack; ``lexicon_userdict`` adds the terms to the jieba dictionary. Off by default: CV on
+    # train (benchmarks/cv_classifier.py) prefers weight 0.25 + userdict (0.868 / 0.860 on seeds
+    # 0-2 / 3-5 against 0.853 / 0.852), but its dev macro-F1 was 0.858 (see README).
+    lexicon_weight: float = 0.0
+    lexicon_view: bool = False
+    lexicon_userdict: bool = False
 
 
 def data_hash(examples: Sequence[Example]) -> str:
@@ -198,11 +208,15 @@ def train_model(
     thresholds: dict[str, float] | None = None,
     progress: bool = False,
     source: str = "",
+    lexicon: str | Path | Mapping[str, Sequence[str]] | None = None,
 ) -> Model:
     """Train a model with a head for every label field that at least two examples carry.
 
     ``user_dicts``: a center's jieba dictionaries, added to the shipped one.
     ``unlabeled``: raw appeal texts used only for the unsupervised LSA features.
+    ``lexicon``: a category lexicon file or mapping (category → terms); default: the shipped
+    ``resources/category_lexicon.yaml``. Used only when ``config`` enables it (``lexicon_weight``
+    > 0 or ``lexicon_userdict``), and only for categories among the training labels.
     """
     cfg = config or TrainConfig()
     thr = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
@@ -216,16 +230,29 @@ def train_model(
         raise ValueError("category: need at least two distinct labels")
     steps = 1 + sum(min(cfg.folds, len(rows)) + 1 for rows in head_rows.values())
     bar = tqdm(total=steps, desc="training", unit="step", file=sys.stderr, disable=not progress, leave=False)
+    lex: dict[str, list[str]] = {}
+    if cfg.lexicon_weight > 0 or cfg.lexicon_userdict:
+        terms = lexicon if isinstance(lexicon, Mapping) else load_lexicon(lexicon or DEFAULT_LEXICON)
+        labels = {e.category for e in examples if e.category}
+        lex = {c: [str(t) for t in ts] for c, ts in terms.items() if c in labels and ts}
+    user_dict_text = default_user_dict_text(user_dicts)
+    if cfg.lexicon_userdict and lex:
+        words = sorted({normalize(t) for ts in lex.values() for t in ts} - {""})
+        user_dict_text += "".join(f"{w}\n" for w in words if " " not in w)
     # One BLAS thread: the stacker's small dense problems run 10x slower when threads fight
     # over a shared machine's cores, and nothing here gains from more.
     with bar, threadpool_limits(limits=1):
         fx = FeatureExtractor(
-            user_dict_text=default_user_dict_text(user_dicts),
+            user_dict_text=user_dict_text,
             word_chars=cfg.word_chars,
             lsa_components=cfg.lsa_components,
+            lexicon=lex,
+            lexicon_weight=cfg.lexicon_weight,
         )
         x = fx.fit_transform([e.title for e in examples], [e.text for e in examples], unlabeled)
         masks = [fx.view_mask(v) for v in cfg.views]
+        if cfg.lexicon_view and fx.n_lexicon:
+            masks.append(fx.view_mask(("lexicon",)))
         bar.update(1)
         heads: dict[str, Head] = {}
         cv: dict[str, Any] = {}
@@ -326,7 +353,13 @@ def retrain_and_maybe_promote(
     # A correction replaces the older label of the same appeal.
     corrected = {(e.title, e.text) for e in fresh} | {(e.title, e.text) for e in held}
     train_rows = [e for e in base if (e.title, e.text) not in corrected] + fresh
-    candidate = train_model(train_rows, config=config, source=f"retrain of {active_version}")
+    # The active model's lexicon (a center's own, when it was trained with one) carries over.
+    lexicon = getattr(active.features, "lexicon", None) or None
+    if config is None and lexicon:
+        saved = active.meta.get("config", {})
+        keys = ("lexicon_weight", "lexicon_view", "lexicon_userdict")
+        config = TrainConfig(**{k: saved[k] for k in keys if k in saved})
+    candidate = train_model(train_rows, config=config, source=f"retrain of {active_version}", lexicon=lexicon)
     candidate.meta["parent_version"] = active_version
     comparison: dict[str, Any] = {}
     worse: list[str] = []

@@ -136,3 +136,16 @@ def test_refuses_to_overwrite_a_model(small_csv: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(group, ["train", "--data", str(small_csv), "--out", str(out), "--quiet"])
     assert r.exit_code != 0 and "not empty" in r.output
     assert (out / "keep.txt").is_file()
+
+
+def test_lexicon_option(small_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    args = ["train", "--data", str(small_csv), "--label-col", "label", "--out", str(out), "--quiet"]
+    _assert_fails_without_output([*args, "--lexicon", str(tmp_path / "nope.yaml")], out, "lexicon file not found")
+    lexicon = tmp_path / "lexicon.yaml"
+    lexicon.write_text("categories:\n  交通运输: [公交, 地铁]\n  别的分类: [公交]\n", encoding="utf-8")
+    r = run(*args, "--lexicon", str(lexicon))
+    assert r.exit_code == 0, r.output
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["config"]["lexicon_weight"] > 0 and meta["config"]["lexicon_userdict"]
+    assert "公交" in (out / "userdict.txt").read_text(encoding="utf-8")

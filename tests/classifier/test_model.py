@@ -102,3 +102,54 @@ def test_center_user_dictionary_keeps_its_terms_whole(tmp_path: Path) -> None:
     text = normalize("梧桐雅居北区门口积水")
     assert "梧桐雅居北区" not in plain.segmenter.cut(text)
     assert "梧桐雅居北区" in center.segmenter.cut(text)
+
+
+def test_lexicon_counts_match_a_plain_substring_count() -> None:
+    import random
+
+    from classifier.features import CategoryLexicon, load_lexicon
+    from classifier.train import DEFAULT_LEXICON
+
+    terms = load_lexicon(DEFAULT_LEXICON)
+    terms["测试"] = ["的", "公交车站停车场"]  # one-character and long terms, overlapping others
+    lex = CategoryLexicon(terms)
+
+    def plain(text: str) -> list[int]:
+        out = [0] * len(lex.categories)
+        for term, cats in zip(lex.terms, lex.term_categories, strict=True):
+            n = sum(text.startswith(term, i) for i in range(len(text) - len(term) + 1))
+            for j in cats:
+                out[j] += n
+        return out
+
+    rng = random.Random(0)
+    alphabet = list("".join(lex.terms)) + list("，。了是我")
+    texts = [normalize("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))) for _ in range(200)]
+    texts += ["", "公交车站停车场etc收费站", "公交车站停车场"]
+    counts = lex.counts(texts)
+    assert [list(map(int, row)) for row in counts] == [plain(t) for t in texts]
+    assert counts[-1][lex.categories.index("交通运输")] >= 3  # 公交, 公交车, 公交站, 停车场 …
+
+
+def test_lexicon_is_keyed_by_category_and_optional(corpus: list, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from classifier import train_model
+
+    from .support import FAST, subset
+
+    cfg = replace(FAST, lexicon_weight=0.5)
+    rows = subset(corpus, 8)
+    lexicon = {"交通运输": ["公交", "地铁"], "环境保护": ["污染"], "不在标签里": ["公交"]}
+    model = train_model(rows, config=cfg, lexicon=lexicon)
+    # only categories among the labels; the others (and the unknown one) get no columns
+    assert set(model.features.lexicon) == {"交通运输", "环境保护"}
+    assert model.features.n_lexicon == 4
+    x = model.features.transform(["公交车不停靠"], ["地铁站附近公交线路"])
+    lo, hi = model.features.blocks()["lexicon"]
+    assert hi - lo == 4 and x[0, lo:hi].toarray().max() > 0
+    model.save(tmp_path / "m")
+    assert load_model(tmp_path / "m").predict("公交车不停靠", "").category.top
+    # no lexicon entries for these labels at all: trains without lexicon columns
+    bare = train_model(rows, config=cfg, lexicon={"别的分类": ["公交"]})
+    assert bare.features.n_lexicon == 0
