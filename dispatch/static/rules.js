@@ -12,6 +12,14 @@
     keywords: "含任一词", keywords_all: "同时含", regex: "正则", category: "业务领域", appeal_type: "诉求类型",
     channel: "渠道", urgency: "紧急程度", enterprise: "涉企", district: "区", street: "街道", has_place: "有地址"
   };
+  /* Enum values as the API stores them (hotline/enums.py), shown by their Chinese names. */
+  var VALUE_LABELS = {
+    appeal_type: { consult: "咨询", help: "求助", complaint: "投诉", report: "举报", suggestion: "建议",
+      praise: "表扬/感谢", other: "其他" },
+    channel: { phone: "电话", web: "网站", wechat: "微信", app: "移动应用", transfer_110: "110转办",
+      grid: "网格上报", province: "省平台转办" },
+    urgency: { normal: "一般", urgent: "紧急", critical: "特急" }
+  };
   var FIELD_LABELS = {
     code: "编码", name: "名称", priority: "优先级", confidence: "置信度", primary: "主办单位", assists: "协办单位",
     enabled: "启用", when: "条件", note: "备注", revision: "版本"
@@ -33,7 +41,8 @@
       var label = LEAF_LABELS[key] || key;
       if (typeof value === "boolean") return label + "：" + (value ? "是" : "否");
       if (Array.isArray(value)) {
-        var shown = value.slice(0, 6).join("、");
+        var names = VALUE_LABELS[key] || {};
+        var shown = value.slice(0, 6).map(function (v) { return names[v] || v; }).join("、");
         return label + "：" + shown + (value.length > 6 ? "…等" + value.length + "个" : "");
       }
       return label + "：" + value;

@@ -104,6 +104,10 @@ def test_admin_creates_edits_reads_history_exports_imports_and_deletes(
     expect(page.locator(f"#rules-table tr[data-code='{sample.code}'] td.primary")).to_have_text(
         f"{dept_name(session, sample.primary)}（{sample.primary}）"
     )
+    # enum values in conditions are shown by their Chinese names
+    praise = page.locator("#rules-table tr[data-code='PRAISE-URBAN']")
+    expect(praise).to_contain_text("诉求类型：表扬/感谢")
+    expect(praise).not_to_contain_text("praise")
     # search filters the table
     page.fill("#rule-search", sample.code)
     expect(page.locator(f"#rules-table tr[data-code='{sample.code}']")).to_be_visible()
