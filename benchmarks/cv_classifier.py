@@ -1,13 +1,21 @@
 """Repeated stratified k-fold cross-validation of a classifier configuration on train.csv only.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/cv_classifier.py [--config '{"svc_c": 0.5}'] \
-        [--unlabeled unlabeled,hot_topics,replies] [--seeds 0,1,2] [--folds 5]
+        [--unlabeled unlabeled,hot_topics,replies] [--seeds 0,1,2] [--folds 5] \
+        [--weak replies [--weak-filter all|agree] [--weak-cap N] [--weak-chars 300]]
 
 Prints one JSON object: out-of-fold macro-F1 per seed (each seed: every train appeal predicted
 once by a model trained on the other folds) and their mean. This is how the default TrainConfig is
 chosen: dev.csv labels are never read here. dev.csv is opened only for its ids and titles, to drop
 unlabeled rows that duplicate a dev appeal (no transductive leak into the LSA); likewise, inside
 each fold, unlabeled rows whose id or title is a held-out train appeal are dropped.
+
+``--weak replies``: distant supervision. A replies.csv message is labelled with the category of
+the department its reply names in its first ``--weak-chars`` characters
+(``benchmarks/department_category_map.yaml``, written from what each line bureau handles), only
+when exactly one category is named. The same dev and held-out exclusions apply; the weak examples
+join the training folds only (``agree``: only those the model trained on the fold predicts the
+same; ``--weak-cap``: at most N per category, a random sample per fold seed).
 """
 
 from __future__ import annotations
@@ -20,9 +28,11 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import random  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -32,6 +42,9 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from weak_replies import compile_map, load_map, weak_label  # noqa: E402
 
 from classifier import TrainConfig, train_model  # noqa: E402
 from classifier.io import Example, read_table  # noqa: E402
@@ -58,6 +71,20 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--label", default="", help="a name for this run in the output")
+    ap.add_argument(
+        "--weak",
+        default="",
+        help="a file (e.g. replies) whose messages are labelled by the department named in the reply "
+        "(benchmarks/department_category_map.yaml) and added to the training folds",
+    )
+    ap.add_argument("--weak-chars", type=int, default=300, help="reply characters searched for a department")
+    ap.add_argument(
+        "--weak-filter",
+        choices=["all", "agree"],
+        default="all",
+        help="agree: keep weak examples the model trained on the training folds predicts the same category for",
+    )
+    ap.add_argument("--weak-cap", type=int, default=0, help="at most this many weak examples per category (0: all)")
     args = ap.parse_args()
 
     overrides = json.loads(args.config)
@@ -69,6 +96,15 @@ def main() -> None:
     examples = [Example(r["title"], r["text"], r["label"]) for r in rows]
     y = np.array([r["label"] for r in rows])
     extra = unlabeled_rows(args.data, [n for n in args.unlabeled.split(",") if n])
+    weak: list[tuple[dict[str, str], str]] = []
+    if args.weak:
+        compiled = compile_map(load_map())
+        for r in unlabeled_rows(args.data, [args.weak]):  # minus rows duplicating a dev appeal
+            lab = weak_label(r["reply"], compiled, args.weak_chars)
+            if lab is not None:
+                weak.append((r, lab))
+    weak_counts = dict(sorted(Counter(lab for _, lab in weak).items()))
+    weak_used: list[int] = []
 
     started = time.perf_counter()
     per_seed: list[float] = []
@@ -85,7 +121,28 @@ def main() -> None:
                     for u in extra
                     if u["id"] not in held_ids and u["title"] not in held_titles
                 ]
-                model = train_model([examples[i] for i in tr], unlabeled=unl, config=cfg)
+                train_ex = [examples[i] for i in tr]
+                wk = [
+                    Example(r["title"], r["text"], lab)
+                    for r, lab in weak
+                    if r["id"] not in held_ids and r["title"] not in held_titles
+                ]
+                if wk and args.weak_filter == "agree":
+                    base = train_model(train_ex, unlabeled=unl, config=cfg)
+                    bp = base.predict_batch([e.title for e in wk], [e.text for e in wk])
+                    wk = [e for e, p in zip(wk, bp, strict=True) if p.category.top[0][0] == e.category]
+                if wk and args.weak_cap:
+                    rng = random.Random(seed)
+                    rng.shuffle(wk)
+                    seen: Counter[str | None] = Counter()
+                    kept = []
+                    for e in wk:
+                        seen[e.category] += 1
+                        if seen[e.category] <= args.weak_cap:
+                            kept.append(e)
+                    wk = kept
+                weak_used.append(len(wk))
+                model = train_model(train_ex + wk, unlabeled=unl, config=cfg)
                 preds = model.predict_batch([examples[i].title for i in te], [examples[i].text for i in te])
                 pred[te] = [p.category.top[0][0] for p in preds]
             per_seed.append(float(f1_score(y, pred.astype(str), average="macro")))
@@ -102,6 +159,11 @@ def main() -> None:
                 "macro_f1_per_seed": [round(f, 4) for f in per_seed],
                 "macro_f1_mean": round(statistics.mean(per_seed), 4),
                 "per_class_f1": {lab: round(float(v), 3) for lab, v in zip(labels, pc, strict=True)},
+                "weak": args.weak,
+                "weak_filter": args.weak_filter,
+                "weak_cap": args.weak_cap,
+                "weak_counts": weak_counts,
+                "weak_used_per_fold_mean": round(statistics.mean(weak_used), 1) if weak_used else 0,
                 "seconds": round(time.perf_counter() - started, 1),
             },
             ensure_ascii=False,
