@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "fallbacks": {},  # district code → department code taking its 兜底 (default: the district itself)
     "agent_hold_seconds": 90,  # an agent's ticket waits this long before 直派 (the agent may still 直办)
     "classifier_auto": 0.9,  # a classifier-only proposal is dispatched at once from this score
+    # the model naming another department with at least this probability stops a 直派 (rule or 兜底)
+    # and leaves the choice to a dispatcher; 0 turns it off
+    "classifier_veto": 0.6,
     "repeat_window_days": 30,
     "repeat_threshold": 0.5,
     "coordination_after_returns": 2,
@@ -519,6 +522,24 @@ def _classifier_depts(
     return out
 
 
+def _history_doubt(
+    session: Session, opinion: classify.Opinion | None, depts: dict[str, Dept], usable: Any
+) -> tuple[Dept, float] | None:
+    """The model's first department when it is sure of it (``classifier_veto``) and the model was
+    trained on this center's own dispatch history: it names our departments exactly, by code or name
+    (the shipped model knows generic names like "交通运输局" and only proposes, never vetoes: on the
+    labelled appeals its doubts stopped far more right 直派 than wrong ones)."""
+    veto = float(setting(session, "classifier_veto") or 0)
+    if not veto or opinion is None or not opinion.departments:
+        return None
+    label, prob = opinion.departments[0]
+    by_name = {d.name: d for d in depts.values()}
+    dept = depts.get(str(label)) or by_name.get(str(label))
+    if dept is None or not usable(dept) or float(prob) < veto:
+        return None
+    return dept, float(prob)
+
+
 TERRITORIAL_SLOT = 2  # the 属地 unit is offered at the latest as the third proposal (the queue shows three)
 
 
@@ -635,9 +656,14 @@ def propose(
                 best.reasons.append(f"诉求标题指向「{other.rule.name}」（{other.primary.name}），需人工确认")
                 break
 
-    for dept, prob in _classifier_depts(session, opinion, depts):
-        if not usable(dept):
-            continue
+    model_depts = [(d, prob) for d, prob in _classifier_depts(session, opinion, depts) if usable(d)]
+    doubt = _history_doubt(session, opinion, depts, usable)
+    if doubt is not None and proposals and proposals[0].primary.id != doubt[0].id:
+        # A model trained on the center's own dispatch history reads paraphrases no keyword list
+        # foresaw; when it is sure of another department, the rule's answer is not certain enough.
+        proposals[0].score *= 0.75
+        proposals[0].reasons.append(f"分类模型（{doubt[1]:.2f}）建议{doubt[0].name}，与派单目录不一致，需人工确认")
+    for dept, prob in model_depts:
         same = next((p for p in proposals if p.primary.id == dept.id), None)
         text = f"分类模型建议 {dept.name}（{prob:.2f}）"
         if same is not None:
@@ -685,7 +711,7 @@ def propose(
         else:
             reason = "派单目录未覆盖且无法识别地址所在区，请人工派单"
     elif top.source == "fallback":
-        auto = bool(setting(session, "fallback_auto"))
+        auto = bool(setting(session, "fallback_auto")) and (doubt is None or doubt[0].id == top.primary.id)
         reason = f"派单目录未覆盖，按属地兜底派至{top.primary.name}"
     elif top.source == "territorial":
         reason = f"派单目录未覆盖，属地为{top.primary.name}，请人工派单"

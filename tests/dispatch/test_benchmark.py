@@ -32,8 +32,10 @@ def test_direct_dispatch_is_right_and_the_top_three_hold_the_answer(city: tuple[
 
 # The holdouts were each written blind to the catalogue and measured once before any fix made
 # from them (直派 right / top-3): holdout2 89.2% / 96.0%, holdout3 83.3% / 97.0%, holdout4 82.9% /
-# 94.0%, holdout5 85.8% / 97.3%, holdout6 90.6% / 98.7%, holdout7 90.3% / 97.3%; then their misses' gap families were fixed. Floors a little under today's figures catch a
-# regression; the blind figures are the README's honest measure of unseen text.
+# 94.0%, holdout5 85.8% / 97.3%, holdout6 90.6% / 98.7%, holdout7 90.3% / 97.3%, holdout8
+# (paraphrased) 71.2% / 84.0%; then their misses' gap families were fixed (holdout8's were not).
+# Floors a little under today's figures catch a regression; the blind figures are the README's
+# honest measure of unseen text.
 HOLDOUT_FLOORS = {
     "holdout2": {"auto_accuracy": 0.95, "top3_accuracy": 0.97},
     "holdout3": {"auto_accuracy": 0.92, "top3_accuracy": 0.97},
@@ -41,6 +43,8 @@ HOLDOUT_FLOORS = {
     "holdout5": {"auto_accuracy": 0.95, "top3_accuracy": 0.97},
     "holdout6": {"auto_accuracy": 0.94, "top3_accuracy": 0.97},
     "holdout7": {"auto_accuracy": 0.95, "top3_accuracy": 0.97},
+    # written to avoid the usual words (paraphrase on purpose); rules alone are far under the targets
+    "holdout8": {"auto_accuracy": 0.69, "top3_accuracy": 0.82},
 }
 
 

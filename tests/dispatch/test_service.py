@@ -497,3 +497,56 @@ def test_decisions_are_append_only(city: Ctx) -> None:
         session.flush()
     session.rollback()
     assert session.scalar(select(DispatchCoordination.id)) is None
+
+
+def _stored(department: list[tuple[str, float]]) -> dict[str, object]:
+    """A prediction as registration stores it on the ticket (``Prediction.to_dict()``)."""
+    return {
+        "model_version": "center-history-1",
+        "category": {"top": [{"label": "其他", "score": 0.9}], "abstained": False},
+        "department": {"top": [{"label": d, "score": s} for d, s in department], "abstained": False},
+    }
+
+
+def test_a_model_trained_on_our_history_stops_a_rule_it_disagrees_with(city: Ctx) -> None:
+    session, _c = city
+    service.set_setting(session, "use_classifier", True)
+    title, content, address = "小区停水", "家里从早上开始停水了。", "东城区和平街道新苑小区5栋"
+    plain = service.propose(session, service.Appeal(title, content, address))
+    assert plain.auto and plain.proposals[0].primary.code == "swjt"
+    # Our own codes (a model trained on this center's dispatch history), sure of another department:
+    doubted = service.propose(
+        session, service.Appeal(title, content, address, classification=_stored([("gaj", 0.8), ("swjt", 0.1)]))
+    )
+    assert not doubted.auto and doubted.proposals[0].primary.code == "swjt"
+    assert any("与派单目录不一致" in r for r in doubted.proposals[0].reasons)
+    assert "gaj" in [p.primary.code for p in doubted.proposals[:3]]
+    # Not sure enough, or agreeing: the rule's 直派 stands.
+    for opinion in ([("gaj", 0.55)], [("swjt", 0.9)]):
+        kept = service.propose(session, service.Appeal(title, content, address, classification=_stored(opinion)))
+        assert kept.auto, opinion
+    # Our exact department names count too; a generic model's names ("公安局") only propose.
+    by_name = service.propose(
+        session, service.Appeal(title, content, address, classification=_stored([("市公安局", 0.8)]))
+    )
+    assert not by_name.auto
+    generic = service.propose(
+        session, service.Appeal(title, content, address, classification=_stored([("公安局", 0.95)]))
+    )
+    assert generic.auto and generic.proposals[0].primary.code == "swjt"
+    # The setting turns it off.
+    service.set_setting(session, "classifier_veto", 0)
+    assert service.propose(
+        session, service.Appeal(title, content, address, classification=_stored([("gaj", 0.8)]))
+    ).auto
+
+
+def test_the_fallback_is_not_dispatched_blindly_against_a_sure_history_model(city: Ctx) -> None:
+    session, _c = city
+    service.set_setting(session, "use_classifier", True)
+    title, content, address = "想问一件事", "这个事情不知道该找谁。", "西城区"
+    bare = service.propose(session, service.Appeal(title, content, address))
+    assert bare.auto and bare.proposals[0].source == "fallback"
+    doubted = service.propose(session, service.Appeal(title, content, address, classification=_stored([("mzj", 0.62)])))
+    assert not doubted.auto
+    assert [p.primary.code for p in doubted.proposals[:2]] == ["xc", "mzj"]
