@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the burst sweep into FILE (pstats)")
+    parser.add_argument("--burst-only", action="store_true", help="stop after the burst sweep")
     args = parser.parse_args()
 
     import psycopg
@@ -74,12 +76,26 @@ def main() -> None:
     sm = get_sessionmaker()
     with sm() as s:
         ensure_default_policies(s)
-        dept = Department(code="zjj", name="市住建局", level="city", kind="functional", path="/1/",
-                          liaison_name="王联络", liaison_phone="+8613700000001")
+        dept = Department(
+            code="zjj",
+            name="市住建局",
+            level="city",
+            kind="functional",
+            path="/1/",
+            liaison_name="王联络",
+            liaison_phone="+8613700000001",
+        )
         s.add(dept)
         s.flush()
-        s.add(User(username="zjj", display_name="住建局承办人", password_hash="x", role="dept_handler",
-                   department_id=dept.id))
+        s.add(
+            User(
+                username="zjj",
+                display_name="住建局承办人",
+                password_hash="x",
+                role="dept_handler",
+                department_id=dept.id,
+            )
+        )
         s.add(User(username="supervisor", display_name="督办员", password_hash="x", role="supervisor"))
         get_system_user(s)
         s.commit()
@@ -101,28 +117,42 @@ def main() -> None:
     """
     with sm() as s:
         _, load_s = _timed(lambda: (s.execute(text(load_sql), {"dept": dept_id, "n": args.tickets}), s.commit()))
-        s.execute(text("INSERT INTO ticket_assignments (ticket_id, department_id, role, status, dispatched_at) "
-                       "SELECT id, :dept, 'primary', 'dispatched', dispatched_at FROM tickets"), {"dept": dept_id})
+        s.execute(
+            text(
+                "INSERT INTO ticket_assignments (ticket_id, department_id, role, status, dispatched_at) "
+                "SELECT id, :dept, 'primary', 'dispatched', dispatched_at FROM tickets"
+            ),
+            {"dept": dept_id},
+        )
         s.commit()
         _, resync_s = _timed(service.resync, s)
         watched = s.execute(text("SELECT count(*) FROM escalation_due")).scalar_one()
         # Steady state: the next look of each ticket is its level-1 moment (what a first pass leaves).
-        s.execute(text("""
+        s.execute(
+            text("""
             UPDATE escalation_due d SET next_at = CASE
                 WHEN t.status = 'dispatched' THEN t.sign_due - interval '12 minutes'
                 ELSE t.dispatched_at + (t.reply_due - t.dispatched_at) * 0.8 END
-            FROM tickets t WHERE t.id = d.ticket_id"""))
+            FROM tickets t WHERE t.id = d.ticket_id""")
+        )
         s.execute(text("UPDATE escalation_due SET next_at = now() + interval '1 minute' WHERE next_at <= now()"))
         s.commit()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE tickets")
         conn.execute("VACUUM ANALYZE escalation_due")
+        # The sweep loads each due ticket's assignments (ticket_id IN (...)); without statistics
+        # on the freshly loaded million rows the planner scans the whole table (≈0.2 s a batch).
+        conn.execute("VACUUM ANALYZE ticket_assignments")
         plan = conn.execute(
             "EXPLAIN SELECT * FROM escalation_due d JOIN tickets t ON t.id = d.ticket_id "
             "WHERE d.next_at <= now() ORDER BY d.next_at LIMIT 500 FOR UPDATE OF d, t SKIP LOCKED"
         ).fetchall()
-    out.update(load_seconds=round(load_s, 1), resync_seconds=round(resync_s, 2), watched=watched,
-               due_query_plan=[row[0] for row in plan])
+    out.update(
+        load_seconds=round(load_s, 1),
+        resync_seconds=round(resync_s, 2),
+        watched=watched,
+        due_query_plan=[row[0] for row in plan],
+    )
 
     # Sweep with nothing due: the index probe.
     empty = [_timed(service.run_sweep, sm)[1] for _ in range(5)]
@@ -130,33 +160,60 @@ def main() -> None:
 
     # Sweep with --due tickets due at once (level 1 claimed, outbox filled), then delivery.
     with sm() as s:
-        s.execute(text("""
+        s.execute(
+            text("""
             UPDATE tickets SET dispatched_at = now() - interval '5 hours', reply_due = now() + interval '1 hour'
-            WHERE id IN (SELECT id FROM tickets WHERE status = 'in_progress' ORDER BY id LIMIT :k)"""), {"k": args.due})
-        s.execute(text("UPDATE escalation_due SET next_at = now() - interval '1 second' WHERE ticket_id IN "
-                       "(SELECT id FROM tickets WHERE status = 'in_progress' ORDER BY id LIMIT :k)"), {"k": args.due})
+            WHERE id IN (SELECT id FROM tickets WHERE status = 'in_progress' ORDER BY id LIMIT :k)"""),
+            {"k": args.due},
+        )
+        s.execute(
+            text(
+                "UPDATE escalation_due SET next_at = now() - interval '1 second' WHERE ticket_id IN "
+                "(SELECT id FROM tickets WHERE status = 'in_progress' ORDER BY id LIMIT :k)"
+            ),
+            {"k": args.due},
+        )
         s.commit()
-    stats, sweep_s = _timed(service.run_sweep, sm)
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        stats, sweep_s = _timed(profiler.runcall, service.run_sweep, sm)
+        profiler.dump_stats(args.profile)
+    else:
+        stats, sweep_s = _timed(service.run_sweep, sm)
     delivered, deliver_s = _timed(channels.deliver_due, sm)
     out.update(
-        sweep_due_seconds=round(sweep_s, 3), sweep_due_tickets=stats.tickets, sweep_due_fired=stats.fired,
+        sweep_due_seconds=round(sweep_s, 3),
+        sweep_due_tickets=stats.tickets,
+        sweep_due_fired=stats.fired,
         sweep_tickets_per_second=round(stats.tickets / sweep_s) if sweep_s else None,
-        deliver_seconds=round(deliver_s, 3), delivered=delivered.sent,
+        deliver_seconds=round(deliver_s, 3),
+        delivered=delivered.sent,
     )
+    if args.burst_only:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        _drop(args.keep)
+        return
 
     # Deadline → notice: level-1 moments spread over the next 10 s, a beat-like loop every interval.
     with sm() as s:
-        ids = [r[0] for r in s.execute(text(
-            "SELECT id FROM tickets WHERE status = 'in_progress' ORDER BY id DESC LIMIT :k"), {"k": args.due})]
+        ids = [
+            r[0]
+            for r in s.execute(
+                text("SELECT id FROM tickets WHERE status = 'in_progress' ORDER BY id DESC LIMIT :k"), {"k": args.due}
+            )
+        ]
         now = utcnow()
         for i, tid in enumerate(ids):
             offset = 10.0 * i / max(1, len(ids))
-            s.execute(text("""
+            s.execute(
+                text("""
                 UPDATE tickets SET dispatched_at = :now - interval '80 seconds' + :off * interval '1 second',
                     reply_due = :now + interval '20 seconds' + :off * interval '1 second' WHERE id = :id"""),
-                      {"now": now, "off": offset, "id": tid})
-            s.execute(text("UPDATE escalation_due SET next_at = :at WHERE ticket_id = :id"),
-                      {"at": now, "id": tid})
+                {"now": now, "off": offset, "id": tid},
+            )
+            s.execute(text("UPDATE escalation_due SET next_at = :at WHERE ticket_id = :id"), {"at": now, "id": tid})
         s.commit()
     # The first pass evaluates them all (as after the change that set these deadlines).
     service.run_sweep(sm)
@@ -170,10 +227,16 @@ def main() -> None:
         sweeps.append(time.monotonic() - t0)
         time.sleep(max(0.0, args.interval - (time.monotonic() - t0)))
     with sm() as s:
-        delays = [row[0] for row in s.execute(text("""
+        delays = [
+            row[0]
+            for row in s.execute(
+                text("""
             SELECT EXTRACT(EPOCH FROM (m.sent_at - r.due_at)) FROM escalation_records r
             JOIN notification_messages m ON m.record_id = r.id
-            WHERE r.ticket_id = ANY(:ids) AND r.trigger = 'reply_80pct' AND m.status = 'sent'"""), {"ids": ids})]
+            WHERE r.ticket_id = ANY(:ids) AND r.trigger = 'reply_80pct' AND m.status = 'sent'"""),
+                {"ids": ids},
+            )
+        ]
     delays = sorted(float(d) for d in delays)
     out.update(
         notices=len(delays),
@@ -186,12 +249,19 @@ def main() -> None:
         target_delay_below_s=args.interval + 5,
     )
     print(json.dumps(out, ensure_ascii=False, indent=1))
-    if not args.keep:
-        from hotline.db import reset_engine_cache
+    _drop(args.keep)
 
-        reset_engine_cache()
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+def _drop(keep: bool) -> None:
+    if keep:
+        return
+    import psycopg
+
+    from hotline.db import reset_engine_cache
+
+    reset_engine_cache()
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -84,9 +84,12 @@ def message_rows(
 def insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
     """Into the outbox in one statement; a message already there (same key) is left alone."""
     if rows:
-        # executemany form: the statement compiles once (cached), not once per batch with every
-        # row's values inlined, which dominated a sweep that fires many escalations.
-        stmt = insert_for(session)(NotificationMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        # executemany of the table's INSERT, not the ORM entity's: the ORM's bulk INSERT splits
+        # the rows by which values are None and sent the groups one statement per row (≈1 s for
+        # the 2,000 messages of a burst of 1,000 escalations); the table's statement compiles once
+        # (cached) and the driver sends all the rows in one pipeline.
+        table = NotificationMessage.__table__
+        stmt = insert_for(session)(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
         session.execute(stmt, rows)
 
 

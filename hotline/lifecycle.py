@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline import access, classification, hooks
@@ -1069,6 +1070,17 @@ def add_note(
 # ---------------------------------------------------------------- 督办 (escalation level)
 
 
+@dataclass(frozen=True)
+class Escalation:
+    """One raise of one ticket's escalation level (an item of :func:`escalate_tickets`)."""
+
+    ticket: Ticket
+    level: int
+    cause: str
+    note: str | None = None
+    data: dict[str, Any] | None = None
+
+
 @transition
 def escalate_ticket(
     session: Session,
@@ -1083,32 +1095,81 @@ def escalate_ticket(
 ) -> Ticket:
     """督办: raise the ticket's escalation level (never lowers it); ``actor`` None is the sweep.
 
-    The escalation package keeps its own exactly-once record per (ticket, level, cause); this
-    writes the change on the ticket and its timeline event in the same transaction. The sweep,
-    which holds its tickets' rows locked, passes ``flush=False`` and flushes a whole batch at once.
+    One item of :func:`escalate_tickets`, which writes the change and its timeline event.
     """
-    if not 1 <= level <= 5:
-        raise InvalidInput("督办级别须在 1 到 5 之间", field="level")
+    escalate_tickets(session, [Escalation(ticket, level, cause, note, data)], actor, flush=flush)
+    return ticket
+
+
+@transition
+def escalate_tickets(
+    session: Session, items: Sequence[Escalation], actor: User | None, *, flush: bool = True
+) -> list[TimelineEvent]:
+    """督办 of many tickets at once (the sweep's batch): each item raises its ticket's level
+    (never lowers it) and writes one timeline event, in order; returns the events, in order.
+
+    The escalation package keeps its own exactly-once record per (ticket, level, cause); this
+    writes the change on the tickets and their timeline events in the same transaction. The
+    tickets' rows are written in one executemany UPDATE, each checked against its version (a
+    lost race is a Conflict ``stale_version``), and their in-memory state set to what was
+    written. The events are flushed at once with ``flush=True``; the sweep, which holds its
+    tickets' rows locked, passes ``flush=False`` and flushes them with the rest of its batch.
+    """
     if actor is not None and Role(actor.role) not in {Role.supervisor, Role.admin}:
         raise Conflict(f"{ROLE_LABELS[Role(actor.role)]}不能督办；只有督办员、管理员可以", reason="role_not_allowed")
-    if TicketStatus(ticket.status) not in OPEN_STATUSES:
-        raise Conflict(f"工单当前状态为「{_label(ticket.status)}」，不能督办", reason="invalid_state")
-    before = ticket.escalation_level
-    now = utcnow()
-    ticket.escalation_level = max(before, level)
-    _touch(ticket, now)
-    _record(
-        session,
-        ticket,
-        actor,
-        "escalate",
-        from_status=ticket.status,
-        note=note,
-        data={"level": level, "cause": cause, "before": before, "after": ticket.escalation_level, **(data or {})},
-    )
+    for item in items:
+        if not 1 <= item.level <= 5:
+            raise InvalidInput("督办级别须在 1 到 5 之间", field="level")
+        if TicketStatus(item.ticket.status) not in OPEN_STATUSES:
+            raise Conflict(f"工单当前状态为「{_label(item.ticket.status)}」，不能督办", reason="invalid_state")
+    levels: dict[int, tuple[Ticket, int]] = {}  # id(ticket) -> (ticket, its level after the items so far)
+    steps: list[tuple[int, int]] = []  # (before, after) of each item
+    for item in items:
+        before = levels.get(id(item.ticket), (item.ticket, item.ticket.escalation_level))[1]
+        after = max(before, item.level)
+        levels[id(item.ticket)] = (item.ticket, after)
+        steps.append((before, after))
+    _write_levels(session, list(levels.values()), utcnow())
+    events = [
+        _record(
+            session,
+            item.ticket,
+            actor,
+            "escalate",
+            from_status=item.ticket.status,
+            note=item.note,
+            data={"level": item.level, "cause": item.cause, "before": before, "after": after, **(item.data or {})},
+        )
+        for item, (before, after) in zip(items, steps, strict=True)
+    ]
     if flush:
         _flush(session)
-    return ticket
+    return events
+
+
+def _write_levels(session: Session, changes: list[tuple[Ticket, int]], now: datetime) -> None:
+    """UPDATE each ticket's level, ``updated_at`` and version in one executemany (version
+    checked), then set the loaded objects to what was written (nothing left for the ORM)."""
+    if not changes:
+        return
+    session.flush()  # pending changes of these tickets first, so that their versions are current
+    table = Ticket.__table__
+    stmt = (
+        table.update()  # type: ignore[attr-defined]
+        .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+        .values(escalation_level=bindparam("b_level"), updated_at=now, version=table.c.version + 1)
+    )
+    rows = [{"b_id": t.id, "b_version": t.version, "b_level": level} for t, level in changes]
+    if session.get_bind().dialect.supports_sane_multi_rowcount:
+        matched = session.execute(stmt, rows).rowcount  # type: ignore[attr-defined]
+    else:
+        matched = sum(session.execute(stmt, row).rowcount for row in rows)  # type: ignore[attr-defined]
+    if matched != len(rows):
+        raise StaleDataError(f"UPDATE of tickets matched {matched} of {len(rows)} rows at their versions")
+    for ticket, level in changes:
+        set_committed_value(ticket, "escalation_level", level)
+        set_committed_value(ticket, "updated_at", now)
+        set_committed_value(ticket, "version", ticket.version + 1)
 
 
 @transition
