@@ -299,6 +299,13 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
             except subprocess.TimeoutExpired:
                 worker_proc.kill()
 
+    def _terminated(*_: Any) -> None:
+        raise SystemExit(0)
+
+    # uvicorn handles SIGTERM itself, then restores the previous handler and raises the signal
+    # again: with the default handler that would end this process before `finally`, leaving the
+    # worker running (a `docker stop` or systemd stop sends SIGTERM). Ours turns it into an exit.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         uvicorn.run(create_app(), host=host, port=chosen, log_level="warning")
     finally:

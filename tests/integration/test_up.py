@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ import pytest
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> tuple[str, Path, subprocess.Popen[str]]:
+def running(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str], int]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     env.update(HOTLINE_DATA_DIR=str(tmp_path / "var"), HOTLINE_DEMO_PASSWORD="demo-password-1")
     proc = subprocess.Popen(
@@ -27,6 +28,7 @@ def running(tmp_path: Path) -> tuple[str, Path, subprocess.Popen[str]]:
     )
     lines: list[str] = []
     base = None
+    worker_pid = 0
     deadline = time.monotonic() + 120
     assert proc.stdout is not None
     while time.monotonic() < deadline:
@@ -37,6 +39,9 @@ def running(tmp_path: Path) -> tuple[str, Path, subprocess.Popen[str]]:
         match = re.search(r"serving on (http://\S+)", line)
         if match:
             base = match.group(1)
+        started = re.search(r"worker \+ beat started \(pid (\d+)", line)
+        if started:
+            worker_pid = int(started.group(1))
         if "press Ctrl+C" in line:
             break
     assert base, "".join(lines)
@@ -46,7 +51,8 @@ def running(tmp_path: Path) -> tuple[str, Path, subprocess.Popen[str]]:
                 break
         except httpx.HTTPError:
             time.sleep(0.2)
-    yield base, tmp_path / "var", proc
+    assert worker_pid, "".join(lines)
+    yield base, tmp_path / "var", proc, worker_pid
     proc.send_signal(signal.SIGINT)
     try:
         proc.wait(timeout=30)
@@ -54,8 +60,10 @@ def running(tmp_path: Path) -> tuple[str, Path, subprocess.Popen[str]]:
         proc.kill()
 
 
-def test_a_newcomer_runs_the_product_and_works_a_ticket(running: tuple[str, Path, subprocess.Popen[str]]) -> None:
-    base, data_dir, _proc = running
+def test_a_newcomer_runs_the_product_and_works_a_ticket(
+    running: tuple[str, Path, subprocess.Popen[str], int],
+) -> None:
+    base, data_dir, proc, worker_pid = running
     assert (data_dir / "hotline.sqlite3").exists()
     health = httpx.get(f"{base}/healthz").json()
     assert health == {"ok": True, "database": {"ok": True}, "broker": {"ok": True}}
@@ -103,3 +111,15 @@ def test_a_newcomer_runs_the_product_and_works_a_ticket(running: tuple[str, Path
             break
         time.sleep(0.3)
     assert "ready" in log.read_text() and "beat: Starting" in log.read_text()
+
+    # Stopped the way docker and systemd stop it (SIGTERM), it takes its worker with it.
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    for _ in range(100):
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the worker (pid {worker_pid}) outlived `hotline up`")
