@@ -50,7 +50,7 @@ from hotline import lifecycle
 from hotline.db import utcnow
 from hotline.enums import OPEN_STATUSES, DepartmentKind, Role, TicketStatus
 from hotline.errors import Conflict, InvalidInput, NotFound
-from hotline.models import Department, Ticket, TimelineEvent, User
+from hotline.models import Department, Setting, Ticket, TimelineEvent, User
 from hotline.orgs import get_system_user
 from hotline.runtime_settings import read_setting, write_setting
 
@@ -89,7 +89,13 @@ def set_setting(session: Session, key: str, value: Any) -> None:
 
 
 def settings(session: Session) -> dict[str, Any]:
-    return {key: setting(session, key) for key in DEFAULTS}
+    """All of dispatch's settings in one query (a key never set reads as its default)."""
+    stored: dict[str, Any] = dict(
+        session.execute(select(Setting.key, Setting.value).where(Setting.key.in_([f"dispatch.{k}" for k in DEFAULTS])))
+        .tuples()
+        .all()
+    )
+    return {key: stored.get(f"dispatch.{key}", default) for key, default in DEFAULTS.items()}
 
 
 # ---------------------------------------------------------------- departments
@@ -134,6 +140,21 @@ def catalogue_version(session: Session) -> int:
     return int(session.scalar(select(func.max(DispatchRuleChange.id))) or 0)
 
 
+def catalogue(session: Session) -> tuple[int, list[CompiledRule]]:
+    """The catalogue version (the newest change id) and the enabled rules in precedence order,
+    compiled once per version."""
+    newest = session.execute(
+        select(DispatchRuleChange.id, DispatchRuleChange.changed_at).order_by(DispatchRuleChange.id.desc()).limit(1)
+    ).first()
+    version = newest.id if newest else 0
+    key = (_database_key(session), version, newest.changed_at if newest else None)
+    if key not in _rules_cache:
+        rows = session.scalars(select(DispatchRule).where(DispatchRule.enabled.is_(True))).all()
+        _rules_cache.clear()
+        _rules_cache[key] = sorted((compile_rule(r) for r in rows), key=precedence)
+    return version, _rules_cache[key]
+
+
 def _database_key(session: Session) -> str:
     """Which database a cache entry belongs to (tests and tools switch databases in one process)."""
     bind = session.get_bind()
@@ -142,15 +163,7 @@ def _database_key(session: Session) -> str:
 
 def active_rules(session: Session) -> list[CompiledRule]:
     """Enabled rules in precedence order, cached per catalogue version."""
-    newest = session.execute(
-        select(DispatchRuleChange.id, DispatchRuleChange.changed_at).order_by(DispatchRuleChange.id.desc()).limit(1)
-    ).first()
-    key = (_database_key(session), newest.id if newest else 0, newest.changed_at if newest else None)
-    if key not in _rules_cache:
-        rows = session.scalars(select(DispatchRule).where(DispatchRule.enabled.is_(True))).all()
-        _rules_cache.clear()
-        _rules_cache[key] = sorted((compile_rule(r) for r in rows), key=precedence)
-    return _rules_cache[key]
+    return catalogue(session)[1]
 
 
 def rule_to_dict(rule: DispatchRule) -> dict[str, Any]:
@@ -485,10 +498,10 @@ def _territorial(token: str, place: Place, depts: dict[str, Dept]) -> tuple[Dept
     return None, None
 
 
-def _fallback(session: Session, place: Place, depts: dict[str, Dept]) -> Dept | None:
+def _fallback(cfg: dict[str, Any], place: Place, depts: dict[str, Dept]) -> Dept | None:
     if not place.district:
         return None
-    code = (setting(session, "fallbacks") or {}).get(place.district, place.district)
+    code = (cfg["fallbacks"] or {}).get(place.district, place.district)
     return depts.get(code)
 
 
@@ -509,11 +522,11 @@ def _label_to_dept(label: str, depts: dict[str, Dept], mapping: dict[str, str]) 
 
 
 def _classifier_depts(
-    session: Session, opinion: classify.Opinion | None, depts: dict[str, Dept]
+    cfg: dict[str, Any], opinion: classify.Opinion | None, depts: dict[str, Dept]
 ) -> list[tuple[Dept, float]]:
     if opinion is None:
         return []
-    mapping = setting(session, "classifier_department_map") or {}
+    mapping = cfg["classifier_department_map"] or {}
     out: list[tuple[Dept, float]] = []
     for label, score in opinion.departments:
         dept = _label_to_dept(str(label), depts, mapping)
@@ -523,13 +536,13 @@ def _classifier_depts(
 
 
 def _history_doubt(
-    session: Session, opinion: classify.Opinion | None, depts: dict[str, Dept], usable: Any
+    cfg: dict[str, Any], opinion: classify.Opinion | None, depts: dict[str, Dept], usable: Any
 ) -> tuple[Dept, float] | None:
     """The model's first department when it is sure of it (``classifier_veto``) and the model was
     trained on this center's own dispatch history: it names our departments exactly, by code or name
     (the shipped model knows generic names like "交通运输局" and only proposes, never vetoes: on the
     labelled appeals its doubts stopped far more right 直派 than wrong ones)."""
-    veto = float(setting(session, "classifier_veto") or 0)
+    veto = float(cfg["classifier_veto"] or 0)
     if not veto or opinion is None or not opinion.departments:
         return None
     label, prob = opinion.departments[0]
@@ -572,14 +585,14 @@ def propose(
 ) -> Proposed:
     """The 派单 proposal for one appeal: rules, place, classifier and 兜底, best first, with reasons."""
     depts = departments(session)
+    cfg = settings(session)
     excluded = set(exclude)
-    version = catalogue_version(session)
-    rules = active_rules(session)
+    version, rules = catalogue(session)
     place = resolve_place(session, appeal.address)
     if place.district is None and not appeal.address:
         # No address given: a place named in the text still tells the jurisdiction.
         place = resolve_place(session, appeal.title + appeal.content)
-    use_classifier = use_classifier and bool(setting(session, "use_classifier"))
+    use_classifier = use_classifier and bool(cfg["use_classifier"])
     opinion = None
     if use_classifier:
         opinion = classify.opinion_of(appeal.classification) or classify.predict(appeal.title, appeal.content)
@@ -656,8 +669,8 @@ def propose(
                 best.reasons.append(f"诉求标题指向「{other.rule.name}」（{other.primary.name}），需人工确认")
                 break
 
-    model_depts = [(d, prob) for d, prob in _classifier_depts(session, opinion, depts) if usable(d)]
-    doubt = _history_doubt(session, opinion, depts, usable)
+    model_depts = [(d, prob) for d, prob in _classifier_depts(cfg, opinion, depts) if usable(d)]
+    doubt = _history_doubt(cfg, opinion, depts, usable)
     if doubt is not None and proposals and proposals[0].primary.id != doubt[0].id:
         # A model trained on the center's own dispatch history reads paraphrases no keyword list
         # foresaw; when it is sure of another department, the rule's answer is not certain enough.
@@ -678,7 +691,7 @@ def propose(
             )
 
     rule_first = [p for p in proposals if p.source == "rule"]
-    fallback = _fallback(session, place, depts)
+    fallback = _fallback(cfg, place, depts)
     if usable(fallback) and fallback is not None and all(p.primary.id != fallback.id for p in proposals):
         reason = f"兜底：{_place_label(place, depts)}所在区 → {fallback.name}"
         proposals.append(Proposal(fallback, [], 0.3 if rule_first else 0.6, "fallback", "属地", None, [reason]))
@@ -697,7 +710,7 @@ def propose(
             ordered.append(p)
     _offer_territorial(ordered, place, depts, usable)
 
-    threshold = float(setting(session, "auto_threshold"))
+    threshold = float(cfg["auto_threshold"])
     top = ordered[0] if ordered else None
     confidence = top.score if top else 0.0
     auto = False
@@ -711,12 +724,12 @@ def propose(
         else:
             reason = "派单目录未覆盖且无法识别地址所在区，请人工派单"
     elif top.source == "fallback":
-        auto = bool(setting(session, "fallback_auto")) and (doubt is None or doubt[0].id == top.primary.id)
+        auto = bool(cfg["fallback_auto"]) and (doubt is None or doubt[0].id == top.primary.id)
         reason = f"派单目录未覆盖，按属地兜底派至{top.primary.name}"
     elif top.source == "territorial":
         reason = f"派单目录未覆盖，属地为{top.primary.name}，请人工派单"
     elif top.source == "classifier":
-        auto = confidence >= float(setting(session, "classifier_auto"))
+        auto = confidence >= float(cfg["classifier_auto"])
         reason = f"派单目录未覆盖，按分类模型建议（{confidence:.2f}）"
     else:
         auto = confidence >= threshold
@@ -724,7 +737,7 @@ def propose(
         reason = f"派单目录「{top.rule.name}」：{top.mode}，确定度 {confidence:.2f}" + (
             "" if auto else f"（低于直派阈值 {threshold}）"
         )
-    auto = auto and bool(setting(session, "auto_enabled"))
+    auto = auto and bool(cfg["auto_enabled"])
     return Proposed(ordered, place, opinion, confidence, auto, reason, version, sorted(excluded))
 
 
