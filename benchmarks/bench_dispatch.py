@@ -116,18 +116,19 @@ def build_database(directory: Path) -> Any:
 def use_history_model(rows: list[dict[str, str]], held_out: str) -> None:
     """Stand in for a center's own model: train the classifier's category and department heads on
     the labelled appeals of every split but ``held_out`` (department labels are our codes, as a
-    center's dispatch history gives them) and make it the model dispatch consults."""
+    center's dispatch history gives them) and promote it in the core's registry, as a center's
+    retraining does; dispatch then consults it through the usual door."""
     from classifier import train_model
     from classifier.io import Example
-    from dispatch import classify
+    from hotline import classification
 
     history = [
         Example(title=r["title"], text=r["content"], category=r["category"] or None, department=r["expected"])
         for r in rows
         if r.get("split") != held_out
     ]
-    model = train_model(history)
-    classify.predict = lambda title, text: classify.opinion_of(model.predict(title, text, k=3).to_dict())
+    registry = classification.registry()
+    registry.promote(registry.add(train_model(history)))
 
 
 def main() -> None:
