@@ -90,11 +90,10 @@ def set_setting(session: Session, key: str, value: Any) -> None:
 
 def settings(session: Session) -> dict[str, Any]:
     """All of dispatch's settings in one query (a key never set reads as its default)."""
-    stored: dict[str, Any] = dict(
-        session.execute(select(Setting.key, Setting.value).where(Setting.key.in_([f"dispatch.{k}" for k in DEFAULTS])))
-        .tuples()
-        .all()
-    )
+    keys = [f"dispatch.{k}" for k in DEFAULTS]
+    stored = {
+        row.key: row.value for row in session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(keys)))
+    }
     return {key: stored.get(f"dispatch.{key}", default) for key, default in DEFAULTS.items()}
 
 
