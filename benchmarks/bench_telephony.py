@@ -88,8 +88,11 @@ def blaster(port: int, data: bytes, ready: Any) -> None:
                 if act == "login":
                     writer.write(encode({"Response": "Success", "ActionID": aid, "Message": "Authentication accepted"}))
                 elif act == "ping":
-                    writer.write(encode({"Response": "Success", "ActionID": aid, "Ping": "Pong",
-                                         "Timestamp": f"{time.time():.6f}"}))
+                    writer.write(
+                        encode(
+                            {"Response": "Success", "ActionID": aid, "Ping": "Pong", "Timestamp": f"{time.time():.6f}"}
+                        )
+                    )
                 elif act in ("coreshowchannels", "queuestatus"):
                     writer.write(encode({"Response": "Success", "ActionID": aid, "EventList": "start"}))
                     name = "CoreShowChannelsComplete" if act == "coreshowchannels" else "QueueStatusComplete"
@@ -134,8 +137,11 @@ def bench_throughput(calls: int) -> dict[str, Any]:
 
     async def run() -> None:
         # events=None: take every class, like read = all (the worst case).
-        bridge = Bridge(BridgeConfig(AMITarget("127.0.0.1", port, "bench", "x"), events=None, ping_interval=60),
-                        sm, publish=lambda m: None)
+        bridge = Bridge(
+            BridgeConfig(AMITarget("127.0.0.1", port, "bench", "x"), events=None, ping_interval=60),
+            sm,
+            publish=lambda m: None,
+        )
         task = asyncio.create_task(bridge.run())
         while bridge.stats.resyncs < 1:
             await asyncio.sleep(0.001)
@@ -147,8 +153,13 @@ def bench_throughput(calls: int) -> dict[str, Any]:
         cpu1 = time.process_time()
         await bridge.drain()
         t2 = time.perf_counter()
-        result.update(events=bridge.stats.events, loop_seconds=t1 - t0, total_seconds=t2 - t0,
-                      cpu_seconds=cpu1 - cpu0, flushes=bridge.stats.flushes)
+        result.update(
+            events=bridge.stats.events,
+            loop_seconds=t1 - t0,
+            total_seconds=t2 - t0,
+            cpu_seconds=cpu1 - cpu0,
+            flushes=bridge.stats.flushes,
+        )
         bridge.stop()
         await task
 
@@ -211,8 +222,12 @@ def bridge_proc(ami_port: int, env: dict[str, str], redis_url: str) -> None:
     from telephony.bridge import Bridge, BridgeConfig
     from telephony.client import AMITarget
 
-    bridge = Bridge(BridgeConfig(AMITarget("127.0.0.1", ami_port, "hotline", "secret")), get_sessionmaker(),
-                    publish=screenpop.make_publisher(redis_url), pop_workers=8)
+    bridge = Bridge(
+        BridgeConfig(AMITarget("127.0.0.1", ami_port, "hotline", "secret")),
+        get_sessionmaker(),
+        publish=screenpop.make_publisher(redis_url),
+        pop_workers=8,
+    )
     asyncio.run(bridge.run())
 
 
@@ -233,16 +248,28 @@ def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
     except Exception:  # noqa: BLE001
         redis_url = ""
     tmp = tempfile.mkdtemp()
-    env = {"HOTLINE_DATABASE_URL": f"sqlite:///{tmp}/pop.sqlite3", "HOTLINE_DATA_DIR": tmp,
-           "HOTLINE_SECRET_KEY": "bench-secret-key-0123456789-0123456789", "HOTLINE_REDIS_URL": redis_url}
+    env = {
+        "HOTLINE_DATABASE_URL": f"sqlite:///{tmp}/pop.sqlite3",
+        "HOTLINE_DATA_DIR": tmp,
+        "HOTLINE_SECRET_KEY": "bench-secret-key-0123456789-0123456789",
+        "HOTLINE_REDIS_URL": redis_url,
+    }
     os.environ.update(env)
     reset_settings_cache()
     reset_engine_cache()
     upgrade(env["HOTLINE_DATABASE_URL"])
     tokens = []
     with get_sessionmaker()() as s:
-        users = [User(username=f"bench{i}", display_name=f"坐席{i}", password_hash="x", role="agent",
-                      extension=f"Local/{10000 + i}@hotline-agents/n") for i in range(calls)]
+        users = [
+            User(
+                username=f"bench{i}",
+                display_name=f"坐席{i}",
+                password_hash="x",
+                role="agent",
+                extension=f"Local/{10000 + i}@hotline-agents/n",
+            )
+            for i in range(calls)
+        ]
         s.add_all(users)
         s.commit()
         tokens = [issue_token(u) for u in users]
@@ -317,9 +344,12 @@ def main() -> None:
     parser.add_argument("--pop-rate", type=float, default=100.0, help="new calls per second")
     args = parser.parse_args()
     mp.set_start_method("spawn", force=True)
-    out = {"throughput": bench_throughput(args.calls),
-           "screen_pop": bench_screen_pop(args.pop_calls, args.pop_rate),
-           "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    out = {
+        "throughput": bench_throughput(args.calls),
+        "screen_pop": bench_screen_pop(args.pop_calls, args.pop_rate),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
     out["targets"] = {"events_per_second": 20000, "screen_pop_p99_ms": 200}
     print(json.dumps(out, ensure_ascii=False, indent=2))
 

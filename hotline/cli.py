@@ -332,8 +332,10 @@ def drill(reset: bool, no_ticket: bool) -> None:
         result = run_drill(session, reset=reset, ticket=not no_ticket)
     click.echo(json.dumps(result, ensure_ascii=False))
     if not get_settings().drill and not reset:
-        click.echo("note: HOTLINE_DRILL is not set; the sweep runs every "
-                   f"{get_settings().sweep_interval_seconds:.0f}s, so levels will come later")
+        click.echo(
+            "note: HOTLINE_DRILL is not set; the sweep runs every "
+            f"{get_settings().sweep_interval_seconds:.0f}s, so levels will come later"
+        )
 
 
 # The classifier's own commands: hotline classifier train | eval | predict.
