@@ -20,6 +20,7 @@ import yaml
 from sklearn.decomposition import TruncatedSVD
 
 from .text import get_segmenter, normalize
+from .yamlfile import load_yaml
 
 _BITS = 20  # bits per code point in an n-gram code; 3 × 20 = 60 bits fits int64
 _MAXCP = (1 << _BITS) - 1
@@ -469,7 +470,7 @@ def load_lexicon(path: str | Path) -> dict[str, list[str]]:
     """A category lexicon file: YAML/JSON ``{categories: {name: [term, ...]}}`` (or the mapping
     itself)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML ({exc})") from exc
     if isinstance(data, dict) and isinstance(data.get("categories"), dict):

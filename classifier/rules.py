@@ -32,6 +32,7 @@ import yaml
 
 from .taxonomy import urgency_rank
 from .text import fold_width
+from .yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class UrgencyRules:
     def _load(self) -> None:
         st = os.stat(self.path)
         raw = self.path.read_text(encoding="utf-8")
-        data = json.loads(raw) if self.path.suffix.lower() == ".json" else yaml.safe_load(raw)
+        data = json.loads(raw) if self.path.suffix.lower() == ".json" else load_yaml(raw)
         rules = _parse(data, str(self.path))
         # Most appeals match no rule: one scan for all keywords (plus the few patterns) rejects them
         # ~10x faster than trying rule by rule. Exclusions only remove text: a safe pre-check.

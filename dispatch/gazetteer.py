@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatch.rules import load_yaml, normalize_text
+from classifier.yamlfile import load_yaml
+from dispatch.rules import normalize_text
 
 KINDS = ("district", "street", "community", "road", "compound", "landmark")
 DEPTH = {"city": 1, "district": 2, "street": 3, "community": 4}

@@ -29,8 +29,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from hotline.enums import AppealType, Channel, Urgency
 
 GROUP_KEYS = ("all", "any", "none")
@@ -47,30 +45,6 @@ ENUMS: dict[str, set[str]] = {
 
 class RuleError(ValueError):
     """A rule is malformed; the message says where, in Chinese."""
-
-
-class _StrictYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML that refuses a key written twice in one mapping.
-
-    Plain YAML keeps the last of two ``none:`` (or ``when:``) keys silently, so a rule edited by
-    hand would lose half its conditions without a word."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _value in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                line = key_node.start_mark.line + 1
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"第 {line} 行：键「{key}」重复（同一层只能写一次）", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def load_yaml(text: str) -> Any:
-    """The catalogue's and the gazetteer's YAML reader (safe; duplicate keys are an error)."""
-    return yaml.load(text, Loader=_StrictYamlLoader)
 
 
 def normalize_text(text: str) -> str:

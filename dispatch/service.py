@@ -23,6 +23,7 @@ import yaml
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from classifier.yamlfile import load_yaml
 from dispatch import classify
 from dispatch.gazetteer import Gazetteer, Place, Unit, parse_entries
 from dispatch.models import (
@@ -40,7 +41,6 @@ from dispatch.rules import (
     RuleError,
     compile_rule,
     evaluate,
-    load_yaml,
     normalize_text,
     precedence,
     validate_rule,

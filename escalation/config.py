@@ -10,9 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy.orm import Session
 
+from classifier.yamlfile import load_yaml
 from hotline.runtime_settings import read_setting, write_setting
 from hotline.settings import get_settings
 
@@ -37,9 +37,9 @@ def deep_merge(base: dict[Any, Any], over: dict[Any, Any]) -> dict[Any, Any]:
 
 @lru_cache
 def _file_config(extra_file: str) -> dict[str, Any]:
-    data = yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))
+    data = load_yaml(DEFAULT_FILE.read_text(encoding="utf-8"))
     if extra_file:
-        data = deep_merge(data, yaml.safe_load(Path(extra_file).read_text(encoding="utf-8")) or {})
+        data = deep_merge(data, load_yaml(Path(extra_file).read_text(encoding="utf-8")) or {})
     return data
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from classifier.yamlfile import load_yaml
 from hotline import lifecycle
 from hotline.enums import AppealType, Channel, DepartmentKind, DepartmentLevel, Role, Satisfaction, Urgency
 from hotline.models import Department, Ticket, User
@@ -53,7 +53,7 @@ DEMO_LOGINS = [
 
 def load_org(session: Session, path: Path = ORG_FILE) -> dict[str, Department]:
     """Create the departments of the org file that do not exist yet; return all by code."""
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = load_yaml(path.read_text(encoding="utf-8"))
     by_code = {d.code: d for d in session.scalars(select(Department))}
 
     def ensure(

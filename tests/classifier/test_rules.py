@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from classifier import Model, UrgencyRules
+from classifier.features import load_lexicon
 from classifier.rules import DEFAULT_RULES_PATH, RulesError
 
 RULES = UrgencyRules(DEFAULT_RULES_PATH)
@@ -111,3 +113,26 @@ def test_bad_rules_file_is_rejected(tmp_path: Path) -> None:
     path.write_text('{"rules": [{"id": "x", "urgency": "一般", "keywords": ["a"]}]}', encoding="utf-8")
     with pytest.raises(RulesError):
         UrgencyRules(path)
+
+
+def test_a_key_written_twice_is_an_error_not_a_silent_loss(tmp_path: Path) -> None:
+    # Plain YAML keeps the second `keywords:` only: 燃气泄漏 would stop forcing 特急 without a word.
+    path = tmp_path / "rules.yaml"
+    good = "rules:\n  - id: gas\n    name: 燃气泄漏\n    urgency: 特急\n    keywords: [燃气泄漏, 煤气泄漏]\n"
+    path.write_text(good, encoding="utf-8")
+    rules = UrgencyRules(path)
+    path.write_text(good + "    keywords: [天然气味]\n", encoding="utf-8")
+    with pytest.raises(yaml.YAMLError, match="第 6 行：键「keywords」重复"):
+        UrgencyRules(path)
+    # the running set keeps the last good rules when such an edit lands
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    rules._checked = time.monotonic() - 2
+    assert rules.check("", "楼道里燃气泄漏了").id == "gas"  # type: ignore[union-attr]
+
+
+def test_a_lexicon_with_a_category_written_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.yaml"
+    path.write_text("categories:\n  交通运输: [公交]\n  交通运输: [地铁]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="键「交通运输」重复"):
+        load_lexicon(path)
