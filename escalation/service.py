@@ -344,11 +344,9 @@ def fire_many(session: Session, ctx: rules.Context, pending: list[Pending], now:
     insert_messages(session, messages)
     escalations: list[tuple[int, Pending]] = [(record_id, p) for record_id, p in done if p.trig.kind == "escalation"]
     items = []
-    levels: dict[int, int] = {}  # ticket id -> its level after the escalations before this one
-    for record_id, p in escalations:
+    steps = lifecycle.escalation_steps([(p.ticket, p.trig.level) for _record_id, p in escalations])
+    for (record_id, p), (before, _after) in zip(escalations, steps, strict=True):
         ticket, trig = p.ticket, p.trig
-        before = levels.get(ticket.id, ticket.escalation_level)
-        levels[ticket.id] = max(before, trig.level)
         skipped = list(range(before + 1, trig.level))
         text = TRIGGER_TEXT.get(trig.trigger, trig.trigger)
         if skipped:

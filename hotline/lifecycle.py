@@ -1101,6 +1101,18 @@ def escalate_ticket(
     return ticket
 
 
+def escalation_steps(items: Sequence[tuple[Ticket, int]]) -> list[tuple[int, int]]:
+    """(level before, level after) of each (ticket, level) 督办 of a batch, in order: a ticket named
+    twice starts its second step where the first left it; a level never goes down."""
+    levels: dict[int, int] = {}  # id(ticket) -> its level after the items so far
+    steps: list[tuple[int, int]] = []
+    for ticket, level in items:
+        before = levels.get(id(ticket), ticket.escalation_level)
+        levels[id(ticket)] = max(before, level)
+        steps.append((before, levels[id(ticket)]))
+    return steps
+
+
 @transition
 def escalate_tickets(
     session: Session, items: Sequence[Escalation], actor: User | None, *, flush: bool = True
@@ -1122,14 +1134,9 @@ def escalate_tickets(
             raise InvalidInput("督办级别须在 1 到 5 之间", field="level")
         if TicketStatus(item.ticket.status) not in OPEN_STATUSES:
             raise Conflict(f"工单当前状态为「{_label(item.ticket.status)}」，不能督办", reason="invalid_state")
-    levels: dict[int, tuple[Ticket, int]] = {}  # id(ticket) -> (ticket, its level after the items so far)
-    steps: list[tuple[int, int]] = []  # (before, after) of each item
-    for item in items:
-        before = levels.get(id(item.ticket), (item.ticket, item.ticket.escalation_level))[1]
-        after = max(before, item.level)
-        levels[id(item.ticket)] = (item.ticket, after)
-        steps.append((before, after))
-    _write_levels(session, list(levels.values()), utcnow())
+    steps = escalation_steps([(item.ticket, item.level) for item in items])
+    final = {id(item.ticket): (item.ticket, after) for item, (_before, after) in zip(items, steps, strict=True)}
+    _write_levels(session, list(final.values()), utcnow())
     events = [
         _record(
             session,
