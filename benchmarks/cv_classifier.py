@@ -2,11 +2,13 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/cv_classifier.py [--config '{"svc_c": 0.5}'] \
         [--unlabeled unlabeled,hot_topics,replies] [--seeds 0,1,2] [--folds 5] \
-        [--weak replies [--weak-filter all|agree] [--weak-cap N] [--weak-chars 300]]
+        [--weak replies [--weak-filter all|agree] [--weak-cap N] [--weak-chars 300]] \
+        [--train-fraction 0.5] [--plain] [--with-dev]
 
 Prints one JSON object: out-of-fold macro-F1 per seed (each seed: every train appeal predicted
 once by a model trained on the other folds) and their mean. This is how the default TrainConfig is
-chosen: dev.csv labels are never read here. dev.csv is opened only for its ids and titles, to drop
+chosen: dev.csv labels are never read here (except with ``--with-dev``, a final measurement over
+train + dev of configurations already chosen). dev.csv is opened only for its ids and titles, to drop
 unlabeled rows that duplicate a dev appeal (no transductive leak into the LSA); likewise, inside
 each fold, unlabeled rows whose id or title is a held-out train appeal are dropped.
 
@@ -16,6 +18,9 @@ the department its reply names in its first ``--weak-chars`` characters
 when exactly one category is named. The same dev and held-out exclusions apply; the weak examples
 join the training folds only (``agree``: only those the model trained on the fold predicts the
 same; ``--weak-cap``: at most N per category, a random sample per fold seed).
+
+``--train-fraction``: a learning curve (each training fold subsampled, the same held-out folds).
+``--plain``: the issue's reference point, a TF-IDF + LinearSVC, on the same folds.
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
-from sklearn.model_selection import StratifiedKFold  # noqa: E402
+from sklearn.model_selection import StratifiedKFold, train_test_split  # noqa: E402
+from sklearn.svm import LinearSVC  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,6 +70,14 @@ def unlabeled_rows(data: Path, names: list[str]) -> list[dict[str, str]]:
     return out
 
 
+def plain_svc(train: list[Example], test: list[Example]) -> list[str]:
+    """The issue's reference point ("a plain TF-IDF and linear SVM"), what our model is measured against."""
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
+    x = vec.fit_transform([f"{e.title}。{e.text}" for e in train])
+    svc = LinearSVC().fit(x, [e.category for e in train])
+    return [str(p) for p in svc.predict(vec.transform([f"{e.title}。{e.text}" for e in test]))]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "appeals")
@@ -85,6 +100,31 @@ def main() -> None:
         help="agree: keep weak examples the model trained on the training folds predicts the same category for",
     )
     ap.add_argument("--weak-cap", type=int, default=0, help="at most this many weak examples per category (0: all)")
+    ap.add_argument(
+        "--train-fraction",
+        type=float,
+        default=1.0,
+        help="train on a stratified sample of this fraction of each training fold (a learning curve: the held-out "
+        "folds, and so what is measured, stay the same)",
+    )
+    ap.add_argument(
+        "--extra-labels",
+        type=Path,
+        default=None,
+        help="CSV id,label[,sure] labelling unlabeled.csv appeals by hand; they join the training folds only",
+    )
+    ap.add_argument("--extra-sure-only", action="store_true", help="only extra labels marked sure=1")
+    ap.add_argument(
+        "--with-dev",
+        action="store_true",
+        help="cross-validate over train.csv + dev.csv (for a final measurement with 7x dev's appeals; "
+        "never for choosing a configuration)",
+    )
+    ap.add_argument(
+        "--plain",
+        action="store_true",
+        help="the reference baseline instead of our model: TF-IDF of character 1-2-grams of title + text, LinearSVC",
+    )
     args = ap.parse_args()
 
     overrides = json.loads(args.config)
@@ -93,16 +133,27 @@ def main() -> None:
             overrides[k] = tuple(tuple(x) if isinstance(x, list) else x for x in v)
     cfg = TrainConfig(**overrides)
     rows = read_table(args.data / "train.csv")
+    if args.with_dev:
+        rows += read_table(args.data / "dev.csv")
     examples = [Example(r["title"], r["text"], r["label"]) for r in rows]
     y = np.array([r["label"] for r in rows])
     extra = unlabeled_rows(args.data, [n for n in args.unlabeled.split(",") if n])
     weak: list[tuple[dict[str, str], str]] = []
+    if args.weak and args.extra_labels:
+        ap.error("--weak and --extra-labels are separate experiments")
     if args.weak:
         compiled = compile_map(load_map())
         for r in unlabeled_rows(args.data, [args.weak]):  # minus rows duplicating a dev appeal
             lab = weak_label(r["reply"], compiled, args.weak_chars)
             if lab is not None:
                 weak.append((r, lab))
+    if args.extra_labels:
+        by_id = {r["id"]: r for r in unlabeled_rows(args.data, ["unlabeled"])}  # minus rows duplicating dev
+        for lab_row in read_table(args.extra_labels):
+            if args.extra_sure_only and lab_row.get("sure", "1") != "1":
+                continue
+            if lab_row["id"] in by_id:
+                weak.append((by_id[lab_row["id"]], lab_row["label"]))
     weak_counts = dict(sorted(Counter(lab for _, lab in weak).items()))
     weak_used: list[int] = []
 
@@ -121,7 +172,12 @@ def main() -> None:
                     for u in extra
                     if u["id"] not in held_ids and u["title"] not in held_titles
                 ]
+                if args.train_fraction < 1.0:
+                    tr, _ = train_test_split(tr, train_size=args.train_fraction, stratify=y[tr], random_state=seed)
                 train_ex = [examples[i] for i in tr]
+                if args.plain:
+                    pred[te] = plain_svc([examples[i] for i in tr], [examples[i] for i in te])
+                    continue
                 wk = [
                     Example(r["title"], r["text"], lab)
                     for r, lab in weak
@@ -159,6 +215,11 @@ def main() -> None:
                 "macro_f1_per_seed": [round(f, 4) for f in per_seed],
                 "macro_f1_mean": round(statistics.mean(per_seed), 4),
                 "per_class_f1": {lab: round(float(v), 3) for lab, v in zip(labels, pc, strict=True)},
+                "train_fraction": args.train_fraction,
+                "plain": args.plain,
+                "with_dev": args.with_dev,
+                "extra_labels": str(args.extra_labels or ""),
+                "extra_sure_only": args.extra_sure_only,
                 "weak": args.weak,
                 "weak_filter": args.weak_filter,
                 "weak_cap": args.weak_cap,
