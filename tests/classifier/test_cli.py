@@ -77,7 +77,9 @@ def test_train_eval_predict_round_trip(fmt: str, small_csv: Path, small_xlsx: Pa
     assert r.exit_code == 0, r.output
     result = json.loads(r.output)  # exactly one JSON object
     assert {"accuracy", "macro_f1", "per_class", "n", "confusion_matrix"} <= set(result)
-    assert result["n"] == 150 and result["accuracy"] > 0.9  # its own training data
+    # its own training data (10 per category; chance is 1/15): the stacker is fitted on out-of-fold
+    # scores, so it does not simply recall each row
+    assert result["n"] == 150 and result["accuracy"] > 0.6
     cm = result["confusion_matrix"]
     assert len(cm["labels"]) == len(cm["matrix"]) == 15
 

@@ -18,13 +18,14 @@ def test_better_candidate_is_promoted(tmp_path: Path) -> None:
     reg = ModelRegistry(tmp_path)
     active = reg.add(train_model(base, config=FAST))
     reg.promote(active)
-    corrections = [e for e in corpus if e.category == "民政"][:32]
+    # 64 corrections hold back 16: with 8, one appeal type read differently decided the comparison.
+    corrections = [e for e in corpus if e.category == "民政"][:64]
     report = retrain_and_maybe_promote(reg, corrections, config=FAST)
     assert report["promoted"] is True, report
     assert reg.active_version() == report["candidate_version"] != active
     cmp = report["comparison"]["category"]
     assert cmp["candidate"] > cmp["active"]
-    assert report["n_holdout"] >= 8
+    assert report["n_holdout"] >= 16
     # the promoted model knows the new class and remembers where it came from
     model = reg.active()
     assert "民政" in model.labels["category"]

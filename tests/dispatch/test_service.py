@@ -30,6 +30,7 @@ def register(
     category: str | None = None,
     enterprise: bool = False,
     channel: Channel = Channel.phone,
+    classification: dict[str, object] | None = None,
 ) -> Ticket:
     appeal = lifecycle.NewAppeal(
         title=title,
@@ -40,6 +41,7 @@ def register(
         address=address,
         category=category,
         enterprise=enterprise,
+        classification=classification,
     )
     ticket = lifecycle.register_ticket(session, city.user(session, who), appeal)
     session.commit()
@@ -168,7 +170,9 @@ def test_catalogue_reads_outages_village_lights_farm_inputs_and_fire_lanes(city:
 
 def test_a_territorial_rule_without_address_waits_with_a_clear_reason(city: Ctx) -> None:
     session, c = city
-    t = register(session, c, "邻居家狗整夜叫", "邻居养的狗整夜叫，沟通无果。", None)
+    # Rules alone (registered without a model, classification {}): the shipped model reads 公共安全
+    # here, and that category's rule would add 市公安局 beside the 属地 rule this test is about.
+    t = register(session, c, "邻居家狗整夜叫", "邻居养的狗整夜叫，沟通无果。", None, classification={})
     decision = latest(session, t)
     assert t.status == TicketStatus.registered and decision.outcome == "not_routable"
     assert "缺少可识别的地址" in (decision.reason or "")
@@ -183,6 +187,7 @@ def test_fallback_to_the_district_and_a_configured_fallback(city: Ctx) -> None:
         "商业街人多，建议多放几个座椅。",
         "西城区朝阳街道",
         appeal_type=AppealType.suggestion,
+        classification={},  # rules alone: the shipped model reads 商贸旅游 into 商业街 (its rule: 市商务局)
     )
     assert t.status == TicketStatus.dispatched and t.primary_department_id == c.dept["xc"]
     assert latest(session, t).proposals[0]["source"] == "fallback"
@@ -196,6 +201,7 @@ def test_fallback_to_the_district_and_a_configured_fallback(city: Ctx) -> None:
         "高新区",
         appeal_type=AppealType.suggestion,
         phone="13800000002",
+        classification={},
     )
     assert t2.primary_department_id == c.dept["xq.kj"]
     # Nobody's rule and no district: the queue, never nowhere.
@@ -545,8 +551,8 @@ def test_the_fallback_is_not_dispatched_blindly_against_a_sure_history_model(cit
     session, _c = city
     service.set_setting(session, "use_classifier", True)
     title, content, address = "想问一件事", "这个事情不知道该找谁。", "西城区"
-    bare = service.propose(session, service.Appeal(title, content, address))
-    assert bare.auto and bare.proposals[0].source == "fallback"
+    unsure = service.propose(session, service.Appeal(title, content, address, classification=_stored([("mzj", 0.4)])))
+    assert unsure.auto and unsure.proposals[0].source == "fallback"  # below classifier_veto (0.6): no doubt
     doubted = service.propose(session, service.Appeal(title, content, address, classification=_stored([("mzj", 0.62)])))
     assert not doubted.auto
     assert [p.primary.code for p in doubted.proposals[:2]] == ["xc", "mzj"]
