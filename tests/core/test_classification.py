@@ -72,7 +72,6 @@ def test_retraining_waits_for_enough_examples(db: tuple[Session, Org]) -> None:
 
 def test_classify_endpoint_for_agents(pg: tuple[Session, Org]) -> None:
     with TestClient(create_app()) as client:
-
         body = {"title": "小区门口垃圾堆积", "content": "小区门口垃圾三天没人清运，臭气熏天。"}
         result = client.post("/api/v1/classify", json=body, headers=login(client, "agent")).json()
         assert result["category"]["top"][0]["score"] >= result["category"]["top"][1]["score"]

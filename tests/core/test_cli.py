@@ -46,14 +46,23 @@ def test_upgrade_seed_and_user_create(fresh_db: Path) -> None:
         assert set(levels) == {"city", "district", "street", "community"}
         assert s.scalar(select(func.count()).select_from(Ticket)) == 10
 
-    created = runner.invoke(main, ["user", "create", "--username", "li", "--name", "李四", "--role", "dept_handler",
-                                   "--department", "zjj"], input="a-long-password\na-long-password\n")
+    created = runner.invoke(
+        main,
+        ["user", "create", "--username", "li", "--name", "李四", "--role", "dept_handler", "--department", "zjj"],
+        input="a-long-password\na-long-password\n",
+    )
     assert created.exit_code == 0, created.output
-    unknown = runner.invoke(main, ["user", "create", "--username", "wang", "--name", "王五", "--role", "dept_handler",
-                                   "--department", "nowhere"], input="a-long-password\na-long-password\n")
+    unknown = runner.invoke(
+        main,
+        ["user", "create", "--username", "wang", "--name", "王五", "--role", "dept_handler", "--department", "nowhere"],
+        input="a-long-password\na-long-password\n",
+    )
     assert unknown.exit_code != 0 and "nowhere" in unknown.output
-    duplicate = runner.invoke(main, ["user", "create", "--username", "li", "--name", "李四", "--role", "agent"],
-                              input="a-long-password\na-long-password\n")
+    duplicate = runner.invoke(
+        main,
+        ["user", "create", "--username", "li", "--name", "李四", "--role", "agent"],
+        input="a-long-password\na-long-password\n",
+    )
     assert duplicate.exit_code != 0 and "已存在" in duplicate.output
     with session_scope() as s:
         assert s.scalar(select(User.role).where(User.username == "li")) == "dept_handler"
@@ -63,8 +72,9 @@ def test_upgrade_seed_and_user_create(fresh_db: Path) -> None:
 def test_the_classifier_commands_are_mounted() -> None:
     from classifier import DEFAULT_MODEL_DIR
 
-    result = CliRunner().invoke(main, ["classifier", "predict", "--model", str(DEFAULT_MODEL_DIR),
-                                       "楼道里燃气泄漏，味道很重"])
+    result = CliRunner().invoke(
+        main, ["classifier", "predict", "--model", str(DEFAULT_MODEL_DIR), "楼道里燃气泄漏，味道很重"]
+    )
     assert result.exit_code == 0, result.output
     prediction = json.loads(result.output)
     assert prediction["urgency"]["label"] == "特急" and prediction["urgency_rule"]["name"] == "燃气泄漏"

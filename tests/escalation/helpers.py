@@ -101,12 +101,26 @@ def ticket_in(session: Session, org: Any, status: TicketStatus, *, phone: str = 
     if status != TicketStatus.dispatched:
         lifecycle.sign_ticket(session, t, handler, version=None)
     if status not in (TicketStatus.dispatched, TicketStatus.in_progress):
-        lifecycle.reply_ticket(session, t, handler, version=None, handling="已现场处理", resolved=True,
-                               public_answer="经核实，已责令商户整改，夜间不再营业。")
+        lifecycle.reply_ticket(
+            session,
+            t,
+            handler,
+            version=None,
+            handling="已现场处理",
+            resolved=True,
+            public_answer="经核实，已责令商户整改，夜间不再营业。",
+        )
         lifecycle.review_reply(session, t, dispatcher, version=None, accept=True)
     if status == TicketStatus.closed:
-        lifecycle.record_callback(session, t, user(session, org, "callback"), version=None,
-                                  satisfaction=Satisfaction.satisfied, resolved=True, method="agent")
+        lifecycle.record_callback(
+            session,
+            t,
+            user(session, org, "callback"),
+            version=None,
+            satisfaction=Satisfaction.satisfied,
+            resolved=True,
+            method="agent",
+        )
         lifecycle.close_ticket(session, t, user(session, org, "callback"), version=None)
     session.commit()
     return t
@@ -124,18 +138,32 @@ def bulk_dispatched(session: Session, org: Any, n: int, *, sign_in: float, reply
     now = utcnow()
     tickets = [
         Ticket(
-            number=f"BULK-{now:%H%M%S%f}-{i:05d}", channel="phone", status="dispatched", title=f"批量工单{i}",
-            content="批量导入", appeal_type="complaint", urgency="normal", primary_department_id=org.dept["zjj"],
-            dispatched_at=now, sign_due=now + timedelta(seconds=sign_in), reply_due=now + timedelta(seconds=reply_in),
-            return_due=now + timedelta(days=2), created_at=now, updated_at=now,
+            number=f"BULK-{now:%H%M%S%f}-{i:05d}",
+            channel="phone",
+            status="dispatched",
+            title=f"批量工单{i}",
+            content="批量导入",
+            appeal_type="complaint",
+            urgency="normal",
+            primary_department_id=org.dept["zjj"],
+            dispatched_at=now,
+            sign_due=now + timedelta(seconds=sign_in),
+            reply_due=now + timedelta(seconds=reply_in),
+            return_due=now + timedelta(days=2),
+            created_at=now,
+            updated_at=now,
         )
         for i in range(n)
     ]
     session.add_all(tickets)
     session.flush()
     session.add_all(
-        [TicketAssignment(ticket_id=t.id, department_id=org.dept["zjj"], role="primary", status="dispatched",
-                          dispatched_at=now) for t in tickets]
+        [
+            TicketAssignment(
+                ticket_id=t.id, department_id=org.dept["zjj"], role="primary", status="dispatched", dispatched_at=now
+            )
+            for t in tickets
+        ]
     )
     session.commit()
     service.resync(session)

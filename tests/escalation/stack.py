@@ -48,8 +48,20 @@ class Stack:
     def worker(self, name: str = "worker", concurrency: int = 1, **env: str) -> subprocess.Popen[bytes]:
         return self._start(
             name,
-            ["worker", "-Q", QUEUE, "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h"],
+            [
+                "worker",
+                "-Q",
+                QUEUE,
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"{name}@%h",
+            ],
             **env,
         )
 

@@ -58,18 +58,18 @@ def test_supervisor_raises_and_settles_by_hand(client: TestClient, pg: tuple[Ses
     r = client.post(f"/api/v1/escalation/tickets/{t.id}/raise", json={"level": 2, "reason": "x"}, headers=sup)
     assert r.status_code == 409
     r = client.post(
-        f"/api/v1/escalation/tickets/{t.id}/raise", json={"level": 4, "reason": "x"},
+        f"/api/v1/escalation/tickets/{t.id}/raise",
+        json={"level": 4, "reason": "x"},
         headers=auth(session, org, "agent"),
     )
     assert r.status_code == 403
-    event = session.scalars(select(TimelineEvent).where(TimelineEvent.ticket_id == t.id,
-                                                        TimelineEvent.action == "escalate")).one()
+    event = session.scalars(
+        select(TimelineEvent).where(TimelineEvent.ticket_id == t.id, TimelineEvent.action == "escalate")
+    ).one()
     assert event.actor_id == org.users["supervisor"] and "跨过1、2级" in (event.note or "")
 
     board = client.get("/api/v1/escalation/board", headers=sup).json()
-    assert [(i["ticket_id"], i["escalation_level"], i["level_name"]) for i in board["items"]] == [
-        (t.id, 3, "黄牌督办")
-    ]
+    assert [(i["ticket_id"], i["escalation_level"], i["level_name"]) for i in board["items"]] == [(t.id, 3, "黄牌督办")]
     assert board["items"][0]["last_escalation"]["id"] == rec["id"]
 
     r = client.post(f"/api/v1/escalation/tickets/{t.id}/settle", json={"level": 0, "reason": "已整改"}, headers=sup)
@@ -108,8 +108,11 @@ def test_email_by_smtp_and_sms_to_the_outbox_table(
     sup.email, sup.phone = "dubanyuan@example.gov.cn", "13600000002"
     session.commit()
     t = ticket_in(session, org, TicketStatus.in_progress)
-    client.post(f"/api/v1/escalation/tickets/{t.id}/raise", json={"level": 3, "reason": "催办"},
-                headers=auth(session, org, "supervisor"))
+    client.post(
+        f"/api/v1/escalation/tickets/{t.id}/raise",
+        json={"level": 3, "reason": "催办"},
+        headers=auth(session, org, "supervisor"),
+    )
     stats = deliver()
     assert stats.sent == len(messages(session)) and stats.failed == 0
     (mail,) = smtp_sink.messages()
@@ -138,8 +141,11 @@ def test_smtp_down_is_retried_with_backoff_then_failed_and_visible(
     sup.email = "dubanyuan@example.gov.cn"
     session.commit()
     t = ticket_in(session, org, TicketStatus.in_progress)
-    client.post(f"/api/v1/escalation/tickets/{t.id}/raise", json={"level": 3, "reason": "催办"},
-                headers=auth(session, org, "supervisor"))
+    client.post(
+        f"/api/v1/escalation/tickets/{t.id}/raise",
+        json={"level": 3, "reason": "催办"},
+        headers=auth(session, org, "supervisor"),
+    )
     assert deliver().retried == 1
     session.expire_all()
     (mail,) = messages(session, channel="email")
@@ -188,8 +194,11 @@ def test_sms_http_gateway_retry(client: TestClient, pg: tuple[Session, Org], mon
         sup.phone = "13600000003"
         session.commit()
         t = ticket_in(session, org, TicketStatus.in_progress)
-        client.post(f"/api/v1/escalation/tickets/{t.id}/raise", json={"level": 3, "reason": "催办"},
-                    headers=auth(session, org, "supervisor"))
+        client.post(
+            f"/api/v1/escalation/tickets/{t.id}/raise",
+            json={"level": 3, "reason": "催办"},
+            headers=auth(session, org, "supervisor"),
+        )
         first = deliver()
         assert first.retried == 1
         second = deliver()
@@ -232,8 +241,12 @@ def test_survey_page_answer_closes_and_the_link_is_single_use(client: TestClient
     assert client.post(f"/survey/{raw}", data=form).status_code == 410
     assert client.get(f"/survey/{raw}").status_code == 410
     assert client.get("/survey/not-a-token").status_code == 404
-    methods = [e.data.get("method") for e in session.scalars(
-        select(TimelineEvent).where(TimelineEvent.ticket_id == t.id, TimelineEvent.action == "record_callback"))]
+    methods = [
+        e.data.get("method")
+        for e in session.scalars(
+            select(TimelineEvent).where(TimelineEvent.ticket_id == t.id, TimelineEvent.action == "record_callback")
+        )
+    ]
     assert methods == ["sms"]
 
 

@@ -45,18 +45,25 @@ def test_ivr_no_answer_three_times_then_sms_link_then_unsatisfied_reopens_to_lev
     session, org = pg
     ami.server.callee_behaviour[PHONE] = SurveyBehaviour("no_answer", None, None)
     target = AMITarget("127.0.0.1", ami.server.port, "hotline", "secret")
-    bridge = BridgeRunner(BridgeConfig(target, ping_interval=30.0, backoff_min=0.05, backoff_max=0.2),
-                          get_sessionmaker()).start()
+    bridge = BridgeRunner(
+        BridgeConfig(target, ping_interval=30.0, backoff_min=0.05, backoff_max=0.2), get_sessionmaker()
+    ).start()
     stack = Stack(
         tmp_path,
-        HOTLINE_AMI_HOST="127.0.0.1", HOTLINE_AMI_PORT=str(ami.server.port), HOTLINE_AMI_USERNAME="hotline",
-        HOTLINE_AMI_SECRET="secret", HOTLINE_SURVEY_BASE_URL=web, HOTLINE_CALLING_HOURS="00:00-24:00",
+        HOTLINE_AMI_HOST="127.0.0.1",
+        HOTLINE_AMI_PORT=str(ami.server.port),
+        HOTLINE_AMI_USERNAME="hotline",
+        HOTLINE_AMI_SECRET="secret",
+        HOTLINE_SURVEY_BASE_URL=web,
+        HOTLINE_CALLING_HOURS="00:00-24:00",
     )
     try:
         bridge.wait_connected()
         limits_in_seconds(session, callback=1)  # drill: call at once, retries seconds apart
-        save_overrides(session, {"callback": {"drill": {"retry_spacing_seconds": 1, "call_timeout_seconds": 20,
-                                                        "sms_wait_seconds": 120}}})
+        save_overrides(
+            session,
+            {"callback": {"drill": {"retry_spacing_seconds": 1, "call_timeout_seconds": 20, "sms_wait_seconds": 120}}},
+        )
         session.commit()
         t = ticket_in(session, org, TicketStatus.awaiting_callback, phone=PHONE)
         stack.worker()
@@ -64,10 +71,14 @@ def test_ivr_no_answer_three_times_then_sms_link_then_unsatisfied_reopens_to_lev
 
         def sms_sent() -> bool:
             session.expire_all()
-            return session.scalar(
-                select(SmsOutbox.id).join(NotificationMessage, NotificationMessage.id == SmsOutbox.message_id)
-                .where(NotificationMessage.ticket_id == t.id)
-            ) is not None
+            return (
+                session.scalar(
+                    select(SmsOutbox.id)
+                    .join(NotificationMessage, NotificationMessage.id == SmsOutbox.message_id)
+                    .where(NotificationMessage.ticket_id == t.id)
+                )
+                is not None
+            )
 
         wait_for(sms_sent, 150, "the survey SMS", stack)  # generous: a loaded 2-core machine
         calls = session.scalars(select(SurveyCall).where(SurveyCall.ticket_id == t.id).order_by(SurveyCall.id)).all()
@@ -75,7 +86,8 @@ def test_ivr_no_answer_three_times_then_sms_link_then_unsatisfied_reopens_to_lev
         assert all(c.dial_number == PHONE for c in calls)
         assert [c.originate_reason for c in calls] == [3, 3, 3]
         (sms,) = session.scalars(
-            select(SmsOutbox).join(NotificationMessage, NotificationMessage.id == SmsOutbox.message_id)
+            select(SmsOutbox)
+            .join(NotificationMessage, NotificationMessage.id == SmsOutbox.message_id)
             .where(NotificationMessage.ticket_id == t.id)
         ).all()
         assert sms.phone_e164 == "+86" + PHONE and t.number in sms.body
@@ -112,12 +124,20 @@ def test_ivr_no_answer_three_times_then_sms_link_then_unsatisfied_reopens_to_lev
         wait_for(escalated, 90, "level 3 after 不满意", stack)
         t = reload(session, t)
         assert (t.status, t.reopen_count, t.satisfaction, t.service_satisfaction, t.escalation_level) == (
-            TicketStatus.dispatched, 1, "unsatisfied", "satisfied", 3
+            TicketStatus.dispatched,
+            1,
+            "unsatisfied",
+            "satisfied",
+            3,
         )
         (rec,) = escalations(session, t.id)
         assert (rec.cause, rec.instance) == ("callback_unsatisfied", "reopen-1")
-        actions = [e.action for e in session.scalars(
-            select(TimelineEvent).where(TimelineEvent.ticket_id == t.id).order_by(TimelineEvent.id))]
+        actions = [
+            e.action
+            for e in session.scalars(
+                select(TimelineEvent).where(TimelineEvent.ticket_id == t.id).order_by(TimelineEvent.id)
+            )
+        ]
         assert actions[-3:] == ["record_callback", "reopen", "escalate"]
         cb = session.scalars(select(CallbackAttempt).where(CallbackAttempt.ticket_id == t.id)).one()
         assert (cb.status, cb.method, cb.decision) == ("done", "sms", "reasonable")

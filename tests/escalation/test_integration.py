@@ -57,8 +57,9 @@ def test_a_ticket_left_alone_climbs_1_to_5_and_an_extension_moves_its_reminders(
     # Extended before its 80%: the old reminders must not fire.
     extended = ticket_in(session, org, TicketStatus.in_progress)
     old_due = extended.reply_due
-    lifecycle.request_extension(session, extended, user(session, org, "zjj"), version=None, working_days=3,
-                                reason="需现场勘查")
+    lifecycle.request_extension(
+        session, extended, user(session, org, "zjj"), version=None, working_days=3, reason="需现场勘查"
+    )
     lifecycle.approve_extension(session, extended, user(session, org, "dispatcher"), version=None)
     session.commit()
     extended = reload(session, extended)
@@ -66,8 +67,12 @@ def test_a_ticket_left_alone_climbs_1_to_5_and_an_extension_moves_its_reminders(
 
     stack.worker()
     stack.beat()
-    wait_for(lambda: "escalation.sweep" in stack.log("worker") and "succeeded" in stack.log("worker"), 30,
-             "the first sweep", stack)
+    wait_for(
+        lambda: "escalation.sweep" in stack.log("worker") and "succeeded" in stack.log("worker"),
+        30,
+        "the first sweep",
+        stack,
+    )
     alone = ticket_in(session, org, TicketStatus.dispatched)
 
     def climbed() -> bool:
@@ -88,8 +93,12 @@ def test_a_ticket_left_alone_climbs_1_to_5_and_an_extension_moves_its_reminders(
     sent = _fresh_messages(session, alone.id)
     sent_sms = session.scalars(select(SmsOutbox).where(SmsOutbox.message_id.in_([m.id for m in sent]))).all()
     assert len(sent_sms) == len([m for m in sent if m.channel == "sms"]) >= 5  # the 联络员, each level once
-    notice_delays = [(m.sent_at - r.due_at).total_seconds() for r in records for m in sent
-                     if m.record_id == r.id and m.sent_at and r.due_at]
+    notice_delays = [
+        (m.sent_at - r.due_at).total_seconds()
+        for r in records
+        for m in sent
+        if m.record_id == r.id and m.sent_at and r.due_at
+    ]
     assert max(notice_delays) < 6, notice_delays
 
     # The extended ticket: nothing fired for the old deadline, the next look is the new 80%.
@@ -134,8 +143,9 @@ def _check_exactly_once(session: Session, ids: list[int]) -> None:
     assert sorted(rows) == sorted(sms)
 
 
-def test_two_workers_sweeping_at_once_send_each_notice_once(stack: Stack, pg: tuple[Session, Org],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_workers_sweeping_at_once_send_each_notice_once(
+    stack: Stack, pg: tuple[Session, Org], monkeypatch: pytest.MonkeyPatch
+) -> None:
     session, org = pg
     _liaison_phone(session, org)
     ladder_seconds(session, 100000, 200000, 300000, sweep={"batch_size": 25})
@@ -163,13 +173,16 @@ def test_two_workers_sweeping_at_once_send_each_notice_once(stack: Stack, pg: tu
 
     def done() -> bool:
         session.expire_all()
-        return count(session, EscalationRecord) >= 150 and count(
-            session, NotificationMessage, NotificationMessage.status != "sent") == 0
+        return (
+            count(session, EscalationRecord) >= 150
+            and count(session, NotificationMessage, NotificationMessage.status != "sent") == 0
+        )
 
     wait_for(done, 60, "all notices", stack)
     _check_exactly_once(session, ids)
-    fired = {n: sum(map(int, re.findall(r"escalation sweep: .*'fired': (\d+)", stack.log(n))))
-             for n in ("worker", "worker2")}
+    fired = {
+        n: sum(map(int, re.findall(r"escalation sweep: .*'fired': (\d+)", stack.log(n)))) for n in ("worker", "worker2")
+    }
     assert sum(fired.values()) == 150 and min(fired.values()) > 0, fired  # both swept, none twice
 
 
@@ -197,8 +210,10 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(stack: Stack, pg: t
 
     def done() -> bool:
         session.expire_all()
-        return count(session, EscalationRecord) >= 100 and count(
-            session, NotificationMessage, NotificationMessage.status != "sent") == 0
+        return (
+            count(session, EscalationRecord) >= 100
+            and count(session, NotificationMessage, NotificationMessage.status != "sent") == 0
+        )
 
     wait_for(done, 60, "the rest after the restart", stack)
     _check_exactly_once(session, ids)

@@ -79,7 +79,11 @@ def test_a_late_sweep_fires_every_level_in_order_not_skipping(db: tuple[Session,
     cal = WorkCalendar.load(session)
     sweep(cal.add_working_days(at(t.reply_due), 11))
     assert [(lvl, trig) for lvl, _c, trig in fired(session, t.id)] == [
-        (1, "reply_80pct"), (2, "overdue"), (3, "overdue_l3"), (4, "overdue_l4"), (5, "overdue_l5")
+        (1, "reply_80pct"),
+        (2, "overdue"),
+        (3, "overdue_l3"),
+        (4, "overdue_l4"),
+        (5, "overdue_l5"),
     ]  # stale reminders (after their deadline) are not sent
     assert [e.data["after"] for e in escalate_events(session, t.id)] == [1, 2, 3, 4, 5]
 
@@ -111,8 +115,9 @@ def test_reopen_after_unsatisfied_is_level_3_then_level_4(db: tuple[Session, Org
     from hotline.enums import Satisfaction
 
     for expected in (3, 4):
-        lifecycle.record_callback(session, t, callback, version=None, satisfaction=Satisfaction.unsatisfied,
-                                  resolved=False, method="agent")
+        lifecycle.record_callback(
+            session, t, callback, version=None, satisfaction=Satisfaction.unsatisfied, resolved=False, method="agent"
+        )
         lifecycle.reopen_ticket(session, t, callback, version=None, reason="仍未解决")
         session.commit()
         sweep(utcnow())
@@ -123,8 +128,9 @@ def test_reopen_after_unsatisfied_is_level_3_then_level_4(db: tuple[Session, Org
         # walk it back to the callback
         handler, dispatcher = user(session, org, "zjj"), user(session, org, "dispatcher")
         lifecycle.sign_ticket(session, t, handler, version=None)
-        lifecycle.reply_ticket(session, t, handler, version=None, handling="再次处理", resolved=True,
-                               public_answer="已再次处理")
+        lifecycle.reply_ticket(
+            session, t, handler, version=None, handling="再次处理", resolved=True, public_answer="已再次处理"
+        )
         lifecycle.review_reply(session, t, dispatcher, version=None, accept=True)
         session.commit()
     assert reload(session, t).escalation_level == 4

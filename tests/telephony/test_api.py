@@ -32,8 +32,9 @@ class Api:
         app = create_app()
         if not any(getattr(r, "path", "").startswith("/api/v1/telephony") for r in app.routes):
             app.include_router(router)  # until the lead wires it into create_app()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                                    timeout_graceful_shutdown=1))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=1)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         while not self.server.started:
