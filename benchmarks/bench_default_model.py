@@ -6,8 +6,8 @@ The model is measured on ``tests/dispatch/labelled_appeals.csv``: appeals writte
 sessions for the dispatch tests (the blind holdouts were written without seeing the catalogue or
 the classifier corpus), each with the 业务领域 category and 诉求类型 an agent would register.
 Per split: category top-1 accuracy (what an agent accepts as proposed), top-3 (the proposal list
-holds it), the share where the model abstains, top-1 accuracy where it does not, and the
-appeal-type top-1 accuracy. Nothing here is used to train the default model.
+holds it), the share where the model abstains, top-1 accuracy where it does not, the share it
+prefills with a wrong category, and the appeal-type top-1 accuracy. Nothing here is used to train the default model.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ def measure(rows: list[dict[str, str]], model: Any) -> dict[str, Any]:
         "category_top3": round(top3 / n, 3),
         "abstain_rate": round(1 - len(answered) / n, 3),
         "category_top1_when_answered": round(right_answered / max(1, len(answered)), 3),
+        # registration takes the model's category when it answers: a wrong one here is a misfiled ticket
+        # unless the agent notices
+        "category_wrong_prefilled": round((len(answered) - right_answered) / n, 3),
         "appeal_type_top1": round(type_right / max(1, len(types)), 3),
     }
 

@@ -13,7 +13,7 @@ import click
 from .io import DataError, load_examples, read_table, require_columns
 from .model import load_model
 from .rules import RulesError
-from .train import TrainConfig, evaluate, train_model
+from .train import LABEL_FIELDS, TrainConfig, evaluate, train_model
 
 HEAD_COLUMNS = {
     "category": "label_col",
@@ -32,6 +32,23 @@ def _cols(value: str) -> list[str]:
 
 def _echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def _thresholds(items: tuple[str, ...]) -> dict[str, float]:
+    """``category=0.7`` → {"category": 0.7}; a usage error for an unknown head or a score outside [0, 1]."""
+    out: dict[str, float] = {}
+    for item in items:
+        head, _, value = item.partition("=")
+        if head not in LABEL_FIELDS:
+            raise click.UsageError(f"--threshold {item!r}: the head must be one of {', '.join(LABEL_FIELDS)}")
+        try:
+            score = float(value)
+        except ValueError:
+            score = -1.0
+        if not 0.0 <= score <= 1.0:
+            raise click.UsageError(f"--threshold {item!r}: the score must be a number from 0 to 1")
+        out[head] = score
+    return out
 
 
 @click.group(name="classifier")
@@ -59,6 +76,13 @@ def group() -> None:
     default=None,
     help="Use a category lexicon (YAML: categories → terms; 'default': the shipped one) as features.",
 )
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="HEAD=P",
+    help="Abstain below this score for a head (category, appeal_type, urgency, department); repeatable.",
+)
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
@@ -73,11 +97,13 @@ def train(
     unlabeled: str | None,
     unlabeled_cols: str,
     lexicon: str | None,
+    thresholds: tuple[str, ...],
     force: bool,
     quiet: bool,
 ) -> None:
     """Train a model directory from labelled appeals; prints a JSON summary."""
     out_dir = Path(out)
+    abstain_below = _thresholds(thresholds)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         raise click.UsageError(f"{out_dir} exists and is not empty (use --force to replace it)")
     try:
@@ -103,6 +129,7 @@ def train(
             progress=not quiet,
             source=Path(data).name,
             lexicon=None if lexicon in (None, "default") else lexicon,
+            thresholds=abstain_below,
         )
     except ValueError as exc:
         raise click.ClickException(f"training failed: {exc}") from exc

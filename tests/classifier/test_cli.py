@@ -151,3 +151,19 @@ def test_lexicon_option(small_csv: Path, tmp_path: Path) -> None:
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     assert meta["config"]["lexicon_weight"] > 0 and meta["config"]["lexicon_userdict"]
     assert "公交" in (out / "userdict.txt").read_text(encoding="utf-8")
+
+
+def test_threshold_option(small_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    args = ["train", "--data", str(small_csv), "--label-col", "label", "--out", str(out), "--quiet"]
+    _assert_fails_without_output([*args, "--threshold", "categroy=0.7"], out, "the head must be one of")
+    _assert_fails_without_output([*args, "--threshold", "category=1.5"], out, "from 0 to 1")
+    _assert_fails_without_output([*args, "--threshold", "category=高"], out, "from 0 to 1")
+    r = run(*args, "--threshold", "category=0.7", "--threshold", "urgency=0.6")
+    assert r.exit_code == 0, r.output
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["thresholds"] == {"category": 0.7}  # urgency: no such column, so no such head
+    r = run("predict", "--model", str(out), "--title", "噪音", "晚上有点吵")
+    assert r.exit_code == 0, r.output
+    category = json.loads(r.output)["category"]
+    assert category["abstained"] == (category["top"][0]["score"] < 0.7)
