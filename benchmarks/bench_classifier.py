@@ -11,31 +11,24 @@ single-text latency p50/p99 (``Model.predict``, one appeal at a time, as on a ke
 
 from __future__ import annotations
 
+from onecore import REPO  # first: one BLAS thread before numpy loads, and the repo on sys.path
+
+# isort: split
+
+import argparse
+import json
 import os
+import statistics
+import time
+from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/scipy load their BLAS
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+import numpy as np
+from cv_classifier import plain_svc
+from sklearn.metrics import f1_score
+from threadpoolctl import threadpool_limits
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-from sklearn.metrics import f1_score  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from cv_classifier import plain_svc  # noqa: E402
-
-from classifier import TrainConfig, evaluate, load_examples, train_model  # noqa: E402
-from classifier.io import read_table  # noqa: E402
+from classifier import TrainConfig, evaluate, load_examples, train_model
+from classifier.io import read_table
 
 
 def bootstrap_macro_f1(

@@ -12,23 +12,19 @@ prefills with a wrong category, and the appeal-type top-1 accuracy. Nothing here
 
 from __future__ import annotations
 
-import os
+from onecore import REPO  # first: one BLAS thread before numpy loads, and the repo on sys.path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# isort: split
 
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from classifier import load_model  # noqa: E402
-from hotline.enums import APPEAL_TYPE_LABELS, AppealType  # noqa: E402
+from classifier import load_model
+from hotline.enums import APPEAL_TYPE_LABELS, AppealType
 
 APPEALS = REPO / "tests" / "dispatch" / "labelled_appeals.csv"
 

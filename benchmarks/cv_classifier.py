@@ -25,36 +25,28 @@ same; ``--weak-cap``: at most N per category, a random sample per fold seed).
 
 from __future__ import annotations
 
-import os
+from onecore import REPO  # first: one BLAS thread before numpy loads, and the repo on sys.path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/scipy load their BLAS
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# isort: split
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import random
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.metrics import f1_score  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, train_test_split  # noqa: E402
-from sklearn.svm import LinearSVC  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
+from weak_replies import compile_map, load_map, weak_label
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from weak_replies import compile_map, load_map, weak_label  # noqa: E402
-
-from classifier import TrainConfig, train_model  # noqa: E402
-from classifier.io import Example, read_table  # noqa: E402
+from classifier import TrainConfig, train_model
+from classifier.io import Example, read_table
 
 
 def unlabeled_rows(data: Path, names: list[str]) -> list[dict[str, str]]:

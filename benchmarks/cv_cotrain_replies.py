@@ -13,32 +13,26 @@ fold are dropped. Result (2026-11-22): 0.832 vs 0.852 — not used.
 
 from __future__ import annotations
 
-import os
+from onecore import REPO  # first: one BLAS thread before numpy loads, and the repo on sys.path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# isort: split
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.metrics import f1_score  # noqa: E402
-from sklearn.model_selection import StratifiedKFold  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import numpy as np
+from cv_classifier import unlabeled_rows
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from cv_classifier import unlabeled_rows  # noqa: E402
-
-from classifier import Model, TrainConfig, train_model  # noqa: E402
-from classifier.features import CharNgramTfidf  # noqa: E402
-from classifier.io import Example, read_table  # noqa: E402
-from classifier.text import normalize  # noqa: E402
+from classifier import Model, TrainConfig, train_model
+from classifier.features import CharNgramTfidf
+from classifier.io import Example, read_table
+from classifier.text import normalize
 
 
 def category_proba(model: Model, titles: list[str], texts: list[str]) -> np.ndarray:

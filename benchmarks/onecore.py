@@ -1,0 +1,18 @@
+"""Imported first by the classifier benchmarks (run as ``python benchmarks/<name>.py``).
+
+One BLAS thread, set before numpy/scipy load their BLAS, so the figures are one core's; and the
+repository on ``sys.path`` so the scripts import the project as installed from a checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
