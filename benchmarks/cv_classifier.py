@@ -168,7 +168,7 @@ def main() -> None:
                     tr, _ = train_test_split(tr, train_size=args.train_fraction, stratify=y[tr], random_state=seed)
                 train_ex = [examples[i] for i in tr]
                 if args.plain:
-                    pred[te] = plain_svc([examples[i] for i in tr], [examples[i] for i in te])
+                    pred[te] = plain_svc(train_ex, [examples[i] for i in te])
                     continue
                 wk = [
                     Example(r["title"], r["text"], lab)
