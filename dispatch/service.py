@@ -50,9 +50,9 @@ from hotline import lifecycle
 from hotline.db import utcnow
 from hotline.enums import OPEN_STATUSES, DepartmentKind, Role, TicketStatus
 from hotline.errors import Conflict, InvalidInput, NotFound
-from hotline.models import Department, Setting, Ticket, TimelineEvent, User
+from hotline.models import Department, Ticket, TimelineEvent, User
 from hotline.orgs import get_system_user
-from hotline.runtime_settings import read_setting, write_setting
+from hotline.runtime_settings import read_setting, read_settings, write_setting
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,8 @@ def set_setting(session: Session, key: str, value: Any) -> None:
 
 def settings(session: Session) -> dict[str, Any]:
     """All of dispatch's settings in one query (a key never set reads as its default)."""
-    keys = [f"dispatch.{k}" for k in DEFAULTS]
-    stored = {
-        row.key: row.value for row in session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(keys)))
-    }
-    return {key: stored.get(f"dispatch.{key}", default) for key, default in DEFAULTS.items()}
+    stored = read_settings(session, {f"dispatch.{key}": default for key, default in DEFAULTS.items()})
+    return {key: stored[f"dispatch.{key}"] for key in DEFAULTS}
 
 
 # ---------------------------------------------------------------- departments
@@ -158,11 +155,6 @@ def _database_key(session: Session) -> str:
     """Which database a cache entry belongs to (tests and tools switch databases in one process)."""
     bind = session.get_bind()
     return str(bind.engine.url)
-
-
-def active_rules(session: Session) -> list[CompiledRule]:
-    """Enabled rules in precedence order, cached per catalogue version."""
-    return catalogue(session)[1]
 
 
 def rule_to_dict(rule: DispatchRule) -> dict[str, Any]:
