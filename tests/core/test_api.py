@@ -281,8 +281,9 @@ def test_admin_manages_departments_and_users(client: TestClient, pg: tuple[Sessi
         "/api/v1/departments",
         headers=admin,
         json={
-            "code": "dc.hp.gm",
-            "name": "光明社区",
+            # not a code of the demo org, which the dispatch tests load into the same database
+            "code": "dc.hp.qs",
+            "name": "青山社区",
             "level": "community",
             "kind": "territorial",
             "parent_id": org.dept["dc.hp"],
@@ -300,7 +301,7 @@ def test_admin_manages_departments_and_users(client: TestClient, pg: tuple[Sessi
         headers=admin,
         json={
             "username": "gm1",
-            "display_name": "光明社区 小王",
+            "display_name": "青山社区 小王",
             "password": "long-enough-pw",
             "role": "dept_handler",
             "department_id": dept["id"],
