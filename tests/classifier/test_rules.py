@@ -89,6 +89,15 @@ def test_model_never_overrides_a_rule(default_model: Model) -> None:
     assert len(p.urgency.top) == 3  # the model's ranking, not a rule's single forced level
 
 
+def _edit(rules: UrgencyRules, text: str) -> None:
+    """Rewrite the running rules' file as an editor would: a new mtime, seen at the next check."""
+    stamp = rules.path.stat().st_mtime_ns
+    rules.path.write_text(text, encoding="utf-8")
+    st = rules.path.stat()
+    os.utime(rules.path, ns=(st.st_atime_ns, max(st.st_mtime_ns, stamp) + 2_000_000_000))
+    rules._checked = time.monotonic() - 2  # skip the once-a-second throttle
+
+
 def test_rules_from_a_center_file_and_hot_reload(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text("rules:\n  - {id: dam, name: 溃坝, urgency: 特急, keywords: [溃坝]}\n", encoding="utf-8")
@@ -96,15 +105,10 @@ def test_rules_from_a_center_file_and_hot_reload(tmp_path: Path) -> None:
     assert rules.check("", "水库大坝出现溃坝险情").id == "dam"  # type: ignore[union-attr]
     assert rules.check("", "小区燃气泄漏") is None  # only this center's rules apply
     # edit the file: the running object picks it up without a restart
-    path.write_text("rules:\n  - {id: flood, name: 内涝, urgency: 紧急, keywords: [内涝]}\n", encoding="utf-8")
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
-    rules._checked = time.monotonic() - 2  # skip the once-a-second throttle
+    _edit(rules, "rules:\n  - {id: flood, name: 内涝, urgency: 紧急, keywords: [内涝]}\n")
     assert rules.check("", "路口严重内涝").id == "flood"  # type: ignore[union-attr]
     # a broken edit keeps the rules in force
-    path.write_text("rules: [ {id: x", encoding="utf-8")
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 4_000_000_000))
-    rules._checked = time.monotonic() - 2
+    _edit(rules, "rules: [ {id: x")
     assert rules.check("", "路口严重内涝").id == "flood"  # type: ignore[union-attr]
 
 
@@ -125,9 +129,7 @@ def test_a_key_written_twice_is_an_error_not_a_silent_loss(tmp_path: Path) -> No
     with pytest.raises(yaml.YAMLError, match="第 6 行：键「keywords」重复"):
         UrgencyRules(path)
     # the running set keeps the last good rules when such an edit lands
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
-    rules._checked = time.monotonic() - 2
+    _edit(rules, good + "    keywords: [天然气味]\n")
     assert rules.check("", "楼道里燃气泄漏了").id == "gas"  # type: ignore[union-attr]
 
 
