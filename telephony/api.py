@@ -155,15 +155,12 @@ def list_callbacks(
     query = select(CallbackTask).order_by(CallbackTask.abandoned_at, CallbackTask.id).limit(limit)
     if status:
         query = query.where(CallbackTask.status == status)
-    return [
-        schemas.CallbackTaskOut.model_validate(
-            {
-                **{c: getattr(t, c) for c in schemas.CallbackTaskOut.model_fields if hasattr(t, c)},
-                "caller": t.caller_e164 or t.caller_number,
-            }
-        )
-        for t in session.scalars(query)
-    ]
+    return [_task_out(t) for t in session.scalars(query)]
+
+
+def _task_out(task: CallbackTask) -> schemas.CallbackTaskOut:
+    fields = {c: getattr(task, c) for c in schemas.CallbackTaskOut.model_fields if hasattr(task, c)}
+    return schemas.CallbackTaskOut.model_validate({**fields, "caller": task.caller_e164 or task.caller_number})
 
 
 @router.post("/telephony/callbacks/{task_id}", response_model=schemas.CallbackTaskOut)
@@ -181,12 +178,7 @@ def update_callback(
     task.handled_by_id = user.id
     task.handled_at = utcnow()
     session.commit()
-    return schemas.CallbackTaskOut.model_validate(
-        {
-            **{c: getattr(task, c) for c in schemas.CallbackTaskOut.model_fields if hasattr(task, c)},
-            "caller": task.caller_e164 or task.caller_number,
-        }
-    )
+    return _task_out(task)
 
 
 @router.get("/telephony/surveys", response_model=list[schemas.SurveyCallOut])
