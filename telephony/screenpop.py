@@ -30,7 +30,18 @@ from telephony.service import prior_call_count, users_by_interface
 
 log = logging.getLogger("telephony.screenpop")
 
-CHANNEL = "hotline:telephony:screenpop"
+
+
+def channel_for(redis_url: str) -> str:
+    """The pub/sub channel of the installation whose Redis database ``redis_url`` names.
+
+    Redis pub/sub ignores the database number, so two installations (or two test runs) sharing
+    one Redis server would see each other's pops on a fixed channel name: the number goes in it.
+    """
+    import redis
+
+    db = redis.connection.parse_url(redis_url).get("db", 0)
+    return f"hotline:{db}:telephony:screenpop"
 
 
 def citizen_history(session: Session, phone_e164: str, viewer: User) -> dict[str, Any]:
@@ -129,9 +140,10 @@ def make_publisher(redis_url: str | None = None) -> Publisher:
     import redis
 
     client = redis.Redis.from_url(url)
+    channel = channel_for(url)
 
     def publish(message: dict[str, Any]) -> None:
-        client.publish(CHANNEL, json.dumps(message, ensure_ascii=False, default=str))
+        client.publish(channel, json.dumps(message, ensure_ascii=False, default=str))
 
     return publish
 
@@ -153,11 +165,12 @@ class RedisListener:
         import redis.asyncio as aioredis
 
         backoff = 0.5
+        channel = channel_for(self.url)
         while True:
             try:
                 client = aioredis.Redis.from_url(self.url)
                 pubsub = client.pubsub()
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(channel)
                 self.ready.set()
                 backoff = 0.5
                 async for item in pubsub.listen():
@@ -166,7 +179,7 @@ class RedisListener:
                     try:
                         hub.publish(json.loads(item["data"]))
                     except (ValueError, TypeError):
-                        log.warning("bad screen pop message on %s", CHANNEL)
+                        log.warning("bad screen pop message on %s", channel)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - keep listening through Redis restarts
