@@ -32,15 +32,16 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def evaluate(session: Any, rows: list[dict[str, str]], *, use_classifier: bool) -> dict[str, Any]:
-    from dispatch import service
+    from dispatch.departments import departments
+    from dispatch.proposals import Appeal, propose
 
-    depts = service.departments(session)
+    depts = departments(session)
     auto = auto_ok = top1 = top3 = 0
     misses: list[dict[str, Any]] = []
     by_outcome: dict[str, int] = {}
     started = time.perf_counter()
     for row in rows:
-        appeal = service.Appeal(
+        appeal = Appeal(
             title=row["title"],
             content=row["content"],
             address=row["address"] or None,
@@ -51,7 +52,7 @@ def evaluate(session: Any, rows: list[dict[str, str]], *, use_classifier: bool) 
         )
         expected = row["expected"].strip()
         assert expected in depts, f"unknown department code in the labels: {expected}"
-        proposed = service.propose(session, appeal, use_classifier=use_classifier)
+        proposed = propose(session, appeal, use_classifier=use_classifier)
         codes = [p.primary.code for p in proposed.proposals]
         ok1 = bool(codes) and codes[0] == expected
         ok3 = expected in codes[:3]

@@ -1,4 +1,4 @@
-"""HTTP routes of dispatch under /api/v1/dispatch (thin: the rules live in dispatch/service.py)."""
+"""HTTP routes of dispatch under /api/v1/dispatch (thin: the rules live in the package's modules)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import schemas, service
+from dispatch import catalogue, config, departments, places, returns, routing, schemas
+from dispatch import proposals as proposing
+from dispatch import repeats as repeat_candidates
 from dispatch.models import DispatchRule
+from dispatch.queue import queue as waiting_queue
+from dispatch.return_rates import return_rates as compute_return_rates
 from hotline import access
 from hotline.auth import get_current_user, require_roles
 from hotline.deps import get_db
@@ -31,7 +35,7 @@ def _ticket(session: Session, user: User, ticket_id: int) -> Ticket:
     return access.get_visible_ticket(session, user, ticket_id)
 
 
-def _proposals_out(ticket: Ticket, proposed: service.Proposed) -> schemas.ProposalsOut:
+def _proposals_out(ticket: Ticket, proposed: proposing.Proposed) -> schemas.ProposalsOut:
     return schemas.ProposalsOut(
         ticket_id=ticket.id,
         place=proposed.place.to_dict(),
@@ -51,7 +55,7 @@ def _proposals_out(ticket: Ticket, proposed: service.Proposed) -> schemas.Propos
 @router.get("/queue", response_model=list[schemas.QueueItem])
 def queue(user: HotlineStaff, session: DB, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
     """待派单: registered and returned tickets, each with the top three proposals and 并单 candidates."""
-    return service.queue(session, limit=limit)
+    return waiting_queue(session, limit=limit)
 
 
 @router.get("/tickets/{ticket_id}/proposals", response_model=schemas.ProposalsOut)
@@ -59,20 +63,20 @@ def proposals(ticket_id: int, user: HotlineStaff, session: DB) -> Any:
     """Fresh proposals; for a returned ticket, without every department that sent it back."""
     ticket = _ticket(session, user, ticket_id)
     if ticket.status == TicketStatus.returned:
-        return _proposals_out(ticket, service.returned_proposals(session, ticket))
-    return _proposals_out(ticket, service.propose(session, service.Appeal.of(ticket)))
+        return _proposals_out(ticket, returns.returned_proposals(session, ticket))
+    return _proposals_out(ticket, proposing.propose(session, proposing.Appeal.of(ticket)))
 
 
 @router.get("/tickets/{ticket_id}/decisions", response_model=list[schemas.DecisionOut])
 def decisions(ticket_id: int, user: CurrentUser, session: DB) -> Any:
     """Every dispatch decision of a ticket (departments: only on their own tickets)."""
-    return service.decisions(session, _ticket(session, user, ticket_id).id)
+    return proposing.decisions(session, _ticket(session, user, ticket_id).id)
 
 
 @router.post("/tickets/{ticket_id}/decide", response_model=schemas.DecisionOut)
 def decide(ticket_id: int, user: Dispatcher, session: DB) -> Any:
     """Recompute and record the proposal of a waiting ticket."""
-    decision = service.redecide(session, _ticket(session, user, ticket_id), user)
+    decision = routing.redecide(session, _ticket(session, user, ticket_id), user)
     session.commit()
     return decision
 
@@ -80,7 +84,7 @@ def decide(ticket_id: int, user: Dispatcher, session: DB) -> Any:
 @router.post("/tickets/{ticket_id}/dispatch", response_model=schemas.DecisionOut)
 def dispatch(ticket_id: int, body: schemas.DispatchIn, user: Dispatcher, session: DB) -> Any:
     """派单 to the chosen departments, or to the top proposal when none is given."""
-    decision = service.dispatch_by_dispatcher(
+    decision = routing.dispatch_by_dispatcher(
         session,
         _ticket(session, user, ticket_id),
         user,
@@ -96,7 +100,7 @@ def dispatch(ticket_id: int, body: schemas.DispatchIn, user: Dispatcher, session
 @router.post("/tickets/{ticket_id}/redispatch", response_model=schemas.DecisionOut)
 def redispatch(ticket_id: int, body: schemas.DispatchIn, user: Dispatcher, session: DB) -> Any:
     """退单 accepted (改派): to the chosen department, or the best one that has not refused it."""
-    decision = service.redispatch_returned(
+    decision = returns.redispatch_returned(
         session,
         _ticket(session, user, ticket_id),
         user,
@@ -112,7 +116,7 @@ def redispatch(ticket_id: int, body: schemas.DispatchIn, user: Dispatcher, sessi
 @router.post("/tickets/{ticket_id}/reject-return", response_model=schemas.TicketBrief)
 def reject_return(ticket_id: int, body: schemas.RejectReturnIn, user: Dispatcher, session: DB) -> Any:
     """退单 rejected: back to the same department (counted)."""
-    ticket = service.reject_returned(
+    ticket = returns.reject_returned(
         session, _ticket(session, user, ticket_id), user, version=body.version, note=body.note
     )
     session.commit()
@@ -128,10 +132,10 @@ def coordination(
 ) -> Any:
     """协调: tickets sent back twice, waiting for a supervisor (with fresh proposals)."""
     out = []
-    for row in service.coordinations(session, status):
+    for row in returns.coordinations(session, status):
         ticket = session.get(Ticket, row.ticket_id)
         assert ticket is not None
-        proposed = service.returned_proposals(session, ticket) if ticket.status == TicketStatus.returned else None
+        proposed = returns.returned_proposals(session, ticket) if ticket.status == TicketStatus.returned else None
         out.append(
             {
                 **schemas.CoordinationOut.model_validate(row).model_dump(),
@@ -145,9 +149,9 @@ def coordination(
 @router.post("/coordination/{coordination_id}/settle", response_model=schemas.CoordinationOut)
 def settle(coordination_id: int, body: schemas.SettleIn, user: Supervisor, session: DB) -> Any:
     """The supervisor decides which department handles the ticket."""
-    row = service.settle_coordination(
+    row = returns.settle_coordination(
         session,
-        service.get_coordination(session, coordination_id),
+        returns.get_coordination(session, coordination_id),
         user,
         department_id=body.department_id,
         assist_department_ids=body.assist_department_ids,
@@ -171,7 +175,7 @@ def return_rates(user: CurrentUser, session: DB, since: datetime | None = None, 
         if user.department_id is None:
             return []
         within = user.department_id
-    return service.return_rates(session, since=since, until=until, within=within)
+    return compute_return_rates(session, since=since, until=until, within=within)
 
 
 # ---------------------------------------------------------------- 并单
@@ -180,22 +184,22 @@ def return_rates(user: CurrentUser, session: DB, since: datetime | None = None, 
 @router.get("/tickets/{ticket_id}/repeats", response_model=list[schemas.RepeatOut])
 def repeats(ticket_id: int, user: HotlineStaff, session: DB) -> Any:
     """并单 candidates of a ticket, both ways, best first."""
-    return service.repeats_of(session, _ticket(session, user, ticket_id).id)
+    return repeat_candidates.repeats_of(session, _ticket(session, user, ticket_id).id)
 
 
 @router.post("/repeats/{candidate_id}/merge", response_model=schemas.RepeatOut)
 def merge_repeat(
     candidate_id: int, user: HotlineStaff, session: DB, note: Annotated[str | None, Body(embed=True)] = None
 ) -> Any:
-    row = service.get_repeat(session, candidate_id)
-    service.merge_repeat(session, row, user, note=note)
+    row = repeat_candidates.get_repeat(session, candidate_id)
+    repeat_candidates.merge_repeat(session, row, user, note=note)
     session.commit()
     return row
 
 
 @router.post("/repeats/{candidate_id}/dismiss", response_model=schemas.RepeatOut)
 def dismiss_repeat(candidate_id: int, user: HotlineStaff, session: DB) -> Any:
-    row = service.dismiss_repeat(session, service.get_repeat(session, candidate_id), user)
+    row = repeat_candidates.dismiss_repeat(session, repeat_candidates.get_repeat(session, candidate_id), user)
     session.commit()
     return row
 
@@ -210,12 +214,12 @@ def rules(user: HotlineStaff, session: DB) -> Any:
 
 @router.get("/rules/{code}", response_model=schemas.RuleOut)
 def rule(code: str, user: HotlineStaff, session: DB) -> Any:
-    return service.get_rule(session, code)
+    return catalogue.get_rule(session, code)
 
 
 @router.post("/rules", response_model=schemas.RuleOut, status_code=201)
 def create_rule(body: schemas.RuleIn, user: Admin, session: DB) -> Any:
-    row = service.create_rule(session, user, body.model_dump())
+    row = catalogue.create_rule(session, user, body.model_dump())
     session.commit()
     return row
 
@@ -224,14 +228,14 @@ def create_rule(body: schemas.RuleIn, user: Admin, session: DB) -> Any:
 def update_rule(code: str, body: schemas.RulePatch, user: Admin, session: DB) -> Any:
     data = body.model_dump(exclude_unset=True)
     revision = data.pop("revision", None)
-    row = service.update_rule(session, user, code, data, revision=revision)
+    row = catalogue.update_rule(session, user, code, data, revision=revision)
     session.commit()
     return row
 
 
 @router.delete("/rules/{code}", status_code=204)
 def delete_rule(code: str, user: Admin, session: DB) -> None:
-    service.delete_rule(session, user, code)
+    catalogue.delete_rule(session, user, code)
     session.commit()
 
 
@@ -240,13 +244,13 @@ def rule_changes(
     user: HotlineStaff, session: DB, code: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> Any:
     """The catalogue's history: who changed which rule, when, before and after."""
-    return service.rule_history(session, code, limit)
+    return catalogue.rule_history(session, code, limit)
 
 
 @router.get("/catalogue/export", response_class=Response)
 def export_catalogue(user: HotlineStaff, session: DB) -> Response:
     """The whole catalogue as YAML (the format the import takes)."""
-    return Response(service.export_catalogue(session), media_type="application/yaml; charset=utf-8")
+    return Response(catalogue.export_catalogue(session), media_type="application/yaml; charset=utf-8")
 
 
 @router.post("/catalogue/import", response_model=schemas.ImportOut)
@@ -257,7 +261,7 @@ def import_catalogue(
     replace: bool = True,
 ) -> Any:
     """Load a YAML catalogue; with ``replace`` rules absent from the file are deleted. All or nothing."""
-    result = service.import_catalogue(session, user, text, replace=replace)
+    result = catalogue.import_catalogue(session, user, text, replace=replace)
     session.commit()
     return result
 
@@ -268,8 +272,8 @@ def import_catalogue(
 @router.get("/places/resolve", response_model=schemas.PlaceOut)
 def resolve(user: HotlineStaff, session: DB, address: Annotated[str, Query(min_length=1, max_length=500)]) -> Any:
     """Which district, street and community an address lies in."""
-    place = service.resolve_place(session, address)
-    depts = service.departments(session)
+    place = places.resolve_place(session, address)
+    depts = departments.departments(session)
     code = place.code
     return {**place.to_dict(), "department": depts[code].ref() if code and code in depts else None}
 
@@ -283,7 +287,7 @@ def import_gazetteer(
     replace: bool = True,
 ) -> Any:
     """Load the center's gazetteer (YAML ``places:`` or CSV ``name,kind,department_code``)."""
-    names = service.load_gazetteer(session, text, fmt=fmt, replace=replace, source=f"import:{user.username}")
+    names = places.load_gazetteer(session, text, fmt=fmt, replace=replace, source=f"import:{user.username}")
     session.commit()
     return {"names": names}
 
@@ -293,13 +297,13 @@ def import_gazetteer(
 
 @router.get("/settings")
 def get_settings(user: HotlineStaff, session: DB) -> dict[str, Any]:
-    return service.settings(session)
+    return config.settings(session)
 
 
 @router.put("/settings")
 def put_settings(body: dict[str, Any], user: Admin, session: DB) -> dict[str, Any]:
     """Change dispatch settings (auto_threshold, fallbacks, agent_hold_seconds, ...)."""
     for key, value in body.items():
-        service.set_setting(session, key, value)
+        config.set_setting(session, key, value)
     session.commit()
-    return service.settings(session)
+    return config.settings(session)

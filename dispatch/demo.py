@@ -8,8 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import service
+from dispatch.catalogue import import_catalogue
 from dispatch.models import DispatchPlace, DispatchRule
+from dispatch.places import load_gazetteer
+from dispatch.proposals import latest_decision
+from dispatch.routing import redecide
 from hotline.enums import TicketStatus
 from hotline.models import Ticket
 from hotline.orgs import get_system_user
@@ -23,11 +26,9 @@ def load_demo_data(session: Session, *, source: str = "seed") -> dict[str, Any]:
     """Load the shipped catalogue and gazetteer (what is missing only: an edited catalogue is kept)."""
     out: dict[str, Any] = {}
     if session.scalar(select(DispatchPlace.id).limit(1)) is None:
-        out["gazetteer_names"] = service.load_gazetteer(
-            session, GAZETTEER_FILE.read_text(encoding="utf-8"), source=source
-        )
+        out["gazetteer_names"] = load_gazetteer(session, GAZETTEER_FILE.read_text(encoding="utf-8"), source=source)
     if session.scalar(select(DispatchRule.id).limit(1)) is None:
-        result = service.import_catalogue(
+        result = import_catalogue(
             session, get_system_user(session), CATALOGUE_FILE.read_text(encoding="utf-8"), source=source
         )
         out["dispatch_rules"] = result["created"]
@@ -41,8 +42,8 @@ def seed_demo(session: Session) -> dict[str, Any]:
         select(Ticket).where(Ticket.status.in_([TicketStatus.registered.value, TicketStatus.returned.value]))
     ).all()
     for ticket in waiting:
-        latest = service.latest_decision(session, ticket.id)
+        latest = latest_decision(session, ticket.id)
         if latest is None or latest.catalogue_version == 0:
-            service.redecide(session, ticket, None)
+            redecide(session, ticket, None)
     session.commit()
     return out

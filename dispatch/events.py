@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from dispatch import service
+from dispatch.returns import on_return_ruled, on_returned
+from dispatch.routing import route_new_ticket
 from hotline import hooks
 from hotline.models import Ticket, TimelineEvent
 
@@ -35,14 +36,14 @@ def _safely(fn: Handler) -> Callable[[Session, Ticket, TimelineEvent], None]:
 
 
 def on_register(session: Session, ticket: Ticket, _event: TimelineEvent) -> None:
-    service.route_new_ticket(session, ticket)
+    route_new_ticket(session, ticket)
 
 
 _HANDLERS = {
     "register": _safely(on_register),
-    "return": _safely(service.on_returned),
-    "accept_return": _safely(service.on_return_ruled),
-    "reject_return": _safely(service.on_return_ruled),
+    "return": _safely(on_returned),
+    "accept_return": _safely(on_return_ruled),
+    "reject_return": _safely(on_return_ruled),
 }
 
 

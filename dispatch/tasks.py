@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch import service
+from dispatch import routing
 from hotline.celery_app import celery_app
 from hotline.db import session_scope
 from hotline.errors import Conflict
@@ -13,6 +13,6 @@ def apply_held_decision(decision_id: int) -> str:
     """直派 an agent's ticket once its hold is over (nothing happens if someone acted meanwhile)."""
     try:
         with session_scope() as session:
-            return service.apply_held_decision(session, decision_id)
+            return routing.apply_held_decision(session, decision_id)
     except Conflict:
         return "skipped"

@@ -41,7 +41,7 @@ class City:
 
 
 def load_city(session: Session, org: Org) -> City:
-    from dispatch import service
+    from dispatch.config import set_setting
     from dispatch.demo import load_demo_data
     from dispatch.events import subscribe
     from hotline.auth import hash_password
@@ -67,9 +67,9 @@ def load_city(session: Session, org: Org) -> City:
         users[username] = found.id
     load_demo_data(session)
     # Tests see 直派 at once; the hold of agents' tickets has its own test.
-    service.set_setting(session, "agent_hold_seconds", 0)
+    set_setting(session, "agent_hold_seconds", 0)
     # Rules, gazetteer and 兜底 only: classifier/ is another package's moving model (it has its own test).
-    service.set_setting(session, "use_classifier", False)
+    set_setting(session, "use_classifier", False)
     session.commit()
     return City(org=org, dept=depts, users=users)
 

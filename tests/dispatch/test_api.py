@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from dispatch import service
+from dispatch.config import set_setting
 from hotline.app import create_app
 from tests.conftest import login
 from tests.dispatch.conftest import City
@@ -30,7 +30,7 @@ def new_ticket(client: TestClient, who: dict[str, str], **fields: Any) -> dict[s
 
 def test_queue_dispatch_and_who_may(client: TestClient, pg_city: tuple[Session, City]) -> None:
     session, c = pg_city
-    service.set_setting(session, "auto_enabled", False)
+    set_setting(session, "auto_enabled", False)
     session.commit()
     agent, dispatcher, zjj, admin = (login(client, n) for n in ("agent", "dispatcher", "zjj", "admin"))
     t = new_ticket(client, agent, title="路灯不亮", content="桃山路一排路灯不亮。", address="东城区东湖街道桃山路")

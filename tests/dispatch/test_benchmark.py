@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from benchmarks.bench_dispatch import evaluate, read_rows
-from dispatch import classify, service
+from dispatch import classify, config, proposals
 from tests.dispatch.conftest import City
 
 ROWS = read_rows(Path(__file__).with_name("labelled_appeals.csv"))
@@ -63,9 +63,9 @@ def test_the_classifier_is_used_only_through_the_adapter(city: tuple[Session, Ci
     session, _c = city
     if classify.predict("小区停水", "今天早上开始停水了") is None:
         pytest.skip("classifier/default_model not available")
-    service.set_setting(session, "use_classifier", True)
+    config.set_setting(session, "use_classifier", True)
     session.commit()
-    proposed = service.propose(session, service.Appeal(title="想问一件事", content="今天早上开始家里停水了"))
+    proposed = proposals.propose(session, proposals.Appeal(title="想问一件事", content="今天早上开始家里停水了"))
     assert proposed.opinion is not None and proposed.opinion.model_version
     result = evaluate(session, ROWS, use_classifier=True)
     assert result["top3_accuracy"] >= 0.9

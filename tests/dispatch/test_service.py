@@ -6,8 +6,30 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import service
+from dispatch.catalogue import (
+    catalogue_version,
+    create_rule,
+    delete_rule,
+    export_catalogue,
+    import_catalogue,
+    rule_history,
+    update_rule,
+)
+from dispatch.config import set_setting
 from dispatch.models import DispatchCoordination, DispatchDecision, DispatchRepeatCandidate, DispatchRuleChange
+from dispatch.places import load_gazetteer
+from dispatch.proposals import Appeal, latest_decision, propose
+from dispatch.queue import queue
+from dispatch.repeats import dismiss_repeat, flagged_repeat_count, merge_repeat, repeats_of
+from dispatch.return_rates import return_rates
+from dispatch.returns import (
+    open_coordination,
+    redispatch_returned,
+    reject_returned,
+    returned_proposals,
+    settle_coordination,
+)
+from dispatch.routing import apply_held_decision, dispatch_by_dispatcher
 from hotline import lifecycle
 from hotline.enums import AppealType, AssignmentRole, AssignmentStatus, Channel, TicketStatus
 from hotline.errors import Conflict, InvalidInput
@@ -51,7 +73,7 @@ def register(
 
 
 def latest(session: Session, ticket: Ticket) -> DispatchDecision:
-    decision = service.latest_decision(session, ticket.id)
+    decision = latest_decision(session, ticket.id)
     assert decision is not None
     return decision
 
@@ -88,7 +110,7 @@ def test_higher_priority_wins_and_same_priority_rivals_go_to_the_queue(city: Ctx
     # Two rules of the same priority naming different departments: a dispatcher decides.
     admin = c.user(session, "admin")
     for code, words, dept in (("T-A", ["蓝色物件"], "cgj"), ("T-B", ["红色物件"], "sthj")):
-        service.create_rule(
+        create_rule(
             session, admin, {"code": code, "name": code, "priority": 95, "when": {"keywords": words}, "primary": dept}
         )
     session.commit()
@@ -132,9 +154,9 @@ def test_territorial_line_and_double_dispatch(city: Ctx) -> None:
 def test_the_places_territorial_unit_is_always_among_the_first_three(city: Ctx) -> None:
     session, _c = city
     # A broad 行业 rule wins; the street office of the place is still offered (never first).
-    proposed = service.propose(
+    proposed = propose(
         session,
-        service.Appeal("小区门口有人摆摊", "有人在小区门口摆摊卖菜。", "西城区建康街道枫城小区", category="城市管理"),
+        Appeal("小区门口有人摆摊", "有人在小区门口摆摊卖菜。", "西城区建康街道枫城小区", category="城市管理"),
         use_classifier=False,
     )
     codes = [p.primary.code for p in proposed.proposals]
@@ -144,12 +166,12 @@ def test_the_places_territorial_unit_is_always_among_the_first_three(city: Ctx) 
     # Only the district known: the district; no place at all: nothing is added.
     codes = [
         p.primary.code
-        for p in service.propose(
-            session, service.Appeal("超市卖过期面包", "面包过期了还在卖。", "高新区"), use_classifier=False
+        for p in propose(
+            session, Appeal("超市卖过期面包", "面包过期了还在卖。", "高新区"), use_classifier=False
         ).proposals
     ]
     assert codes[0] == "scjg" and "xq" in codes[:3]
-    bare = service.propose(session, service.Appeal("超市卖过期面包", "面包过期了还在卖。"), use_classifier=False)
+    bare = propose(session, Appeal("超市卖过期面包", "面包过期了还在卖。"), use_classifier=False)
     assert all(p.source != "territorial" for p in bare.proposals)
 
 
@@ -157,7 +179,7 @@ def test_catalogue_reads_outages_village_lights_farm_inputs_and_fire_lanes(city:
     session, _c = city
 
     def top(title: str, content: str, address: str | None = None) -> str:
-        proposed = service.propose(session, service.Appeal(title, content, address), use_classifier=False)
+        proposed = propose(session, Appeal(title, content, address), use_classifier=False)
         return proposed.proposals[0].primary.code
 
     assert top("整个小区停电", "小区全部停电，电梯也停了。", "东城区东湖街道滨湖小区") == "gdgs"
@@ -190,7 +212,7 @@ def test_fallback_to_the_district_and_a_configured_fallback(city: Ctx) -> None:
     )
     assert t.status == TicketStatus.dispatched and t.primary_department_id == c.dept["xc"]
     assert latest(session, t).proposals[0]["source"] == "fallback"
-    service.set_setting(session, "fallbacks", {"xq": "xq.kj"})
+    set_setting(session, "fallbacks", {"xq": "xq.kj"})
     session.commit()
     t2 = register(
         session,
@@ -214,7 +236,7 @@ def test_fallback_to_the_district_and_a_configured_fallback(city: Ctx) -> None:
 def test_an_empty_catalogue_routes_nothing(city: Ctx) -> None:
     session, c = city
     admin = c.user(session, "admin")
-    service.import_catalogue(session, admin, "rules: []")
+    import_catalogue(session, admin, "rules: []")
     session.commit()
     t = register(session, c, "路灯不亮", "路灯不亮。", "东城区东湖街道桃山路")
     assert t.status == TicketStatus.registered and "目录为空" in (latest(session, t).reason or "")
@@ -222,13 +244,13 @@ def test_an_empty_catalogue_routes_nothing(city: Ctx) -> None:
 
 def test_an_agents_ticket_is_held_then_dispatched_unless_someone_acted(city: Ctx) -> None:
     session, c = city
-    service.set_setting(session, "agent_hold_seconds", 90)
+    set_setting(session, "agent_hold_seconds", 90)
     session.commit()
     t = register(session, c, "路灯不亮", "桃山路路灯不亮。", "东城区东湖街道桃山路")
     held = latest(session, t)
     assert t.status == TicketStatus.registered and held.outcome == "held"
     assert held.primary_department_id == c.dept["cgj"]
-    assert service.apply_held_decision(session, held.id) == "dispatched"
+    assert apply_held_decision(session, held.id) == "dispatched"
     session.commit()
     assert t.status == TicketStatus.dispatched and latest(session, t).outcome == "auto_dispatched"
     # The agent answered directly meanwhile: nothing happens.
@@ -236,7 +258,7 @@ def test_an_agents_ticket_is_held_then_dispatched_unless_someone_acted(city: Ctx
     held2 = latest(session, t2)
     lifecycle.answer_directly(session, t2, c.user(session, "agent"), version=t2.version, answer="已告知报修电话")
     session.commit()
-    assert service.apply_held_decision(session, held2.id) == "skipped"
+    assert apply_held_decision(session, held2.id) == "skipped"
     # A dispatcher (not an agent) registering: no hold.
     t3 = register(
         session, c, "路灯不亮", "和平路路灯不亮。", "东城区和平街道和平路", who="dispatcher", phone="13800000003"
@@ -246,20 +268,20 @@ def test_an_agents_ticket_is_held_then_dispatched_unless_someone_acted(city: Ctx
 
 def test_manual_dispatch_records_whether_the_proposal_was_followed(city: Ctx) -> None:
     session, c = city
-    service.set_setting(session, "auto_enabled", False)
+    set_setting(session, "auto_enabled", False)
     session.commit()
     t = register(session, c, "路灯不亮", "桃山路路灯不亮。", "东城区东湖街道桃山路")
     assert t.status == TicketStatus.registered
     with pytest.raises(Conflict):
-        service.dispatch_by_dispatcher(session, t, c.user(session, "agent"), version=t.version)
+        dispatch_by_dispatcher(session, t, c.user(session, "agent"), version=t.version)
     session.rollback()
-    d = service.dispatch_by_dispatcher(
+    d = dispatch_by_dispatcher(
         session, t, c.user(session, "dispatcher"), version=t.version, primary_department_id=c.dept["dc.dh"]
     )
     session.commit()
     assert d.followed_proposal is False and d.kind == "manual" and t.primary_department_id == c.dept["dc.dh"]
     t2 = register(session, c, "井盖丢了", "解放路井盖丢了。", "东城区解放街道解放路", phone="13800000002")
-    d2 = service.dispatch_by_dispatcher(session, t2, c.user(session, "dispatcher"), version=t2.version)
+    d2 = dispatch_by_dispatcher(session, t2, c.user(session, "dispatcher"), version=t2.version)
     session.commit()
     assert d2.followed_proposal is True and t2.primary_department_id == c.dept["cgj"]
 
@@ -283,9 +305,9 @@ def test_accepting_a_return_proposes_without_the_department_that_refused(city: C
     after_return = latest(session, t)
     assert after_return.kind == "return" and c.dept["scjg"] in after_return.excluded_department_ids
     assert all(p["primary"]["id"] != c.dept["scjg"] for p in after_return.proposals)
-    fresh = service.returned_proposals(session, t)
+    fresh = returned_proposals(session, t)
     assert fresh.top is not None and fresh.top.primary.id != c.dept["scjg"]
-    decision = service.redispatch_returned(session, t, c.user(session, "dispatcher"), version=t.version)
+    decision = redispatch_returned(session, t, c.user(session, "dispatcher"), version=t.version)
     session.commit()
     assert decision.kind == "redispatch" and t.status == TicketStatus.dispatched
     assert t.primary_department_id == fresh.top.primary.id
@@ -299,28 +321,26 @@ def test_accepting_a_return_proposes_without_the_department_that_refused(city: C
 def test_reject_then_second_return_goes_to_coordination(city: Ctx) -> None:
     session, c = city
     t = _returned(session, c)
-    service.reject_returned(session, t, c.user(session, "dispatcher"), version=t.version, note="食品安全属市场监管职责")
+    reject_returned(session, t, c.user(session, "dispatcher"), version=t.version, note="食品安全属市场监管职责")
     session.commit()
     assert t.status == TicketStatus.dispatched and t.return_count == 1
-    assert service.open_coordination(session, t.id) is None
+    assert open_coordination(session, t.id) is None
     lifecycle.return_ticket(
         session, t, c.user(session, "scjg"), version=t.version, reason="other", note="仍认为不属于本单位"
     )
     session.commit()
-    coordination = service.open_coordination(session, t.id)
+    coordination = open_coordination(session, t.id)
     assert coordination is not None and coordination.return_count == 2 and coordination.departments == [c.dept["scjg"]]
     assert latest(session, t).outcome == "coordination"
     # Dispatchers may no longer rule on it; the queue leaves it to the supervisor.
     with pytest.raises(Conflict, match="协调"):
-        service.redispatch_returned(session, t, c.user(session, "dispatcher"), version=t.version)
+        redispatch_returned(session, t, c.user(session, "dispatcher"), version=t.version)
     session.rollback()
-    assert all(item["ticket"].id != t.id for item in service.queue(session))
+    assert all(item["ticket"].id != t.id for item in queue(session))
     with pytest.raises(Conflict):
-        service.settle_coordination(
-            session, coordination, c.user(session, "dispatcher"), department_id=c.dept["swj"], note="x"
-        )
+        settle_coordination(session, coordination, c.user(session, "dispatcher"), department_id=c.dept["swj"], note="x")
     session.rollback()
-    service.settle_coordination(
+    settle_coordination(
         session,
         coordination,
         c.user(session, "supervisor"),
@@ -335,7 +355,7 @@ def test_reject_then_second_return_goes_to_coordination(city: Ctx) -> None:
 def test_coordination_settled_to_another_department(city: Ctx) -> None:
     session, c = city
     t = _returned(session, c)
-    service.redispatch_returned(
+    redispatch_returned(
         session, t, c.user(session, "dispatcher"), version=t.version, primary_department_id=c.dept["swj"]
     )
     session.commit()
@@ -350,9 +370,9 @@ def test_coordination_settled_to_another_department(city: Ctx) -> None:
     session.flush()
     lifecycle.return_ticket(session, t, swj_user, version=t.version, reason="not_our_duty", note="非本单位")
     session.commit()
-    coordination = service.open_coordination(session, t.id)
+    coordination = open_coordination(session, t.id)
     assert coordination is not None and set(coordination.departments) == {c.dept["scjg"], c.dept["swj"]}
-    service.settle_coordination(
+    settle_coordination(
         session, coordination, c.user(session, "supervisor"), department_id=c.dept["xc.cy"], note="属地街道牵头"
     )
     session.commit()
@@ -364,16 +384,16 @@ def test_coordination_settled_to_another_department(city: Ctx) -> None:
 def test_return_rates_per_department(city: Ctx) -> None:
     session, c = city
     t = _returned(session, c)
-    service.redispatch_returned(
+    redispatch_returned(
         session, t, c.user(session, "dispatcher"), version=t.version, primary_department_id=c.dept["xc.cy"]
     )
     register(session, c, "外卖吃出虫子", "点的外卖里吃出一只虫子，商家不理。", "高新区科技城街道", phone="13800000002")
     session.commit()
-    rates = {r["code"]: r for r in service.return_rates(session)}
+    rates = {r["code"]: r for r in return_rates(session)}
     assert rates["scjg"]["received"] == 2 and rates["scjg"]["returned"] == 1 and rates["scjg"]["accepted"] == 1
     assert rates["scjg"]["return_rate"] == 0.5
     assert rates["xc.cy"]["received"] == 1 and rates["xc.cy"]["return_rate"] == 0.0
-    assert [r["code"] for r in service.return_rates(session, within=c.dept["xc"])] == ["xc.cy"]
+    assert [r["code"] for r in return_rates(session, within=c.dept["xc"])] == ["xc.cy"]
 
 
 # ---------------------------------------------------------------- 并单
@@ -394,14 +414,14 @@ def test_a_repeat_appeal_is_flagged_and_not_dispatched_blindly(city: Ctx) -> Non
         and decision.outcome == "queued"
         and "疑似重复" in (decision.reason or "")
     )
-    (row,) = service.repeats_of(session, again.id)
+    (row,) = repeats_of(session, again.id)
     assert row.candidate_id == first.id and row.same_citizen and row.same_place and row.score >= 0.5
-    assert service.flagged_repeat_count(session, first.id) == 1
+    assert flagged_repeat_count(session, first.id) == 1
     # Another matter of the same citizen is no repeat.
     other = register(session, c, "咨询社保卡补办", "社保卡丢了去哪里补办。", None, appeal_type=AppealType.consult)
-    assert service.repeats_of(session, other.id) == []
+    assert repeats_of(session, other.id) == []
     # 并单: the core raises the repeat count of the open ticket.
-    service.merge_repeat(session, row, c.user(session, "dispatcher"))
+    merge_repeat(session, row, c.user(session, "dispatcher"))
     session.commit()
     assert again.status == TicketStatus.merged and first.repeat_count == 1 and row.status == "merged"
 
@@ -419,9 +439,9 @@ def test_a_similar_appeal_from_another_caller_at_the_same_place(city: Ctx) -> No
         "东城区和平街道光明菜市场",
         phone="13900000002",
     )
-    rows = service.repeats_of(session, second.id)
+    rows = repeats_of(session, second.id)
     assert [r.candidate_id for r in rows] == [first.id] and rows[0].same_place and not rows[0].same_citizen
-    service.dismiss_repeat(session, rows[0], c.user(session, "dispatcher"))
+    dismiss_repeat(session, rows[0], c.user(session, "dispatcher"))
     session.commit()
     assert session.scalar(select(DispatchRepeatCandidate.status)) == "dismissed"
 
@@ -432,63 +452,63 @@ def test_a_similar_appeal_from_another_caller_at_the_same_place(city: Ctx) -> No
 def test_every_change_of_the_catalogue_is_versioned_with_who(city: Ctx) -> None:
     session, c = city
     admin = c.user(session, "admin")
-    v0 = service.catalogue_version(session)
+    v0 = catalogue_version(session)
     with pytest.raises(Conflict):
-        service.create_rule(
+        create_rule(
             session,
             c.user(session, "dispatcher"),
             {"code": "X", "name": "x", "when": {"keywords": ["x"]}, "primary": "cgj"},
         )
-    rule = service.create_rule(
+    rule = create_rule(
         session, admin, {"code": "X-1", "name": "测试", "when": {"keywords": ["测试词"]}, "primary": "cgj"}
     )
-    service.update_rule(session, admin, "X-1", {"priority": 99}, revision=1)
+    update_rule(session, admin, "X-1", {"priority": 99}, revision=1)
     with pytest.raises(Conflict):
-        service.update_rule(session, admin, "X-1", {"priority": 98}, revision=1)
+        update_rule(session, admin, "X-1", {"priority": 98}, revision=1)
     with pytest.raises(InvalidInput):
-        service.update_rule(session, admin, "X-1", {"primary": "nowhere"})
-    service.delete_rule(session, admin, "X-1")
+        update_rule(session, admin, "X-1", {"primary": "nowhere"})
+    delete_rule(session, admin, "X-1")
     session.commit()
-    history = service.rule_history(session, "X-1")
+    history = rule_history(session, "X-1")
     assert [h.action for h in history] == ["delete", "update", "create"]
     assert all(h.changed_by_id == admin.id for h in history)
     assert history[1].before["priority"] == 50 and history[1].after["priority"] == 99 and rule.revision == 2
-    assert service.catalogue_version(session) == v0 + 3
+    assert catalogue_version(session) == v0 + 3
 
 
 def test_export_import_round_trip(city: Ctx) -> None:
     session, c = city
     admin = c.user(session, "admin")
-    text = service.export_catalogue(session)
+    text = export_catalogue(session)
     before = session.query(DispatchRuleChange).count()
-    assert service.import_catalogue(session, admin, text)["unchanged"] >= 60
+    assert import_catalogue(session, admin, text)["unchanged"] >= 60
     assert session.query(DispatchRuleChange).count() == before
     smaller = text.replace(
         "priority: 66\n  when:\n    any:\n    - keywords:\n      - 路灯",
         "priority: 67\n  when:\n    any:\n    - keywords:\n      - 路灯",
     )
     assert smaller != text
-    result = service.import_catalogue(session, admin, smaller)
+    result = import_catalogue(session, admin, smaller)
     assert result["updated"] == 1 and result["deleted"] == 0
     with pytest.raises(InvalidInput, match="不存在"):
-        service.import_catalogue(session, admin, "rules:\n- {code: Z, name: z, when: {keywords: [z]}, primary: nope}\n")
+        import_catalogue(session, admin, "rules:\n- {code: Z, name: z, when: {keywords: [z]}, primary: nope}\n")
     session.rollback()
 
 
 def test_a_key_written_twice_refuses_the_import_instead_of_dropping_conditions(city: Ctx) -> None:
     session, c = city
     admin = c.user(session, "admin")
-    before = service.export_catalogue(session)
+    before = export_catalogue(session)
     doubled = (
         "rules:\n- code: Z-1\n  name: 双 none\n  priority: 50\n  when:\n    any:\n    - keywords: [油烟]\n"
         "    none:\n    - keywords: [邻居]\n    none:\n    - keywords: [烧烤摊]\n  primary: sthj\n"
     )
     with pytest.raises(InvalidInput, match="键「none」重复"):
-        service.import_catalogue(session, admin, doubled, replace=False)
+        import_catalogue(session, admin, doubled, replace=False)
     session.rollback()
-    assert service.export_catalogue(session) == before
+    assert export_catalogue(session) == before
     with pytest.raises(InvalidInput, match="重复"):
-        service.load_gazetteer(session, "places:\n  dc.hp: {road: [和平路]}\n  dc.hp: {road: [解放路]}\n")
+        load_gazetteer(session, "places:\n  dc.hp: {road: [和平路]}\n  dc.hp: {road: [解放路]}\n")
     session.rollback()
 
 
@@ -514,43 +534,35 @@ def _stored(department: list[tuple[str, float]]) -> dict[str, object]:
 
 def test_a_model_trained_on_our_history_stops_a_rule_it_disagrees_with(city: Ctx) -> None:
     session, _c = city
-    service.set_setting(session, "use_classifier", True)
+    set_setting(session, "use_classifier", True)
     title, content, address = "小区停水", "家里从早上开始停水了。", "东城区和平街道新苑小区5栋"
-    plain = service.propose(session, service.Appeal(title, content, address))
+    plain = propose(session, Appeal(title, content, address))
     assert plain.auto and plain.proposals[0].primary.code == "swjt"
     # Our own codes (a model trained on this center's dispatch history), sure of another department:
-    doubted = service.propose(
-        session, service.Appeal(title, content, address, classification=_stored([("gaj", 0.8), ("swjt", 0.1)]))
-    )
+    doubted = propose(session, Appeal(title, content, address, classification=_stored([("gaj", 0.8), ("swjt", 0.1)])))
     assert not doubted.auto and doubted.proposals[0].primary.code == "swjt"
     assert any("与派单目录不一致" in r for r in doubted.proposals[0].reasons)
     assert "gaj" in [p.primary.code for p in doubted.proposals[:3]]
     # Not sure enough, or agreeing: the rule's 直派 stands.
     for opinion in ([("gaj", 0.55)], [("swjt", 0.9)]):
-        kept = service.propose(session, service.Appeal(title, content, address, classification=_stored(opinion)))
+        kept = propose(session, Appeal(title, content, address, classification=_stored(opinion)))
         assert kept.auto, opinion
     # Our exact department names count too; a generic model's names ("公安局") only propose.
-    by_name = service.propose(
-        session, service.Appeal(title, content, address, classification=_stored([("市公安局", 0.8)]))
-    )
+    by_name = propose(session, Appeal(title, content, address, classification=_stored([("市公安局", 0.8)])))
     assert not by_name.auto
-    generic = service.propose(
-        session, service.Appeal(title, content, address, classification=_stored([("公安局", 0.95)]))
-    )
+    generic = propose(session, Appeal(title, content, address, classification=_stored([("公安局", 0.95)])))
     assert generic.auto and generic.proposals[0].primary.code == "swjt"
     # The setting turns it off.
-    service.set_setting(session, "classifier_veto", 0)
-    assert service.propose(
-        session, service.Appeal(title, content, address, classification=_stored([("gaj", 0.8)]))
-    ).auto
+    set_setting(session, "classifier_veto", 0)
+    assert propose(session, Appeal(title, content, address, classification=_stored([("gaj", 0.8)]))).auto
 
 
 def test_the_fallback_is_not_dispatched_blindly_against_a_sure_history_model(city: Ctx) -> None:
     session, _c = city
-    service.set_setting(session, "use_classifier", True)
+    set_setting(session, "use_classifier", True)
     title, content, address = "想问一件事", "这个事情不知道该找谁。", "西城区"
-    unsure = service.propose(session, service.Appeal(title, content, address, classification=_stored([("mzj", 0.4)])))
+    unsure = propose(session, Appeal(title, content, address, classification=_stored([("mzj", 0.4)])))
     assert unsure.auto and unsure.proposals[0].source == "fallback"  # below classifier_veto (0.6): no doubt
-    doubted = service.propose(session, service.Appeal(title, content, address, classification=_stored([("mzj", 0.62)])))
+    doubted = propose(session, Appeal(title, content, address, classification=_stored([("mzj", 0.62)])))
     assert not doubted.auto
     assert [p.primary.code for p in doubted.proposals[:2]] == ["xc", "mzj"]
