@@ -31,7 +31,6 @@ from telephony.service import prior_call_count, users_by_interface
 log = logging.getLogger("telephony.screenpop")
 
 
-
 def channel_for(redis_url: str) -> str:
     """The pub/sub channel of the installation whose Redis database ``redis_url`` names.
 
