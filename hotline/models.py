@@ -33,6 +33,7 @@ from hotline.enums import (
     TicketStatus,
     Urgency,
 )
+from hotline.fulltext import Searchable, SearchDocument
 
 
 class Department(Base):
@@ -172,6 +173,8 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # 全文检索: the words of title, content and address (hotline/fulltext.py), kept on write.
+    search_document: Mapped[str | None] = mapped_column(SearchDocument(), deferred=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -182,6 +185,15 @@ class Ticket(Base):
     @property
     def status_enum(self) -> TicketStatus:
         return TicketStatus(self.status)
+
+
+TICKET_SEARCH = Searchable(
+    table="tickets",
+    column="search_document",
+    fields=(("title", "A"), ("address", "B"), ("content", "C")),
+    fts_table="tickets_fts",
+)
+TICKET_SEARCH.keep_on_write(Ticket)
 
 
 class TicketAssignment(Base):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from hotline import access, lifecycle
 from hotline.db import utcnow
 from hotline.enums import OPEN_STATUSES, TicketStatus
-from hotline.models import Citizen, Department, Ticket, TicketAssignment, TicketCaller, User
+from hotline.models import TICKET_SEARCH, Citizen, Department, Ticket, TicketAssignment, TicketCaller, User
 from hotline.phone import normalize_phone
 from hotline.schemas import AssignmentOut, CitizenOut, TicketDetail, TicketOut, TimelineOut
 
@@ -117,17 +118,27 @@ def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetim
         query = query.where(Ticket.created_at < flt.created_to)
     if flt.citizen_id is not None:
         query = query.where(Ticket.citizen_id == flt.citizen_id)
-    if flt.q:
-        like = f"%{flt.q.strip()}%"
-        query = query.where(
-            or_(
-                Ticket.title.ilike(like),
-                Ticket.content.ilike(like),
-                Ticket.number.ilike(like),
-                Ticket.address.ilike(like),
-            )
-        )
     return query
+
+
+TICKET_NUMBER = re.compile(r"\d{8}-?\d{0,6}")
+
+
+def search_tickets(session: Session, query: Select[Ticket], q: str) -> tuple[Select[Ticket], Any | None]:
+    """``query`` narrowed by the words of ``q`` (or a ticket number, whole or its first digits), with
+    the rank to order by, best first when ascending (none for a number)."""
+    q = q.strip()
+    if TICKET_NUMBER.fullmatch(q):
+        # 20261122-000123, or its first digits: the unique index, or a prefix on the pattern index
+        number = q if "-" in q or len(q) <= 8 else f"{q[:8]}-{q[8:]}"
+        if len(number) == 15:
+            return query.where(Ticket.number == number), None
+        return query.where(Ticket.number.startswith(number, autoescape=True)), None
+    dialect = session.get_bind().dialect.name
+    found = TICKET_SEARCH.search(dialect, query, Ticket.id, Ticket.search_document, q)
+    if found is None:
+        return query.where(false()), None
+    return found
 
 
 def list_tickets(
@@ -135,12 +146,14 @@ def list_tickets(
 ) -> tuple[list[TicketOut], int]:
     now = utcnow()
     query = ticket_query(session, viewer, flt, now)
+    order: list[Any] = [Ticket.created_at.desc(), Ticket.id.desc()]
+    if flt.q:
+        query, rank = search_tickets(session, query, flt.q)
+        if rank is not None:
+            order.insert(0, rank)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.scalars(
-        query.options(selectinload(Ticket.citizen))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        query.options(selectinload(Ticket.citizen)).order_by(*order).offset((page - 1) * page_size).limit(page_size)
     ).all()
     return [ticket_out(t, viewer, now) for t in rows], total
 

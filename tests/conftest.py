@@ -144,7 +144,9 @@ def clean_tables(session: Session) -> None:
     existing = set(
         session.execute(
             text(
-                "SELECT name FROM sqlite_master WHERE type='table'"
+                # FTS5 tables (and their shadow tables) follow their content table through triggers
+                "SELECT name FROM sqlite_master WHERE type='table' AND NOT EXISTS (SELECT 1 FROM sqlite_master v "
+                "WHERE v.sql LIKE 'CREATE VIRTUAL TABLE%' AND sqlite_master.name LIKE v.name || '%')"
                 if session.get_bind().dialect.name == "sqlite"
                 else "SELECT tablename FROM pg_tables WHERE schemaname='public'"
             )
