@@ -15,7 +15,7 @@ from kombu import Connection
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from hotline import api, classification, pages, wiring
+from hotline import api, attachments_api, classification, pages, wiring
 from hotline.db import get_engine
 from hotline.errors import HotlineError
 from hotline.settings import get_settings
@@ -86,6 +86,7 @@ def create_app() -> FastAPI:
         return JSONResponse(status_code=200 if ok else 503, content={"ok": ok, **checks})
 
     app.include_router(api.router)
+    app.include_router(attachments_api.router)
     pages.install(app)  # the staff page shell's script and style (/static/staff/)
     wiring.include_routers(app)
     wiring.install()

@@ -38,3 +38,20 @@ class Forbidden(HotlineError):
 class RateLimited(HotlineError):
     status_code = 429
     code = "rate_limited"
+
+
+class PayloadTooLarge(HotlineError):
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(HotlineError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class Unavailable(HotlineError):
+    """A part the request needs (the attachment store, the classifier) is down: try again later."""
+
+    status_code = 503
+    code = "unavailable"

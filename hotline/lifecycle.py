@@ -1057,11 +1057,22 @@ def reopen_ticket(session: Session, ticket: Ticket, actor: User | None, *, versi
 
 @transition
 def add_note(
-    session: Session, ticket: Ticket, actor: User | None, *, action: str, note: str, data: dict[str, Any] | None = None
+    session: Session,
+    ticket: Ticket,
+    actor: User | None,
+    *,
+    action: str,
+    note: str,
+    data: dict[str, Any] | None = None,
+    touch: bool = True,
 ) -> TimelineEvent:
-    """A timeline entry that changes no state (e.g. the live call was transferred, 催办 by phone)."""
+    """A timeline entry that changes no state (e.g. the live call was transferred, 催办 by phone).
+
+    ``touch=False`` leaves the ticket's version alone: an entry about a child row (an attachment)
+    must not make a colleague's pending reply stale."""
     note = _require_text(note, "备注")
-    _touch(ticket, utcnow())
+    if touch:
+        _touch(ticket, utcnow())
     event = _record(session, ticket, actor, action, from_status=ticket.status, note=note, data=data)
     _flush(session)
     return event

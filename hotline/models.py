@@ -326,3 +326,22 @@ class ClassificationFeedback(Base):
     text: Mapped[str] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Attachment(Base):
+    """A file on a ticket (photo, document, recording). The bytes live in the blob store
+    (``hotline/blobstore.py``) under ``storage_key``; the name the uploader gave is only shown."""
+
+    __tablename__ = "ticket_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    store: Mapped[str] = mapped_column(String(8))  # disk | s3, where it was written
+    filename: Mapped[str] = mapped_column(String(255))  # display name, cleaned
+    content_type: Mapped[str] = mapped_column(String(100))  # from the bytes, not from the uploader
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # staff | channel | citizen
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -374,3 +374,18 @@ class CitizenHistory(BaseModel):
 
 
 TokenOut.model_rebuild()
+
+
+class AttachmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ticket_id: int
+    filename: str
+    content_type: str = Field(description="Read from the file's bytes, not from the uploader.")
+    size: int
+    sha256: str
+    source: str = Field(description="staff | channel | citizen")
+    uploaded_by_id: int | None
+    created_at: datetime
+    url: str = Field(description="GET it (with the same bearer token) for the file itself.")

@@ -53,6 +53,19 @@ class Settings(BaseSettings):
     smtp_from: str = "12345-noreply@localhost"
     smtp_starttls: bool = False
     survey_base_url: str = "http://127.0.0.1:8000"  # where citizens open /survey/{token}
+    # attachments (hotline/attachments.py): where files live, and what is accepted
+    attachment_store: str = "disk"  # disk | s3
+    attachment_dir: Path | None = None  # disk store; default $DATA_DIR/attachments
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_max_per_ticket: int = 30
+    # empty: hotline/attachments.py's DEFAULT_TYPES (photos, PDF, office documents, voice, video)
+    attachment_types: list[str] = Field(default_factory=list)
+    s3_endpoint_url: str = ""  # an S3-compatible store (MinIO, Ceph, OBS, OSS); empty: AWS
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_prefix: str = "attachments/"
 
     def resolved_data_dir(self) -> Path:
         path = self.data_dir.expanduser().resolve()
@@ -91,6 +104,11 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+    def resolved_attachment_dir(self) -> Path:
+        path = (self.attachment_dir or self.resolved_data_dir() / "attachments").expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     @property
     def effective_sweep_interval(self) -> float:
