@@ -241,11 +241,7 @@ def inbox(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """站内信: the user's messages, newest first, and the unread count."""
-    where = [
-        NotificationMessage.recipient_user_id == user.id,
-        NotificationMessage.channel == "inbox",
-        NotificationMessage.status == "sent",
-    ]
+    where = service.inbox_where(user)
     if unread_only:
         where.append(NotificationMessage.read_at.is_(None))
     total = session.scalar(select(func.count()).select_from(NotificationMessage).where(*where)) or 0
@@ -254,15 +250,16 @@ def inbox(
     ).all()
     return schemas.InboxOut(
         items=[schemas.InboxItem.model_validate(m) for m in items],
-        unread=service.unread_count(session, user.id),
+        unread=service.unread_count(session, user),
         total=int(total),
     )
 
 
 @router.post("/inbox/{message_id}/read", response_model=schemas.InboxItem, tags=["inbox"])
 def mark_read(message_id: int, user: CurrentUser, session: DB) -> Any:
-    message = session.get(NotificationMessage, message_id)
-    if message is None or message.recipient_user_id != user.id or message.channel != "inbox":
+    mine = select(NotificationMessage).where(NotificationMessage.id == message_id, *service.inbox_where(user))
+    message = session.scalar(mine)
+    if message is None:
         raise NotFound("消息不存在", message_id=message_id)
     if message.read_at is None:
         message.read_at = utcnow()

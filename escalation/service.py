@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, literal, select, text, update
+from sqlalchemy import and_, delete, exists, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from escalation import callbacks, rules
 from escalation.config import Config
 from escalation.models import CallbackAttempt, EscalationDue, EscalationRecord, NotificationMessage
 from escalation.notify import Recipient, insert_for, insert_messages, message_rows
-from hotline import lifecycle
+from hotline import access, lifecycle
 from hotline.db import UTCDateTime, utcnow
 from hotline.enums import Role, TicketStatus
 from hotline.errors import Conflict, InvalidInput
@@ -673,20 +673,20 @@ def monthly_report(session: Session, month: str, tz: Any) -> list[EscalationReco
     )
 
 
-def unread_count(session: Session, user_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(NotificationMessage)
-            .where(
-                NotificationMessage.recipient_user_id == user_id,
-                NotificationMessage.channel == "inbox",
-                NotificationMessage.status == "sent",
-                NotificationMessage.read_at.is_(None),
-            )
-        )
-        or 0
-    )
+def inbox_where(user: User) -> list[Any]:
+    """A user's inbox: in-app messages sent to them, except about tickets they may no longer see
+    (a department loses a ticket's notices with the ticket, e.g. after 退单 and 改派)."""
+    return [
+        NotificationMessage.recipient_user_id == user.id,
+        NotificationMessage.channel == "inbox",
+        NotificationMessage.status == "sent",
+        or_(NotificationMessage.ticket_id.is_(None), access.can_see_ticket(user, NotificationMessage.ticket_id)),
+    ]
+
+
+def unread_count(session: Session, user: User) -> int:
+    unread = [*inbox_where(user), NotificationMessage.read_at.is_(None)]
+    return int(session.scalar(select(func.count()).select_from(NotificationMessage).where(*unread)) or 0)
 
 
 def drop_watch(session: Session, ticket_id: int) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, false, select
-from sqlalchemy.orm import Session
+from typing import Any
 
-from hotline.enums import DEPARTMENT_ROLES, Role
+from sqlalchemy import ColumnElement, Select, exists, false, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from hotline.enums import DEPARTMENT_ROLES, AssignmentStatus, Role
 from hotline.errors import NotFound
 from hotline.models import Department, Ticket, TicketAssignment, User
 
@@ -32,21 +34,30 @@ def is_within(session: Session, department_id: int, ancestor_id: int) -> bool:
     return department_path(session, department_id).startswith(department_path(session, ancestor_id))
 
 
-def scope_tickets(session: Session, user: User, query: Select[Ticket]) -> Select[Ticket]:
-    """Restrict a ticket query to what ``user`` may see.
+def can_see_ticket(user: User, ticket_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    """A condition: ``user`` may see the ticket whose id is ``ticket_id`` (a column of any query).
 
     Hotline staff (agents, dispatchers, callback agents, supervisors, admins) see every ticket;
-    a department user sees tickets assigned to their department or any unit below it.
+    a department user sees tickets its department or a unit below it holds now. An assignment
+    withdrawn (the department sent the ticket back and it went elsewhere on 改派, or it was merged
+    away) grants nothing: the caller's name and number went with the ticket.
     """
     if not is_department_user(user):
-        return query
+        return true()
     if user.department_id is None:
-        return query.where(false())
-    assigned_below = exists().where(
-        TicketAssignment.ticket_id == Ticket.id,
+        return false()
+    return exists().where(
+        TicketAssignment.ticket_id == ticket_id,
+        TicketAssignment.status != AssignmentStatus.withdrawn.value,
         TicketAssignment.department_id.in_(subtree_ids(user.department_id)),
     )
-    return query.where(assigned_below)
+
+
+def scope_tickets(session: Session, user: User, query: Select[Any]) -> Select[Any]:
+    """Restrict a ticket query to what ``user`` may see (:func:`can_see_ticket`)."""
+    if not is_department_user(user):
+        return query
+    return query.where(can_see_ticket(user, Ticket.id))
 
 
 def get_visible_ticket(session: Session, user: User, ticket_id: int) -> Ticket:

@@ -184,10 +184,11 @@ def classify(body: schemas.ClassifyIn, user: HotlineStaff) -> Any:
 # ---------------------------------------------------------------- citizens
 
 
-@router.get("/citizens/history", response_model=schemas.CitizenHistory, tags=["citizens"])
-def history(phone: Annotated[str, Query(min_length=3, max_length=32)], user: HotlineStaff, session: DB) -> Any:
-    """A caller's history (agents see it on the screen pop)."""
-    normalised = normalize_phone(phone)
+@router.post("/citizens/history", response_model=schemas.CitizenHistory, tags=["citizens"])
+def history(body: schemas.PhoneLookupIn, user: HotlineStaff, session: DB) -> Any:
+    """A caller's history (agents see it on the screen pop). A read, but a POST: the number stays
+    out of the URL and so out of every access log on the way."""
+    normalised = normalize_phone(body.phone)
     if normalised is None:
         raise InvalidInput("电话号码无效", field="phone")
     return citizen_history(session, normalised, user)

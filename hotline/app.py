@@ -15,9 +15,10 @@ from kombu import Connection
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from hotline import api, attachments_api, classification, pages, wiring
+from hotline import api, attachments_api, classification, logs, pages, wiring
 from hotline.db import get_engine
 from hotline.errors import HotlineError
+from hotline.requestlog import RequestLogMiddleware
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    logs.install_redaction()
     app = FastAPI(
         title="hotline · 12345 政务服务便民热线",
         version="0.1.0",
@@ -85,6 +87,7 @@ def create_app() -> FastAPI:
         ok = all(c["ok"] for c in checks.values())
         return JSONResponse(status_code=200 if ok else 503, content={"ok": ok, **checks})
 
+    app.add_middleware(RequestLogMiddleware)
     app.include_router(api.router)
     app.include_router(attachments_api.router)
     pages.install(app)  # the staff page shell's script and style (/static/staff/)

@@ -15,8 +15,11 @@ from celery.signals import beat_init, worker_init, worker_process_init
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from hotline import logs
 from hotline.settings import get_settings
 
+# Worker and beat processes start here, not in the CLI: mask their logs from the first line.
+logs.install_redaction()
 # Task modules of every package; the composition root is the only place that lists them.
 TASK_MODULES = ["hotline.tasks", "dispatch.tasks", "escalation.tasks"]
 

@@ -22,7 +22,9 @@ log = logging.getLogger("hotline")
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from hotline import logs
+
+    logs.configure(get_settings().log_level)
 
 
 @click.group()
@@ -184,22 +186,25 @@ def api(host: str, port: int) -> None:
     import uvicorn
 
     from hotline.app import create_app
+    from hotline.requestlog import UVICORN_OPTIONS
 
-    uvicorn.run(create_app(), host=host, port=port, log_level=get_settings().log_level.lower())
+    uvicorn.run(create_app(), host=host, port=port, log_level=get_settings().log_level.lower(), **UVICORN_OPTIONS)
 
 
 @main.command()
 @click.option("--concurrency", default=2, show_default=True, type=int)
 def worker(concurrency: int) -> None:
     """Run a Celery worker."""
-    os.execv(sys.executable, _celery_argv("worker", "--loglevel", "INFO", "--concurrency", str(concurrency)))
+    level = get_settings().log_level
+    os.execv(sys.executable, _celery_argv("worker", "--loglevel", level, "--concurrency", str(concurrency)))
 
 
 @main.command()
 def beat() -> None:
     """Run Celery beat (exactly one per installation)."""
     schedule = get_settings().resolved_data_dir() / "celerybeat-schedule"
-    os.execv(sys.executable, _celery_argv("beat", "--loglevel", "INFO", "--schedule", str(schedule)))
+    level = get_settings().log_level
+    os.execv(sys.executable, _celery_argv("beat", "--loglevel", level, "--schedule", str(schedule)))
 
 
 @main.command()
@@ -228,6 +233,7 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
     import uvicorn
 
     from hotline.app import create_app
+    from hotline.requestlog import UVICORN_OPTIONS
 
     settings = get_settings()
     data_dir = settings.resolved_data_dir()
@@ -270,7 +276,7 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
                 "worker",
                 "-B",
                 "--loglevel",
-                "INFO",
+                settings.log_level,
                 "--concurrency",
                 "1",
                 "--schedule",
@@ -307,7 +313,10 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
     # worker running (a `docker stop` or systemd stop sends SIGTERM). Ours turns it into an exit.
     signal.signal(signal.SIGTERM, _terminated)
     try:
-        uvicorn.run(create_app(), host=host, port=chosen, log_level="warning")
+        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+            # The terminal of the demo shows the banner and what goes wrong, not every request.
+            logging.getLogger("hotline.access").setLevel(logging.WARNING)
+        uvicorn.run(create_app(), host=host, port=chosen, log_level="warning", **UVICORN_OPTIONS)
     finally:
         _stop_worker()
         if telephony is not None:

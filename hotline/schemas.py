@@ -366,6 +366,12 @@ class CalendarOverrideOut(BaseModel):
     note: str | None
 
 
+class PhoneLookupIn(Strict):
+    """A phone number travels in a body, never in a URL (URLs end up in proxies' and servers' logs)."""
+
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
+
+
 class CitizenHistory(BaseModel):
     citizen: CitizenOut | None
     ticket_count: int

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hotline import access, lifecycle
 from hotline.db import utcnow
-from hotline.enums import OPEN_STATUSES, TicketStatus
+from hotline.enums import OPEN_STATUSES, AssignmentStatus, TicketStatus
 from hotline.models import TICKET_SEARCH, Citizen, Department, Ticket, TicketAssignment, TicketCaller, User
 from hotline.phone import normalize_phone
 from hotline.schemas import AssignmentOut, CitizenOut, TicketDetail, TicketOut, TimelineOut
@@ -98,6 +98,7 @@ def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetim
             select(TicketAssignment.id)
             .where(
                 TicketAssignment.ticket_id == Ticket.id,
+                TicketAssignment.status != AssignmentStatus.withdrawn.value,
                 TicketAssignment.department_id.in_(access.subtree_ids(flt.department_id)),
             )
             .exists()

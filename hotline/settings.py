@@ -10,9 +10,10 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     classifier_model_dir: str = ""
     log_level: str = "INFO"
     cors_origins: list[str] = Field(default_factory=list)
+    # Reverse proxies (addresses or networks, comma separated) whose X-Forwarded-For is believed;
+    # empty: the peer's own address is the client, whatever the request says.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # escalation: deadlines sweep, 督办 notifications, 回访
     drill: bool = False  # HOTLINE_DRILL=1: sweep every second (limits in seconds: `hotline drill`)
     calling_hours: str = ""  # "09:00-20:00" local time; empty: escalation/default.yaml's
@@ -66,6 +70,13 @@ class Settings(BaseSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
     s3_prefix: str = "attachments/"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     def resolved_data_dir(self) -> Path:
         path = self.data_dir.expanduser().resolve()

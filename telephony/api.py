@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 
-from hotline.auth import get_current_user, require_roles
+from hotline.auth import get_stream_user, require_roles
 from hotline.db import utcnow
 from hotline.deps import get_db
 from hotline.enums import Role
@@ -41,33 +40,40 @@ def _unavailable(exc: Exception) -> HTTPException:
     return HTTPException(status_code=503, detail=f"电话系统不可用: {exc}")
 
 
+def _calls_page(session: Session, user: User, filters: schemas.CallFilter, caller: str | None) -> schemas.CallPage:
+    agent_id = user.id if Role(user.role) == Role.agent else filters.agent_id  # an agent: own calls
+    query = service.call_query(
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        agent_user_id=agent_id,
+        agent_interface=filters.agent,
+        abandoned=filters.abandoned,
+        caller=caller,
+    )
+    page, size = filters.page, filters.page_size
+    rows, total, tickets = service.list_calls(session, query, page=page, page_size=size)
+    items = [_call_out(r, tickets.get(r.linkedid, [])) for r in rows]
+    return schemas.CallPage(items=items, total=total, page=page, page_size=size)
+
+
 @router.get("/calls", response_model=schemas.CallPage)
 def list_calls(
     session: Annotated[Session, Depends(get_db)],
     user: Annotated[User, Depends(require_roles(*STAFF))],
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    agent_id: int | None = Query(default=None, description="product user id of the answering agent"),
-    agent: str | None = Query(default=None, description="queue member interface or extension"),
-    abandoned: bool | None = None,
-    caller: str | None = None,
-    page: int = Query(default=1, ge=1),
-    page_size: int = Query(default=50, ge=1, le=500),
+    filters: Annotated[schemas.CallFilter, Query()],
 ) -> schemas.CallPage:
-    if Role(user.role) == Role.agent:
-        agent_id = user.id  # an agent sees the calls they answered
-    query = service.call_query(
-        date_from=date_from,
-        date_to=date_to,
-        agent_user_id=agent_id,
-        agent_interface=agent,
-        abandoned=abandoned,
-        caller=caller,
-    )
-    rows, total, tickets = service.list_calls(session, query, page=page, page_size=page_size)
-    return schemas.CallPage(
-        items=[_call_out(r, tickets.get(r.linkedid, [])) for r in rows], total=total, page=page, page_size=page_size
-    )
+    """Call records, newest first. To find a number's calls, ``POST /calls/search``."""
+    return _calls_page(session, user, filters, None)
+
+
+@router.post("/calls/search", response_model=schemas.CallPage)
+def search_calls(
+    body: schemas.CallSearchIn,
+    session: Annotated[Session, Depends(get_db)],
+    user: Annotated[User, Depends(require_roles(*STAFF))],
+) -> schemas.CallPage:
+    """The calls of one caller (with the list's filters): the number travels in the body."""
+    return _calls_page(session, user, body, body.caller)
 
 
 def _get_call(session: Session, linkedid: str) -> CallRecord:
@@ -197,10 +203,10 @@ def list_surveys(
 @router.get("/telephony/screen-pop/stream")
 async def screen_pop_stream(
     request: Request,
-    user: Annotated[User, Depends(get_current_user)],
+    user: Annotated[User, Depends(get_stream_user)],
     session: Annotated[Session, Depends(get_db)],
 ) -> EventSourceResponse:
-    """来电弹屏 over Server-Sent Events. EventSource: ``?token=<bearer token>``.
+    """来电弹屏 over Server-Sent Events: the bearer token in the header, or ``?token=`` for EventSource.
 
     Events: ``ready`` once subscribed, then ``screen_pop`` with the caller's number, prior
     calls and open/recent tickets (保密 rules applied for this user) each time a call rings

@@ -40,6 +40,26 @@ class CallOut(BaseModel):
     ticket_ids: list[int] = Field(default_factory=list)
 
 
+class CallFilter(BaseModel):
+    """Filters of the calls list; none is personal, so they may be query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    agent_id: int | None = Field(default=None, description="product user id of the answering agent")
+    agent: str | None = Field(default=None, max_length=100, description="queue member interface or extension")
+    abandoned: bool | None = None
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=50, ge=1, le=500)
+
+
+class CallSearchIn(CallFilter):
+    """The calls of one number: the number goes in the body, never in a URL (URLs are logged)."""
+
+    caller: str = Field(min_length=3, max_length=32, description="the caller's number, any format")
+
+
 class CallPage(BaseModel):
     items: list[CallOut]
     total: int

@@ -163,7 +163,10 @@ def test_calls_api_filters_and_ticket_link(api: Api, ami: Any, start_bridge: Any
         tid = seed_ticket(sm, "+8613800000001", answered["linkedid"])
         assert c.get(f"/api/v1/calls/{answered['linkedid']}").json()["ticket_ids"] == [tid]
         assert c.get("/api/v1/calls", params={"abandoned": True}).json()["total"] == 1
-        assert c.get("/api/v1/calls", params={"caller": "13800000002"}).json()["items"][0]["abandoned"]
+        found = c.post("/api/v1/calls/search", json={"caller": "13800000002"}).json()
+        assert found["total"] == 1 and found["items"][0]["abandoned"]
+        assert c.post("/api/v1/calls/search", json={"caller": "13800000002", "abandoned": False}).json()["total"] == 0
+        assert c.get("/api/v1/calls", params={"caller": "13800000002"}).status_code == 422  # not in a URL
         assert c.get("/api/v1/calls", params={"agent_id": agent}).json()["total"] == 1
         assert c.get("/api/v1/calls", params={"date_from": "2999-01-01T00:00:00Z"}).json()["total"] == 0
         assert c.get("/api/v1/calls", params={"page_size": 1, "page": 2}).json()["items"][0]
