@@ -16,6 +16,7 @@ from hotline.app import create_app
 from hotline.db import get_sessionmaker
 from tests.conftest import Org, login
 from tests.core.test_api import APPEAL, act
+from tests.core.test_attachments import PNG
 from tests.escalation.test_sweep import sweep
 
 
@@ -31,7 +32,10 @@ def sees(client: TestClient, who: dict[str, str], ticket: dict[str, Any]) -> dic
     listed = client.get("/api/v1/tickets", headers=who).json()["items"]
     found = client.get("/api/v1/tickets", params={"q": number}, headers=who).json()["items"]
     inbox = client.get("/api/v1/inbox", headers=who).json()
+    files = client.get(f"/api/v1/tickets/{ticket['id']}/attachments", headers=who)
     return {
+        "attachments": files.status_code == 200
+        and all(client.get(f["url"], headers=who).status_code == 200 for f in files.json()),
         "detail": client.get(f"/api/v1/tickets/{ticket['id']}", headers=who).status_code == 200,
         "list": any(i["id"] == ticket["id"] for i in listed),
         "search": any(i["id"] == ticket["id"] for i in found),
@@ -48,11 +52,14 @@ def test_a_department_that_lost_a_ticket_on_reassignment_no_longer_reaches_it(
     zjj, cgj = login(client, "zjj"), login(client, "cgj")
     t = client.post("/api/v1/tickets", headers=agent, json=APPEAL).json()
     t = act(client, dispatcher, t, "dispatch", primary_department_id=org.dept["zjj"]).json()
+    photo = ("现场.png", PNG, "image/png")
+    uploaded = client.post(f"/api/v1/tickets/{t['id']}/attachments", headers=agent, files={"file": photo})
+    assert uploaded.status_code == 201, uploaded.text
     # Not signed in time: 市住建局 gets a 签收 reminder in its inbox.
     sweep(datetime.fromisoformat(t["sign_due"]) + timedelta(seconds=1))
     assert channels.deliver_due(get_sessionmaker()).sent >= 1
     t = client.get(f"/api/v1/tickets/{t['id']}", headers=dispatcher).json()  # the reminder moved its version
-    everything = {"detail": True, "list": True, "search": True, "escalation": True, "inbox": True}
+    everything = {"attachments": True, "detail": True, "list": True, "search": True, "escalation": True, "inbox": True}
     assert sees(client, zjj, t) == everything
 
     t = act(client, zjj, t, "sign").json()
