@@ -1,7 +1,8 @@
 """Reactions to ticket events, subscribed by the composition root (hotline/wiring.py).
 
-Each runs inside the transaction of the change, in a savepoint: a failure of dispatch is logged and
-undone, and never stops a registration or a 退单.
+A registration only enqueues its routing for after the commit (``dispatch.route_registered``). The
+others run inside the transaction of the change, in a savepoint: a failure of dispatch is logged and
+undone, and never stops a 退单 or its ruling.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from dispatch.returns import on_return_ruled, on_returned
-from dispatch.routing import route_new_ticket
+from dispatch.tasks import route_registered
 from hotline import hooks
+from hotline.celery_app import enqueue_after_commit
 from hotline.models import Ticket, TimelineEvent
 
 log = logging.getLogger(__name__)
@@ -36,11 +38,13 @@ def _safely(fn: Handler) -> Callable[[Session, Ticket, TimelineEvent], None]:
 
 
 def on_register(session: Session, ticket: Ticket, _event: TimelineEvent) -> None:
-    route_new_ticket(session, ticket)
+    """Routing reads the catalogue, the gazetteer and open tickets: it runs in a worker once the
+    registration has committed, so the agent's request does only the registration's own writes."""
+    enqueue_after_commit(session, route_registered.si(ticket.id))
 
 
 _HANDLERS = {
-    "register": _safely(on_register),
+    "register": on_register,
     "return": _safely(on_returned),
     "accept_return": _safely(on_return_ruled),
     "reject_return": _safely(on_return_ruled),

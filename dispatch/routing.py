@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.config import setting
-from dispatch.models import (
-    DispatchDecision,
-)
+from dispatch.models import DispatchDecision
 from dispatch.proposals import (
     Appeal,
     Proposed,
@@ -28,6 +27,20 @@ from hotline.models import Ticket, User
 from hotline.orgs import get_system_user
 
 
+def route_registered(session: Session, ticket_id: int) -> str:
+    """Route a ticket registered a moment ago, once: the worker's half of registration (the agent does
+    not wait for proposals and 并单 candidates). A second delivery of the task finds the decision."""
+    ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
+    if ticket is None:
+        return "missing"
+    routed = select(DispatchDecision.id).where(
+        DispatchDecision.ticket_id == ticket_id, DispatchDecision.kind == "initial"
+    )
+    if session.scalar(routed.limit(1)) is not None:
+        return "already"
+    return route_new_ticket(session, ticket).outcome
+
+
 def route_new_ticket(session: Session, ticket: Ticket) -> DispatchDecision:
     """After registration: propose, look for repeats, and 直派 when sure (or hold, or queue)."""
     proposed = propose(session, Appeal.of(ticket))
@@ -44,6 +57,8 @@ def route_new_ticket(session: Session, ticket: Ticket) -> DispatchDecision:
         return record_decision(session, ticket, proposed, kind="initial", outcome=outcome, actor=None)
     creator = session.get(User, ticket.created_by_id) if ticket.created_by_id else None
     hold = int(setting(session, "agent_hold_seconds"))
+    # the hold counts from registration, not from when the worker got to the ticket
+    waited = max(0.0, (utcnow() - ticket.created_at).total_seconds())
     assists = [a.id for a in top.assists]
     if creator is not None and creator.role == Role.agent and hold > 0:
         decision = record_decision(
@@ -60,7 +75,7 @@ def route_new_ticket(session: Session, ticket: Ticket) -> DispatchDecision:
         from dispatch.tasks import apply_held_decision
         from hotline.celery_app import enqueue_after_commit
 
-        enqueue_after_commit(session, apply_held_decision.si(decision.id).set(countdown=hold))
+        enqueue_after_commit(session, apply_held_decision.si(decision.id).set(countdown=max(0.0, hold - waited)))
         return decision
     decision = record_decision(
         session,

@@ -22,6 +22,13 @@ from hotline.settings import get_settings
 logs.install_redaction()
 # Task modules of every package; the composition root is the only place that lists them.
 TASK_MODULES = ["hotline.tasks", "dispatch.tasks", "escalation.tasks"]
+# Routing each new ticket has a queue of its own, so that a burst of registrations never holds up
+# the deadline sweep, reminders and callbacks (the default queue); a worker listens to both.
+ROUTING_QUEUE = "routing"
+TASK_ROUTES = {
+    "dispatch.route_registered": {"queue": ROUTING_QUEUE},
+    "dispatch.apply_held_decision": {"queue": ROUTING_QUEUE},
+}
 
 
 def make_celery() -> Celery:
@@ -40,6 +47,7 @@ def make_celery() -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         result_expires=3600,
+        task_routes=TASK_ROUTES,
         beat_schedule={
             "purge-login-failures": {"task": "hotline.purge_login_failures", "schedule": 600.0},
             # Nightly: learn from the day's corrections (promoted only if not worse).
@@ -104,3 +112,8 @@ def _drop_pending(session: Session, previous_transaction: Any) -> None:
     # rolled back does not drop what the outer transaction still means to send.
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
+
+
+def worker_queues() -> str:
+    """The queues a worker of this installation consumes (``-Q``)."""
+    return ",".join(dict.fromkeys([celery_app.conf.task_default_queue, ROUTING_QUEUE]))

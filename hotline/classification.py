@@ -8,8 +8,10 @@ wrong here means "no proposal": registration never fails because of the model.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -52,14 +54,31 @@ def registry() -> Any:
         return reg
 
 
+# The agent's form asks for proposals as the text is typed; the registration of that same text
+# then finds them here instead of running the model again (per process, per model version).
+_recent: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+_RECENT_MAX = 2048
+
+
 def predict(title: str, content: str) -> dict[str, Any] | None:
     """The model's proposals as stored on a ticket (model version and scores), or None."""
     try:
-        prediction = registry().active().predict(title, content, k=3)
+        model = registry().active()
+        key = (str(model.version), title, content)
+        with _lock:
+            known = _recent.get(key)
+            if known is not None:
+                _recent.move_to_end(key)
+        if known is None:
+            known = model.predict(title, content, k=3).to_dict()
+            with _lock:
+                _recent[key] = known
+                while len(_recent) > _RECENT_MAX:
+                    _recent.popitem(last=False)
     except Exception:  # noqa: BLE001 - no proposal rather than no registration
         log.exception("classifier unavailable")
         return None
-    return prediction.to_dict()  # type: ignore[no-any-return]
+    return copy.deepcopy(known)
 
 
 def proposed(classification: dict[str, Any] | None, head: str) -> str | None:

@@ -181,22 +181,54 @@ def _celery_argv(*args: str) -> list[str]:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def api(host: str, port: int) -> None:
-    """Serve the HTTP API only (production runs several behind a proxy)."""
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="API processes sharing the port (one per core is the rule; see the README).",
+)
+def api(host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API only (several processes with --workers; several machines behind a proxy)."""
     import uvicorn
 
-    from hotline.app import create_app
     from hotline.requestlog import UVICORN_OPTIONS
 
-    uvicorn.run(create_app(), host=host, port=port, log_level=get_settings().log_level.lower(), **UVICORN_OPTIONS)
+    level = get_settings().log_level.lower()
+    if workers == 1:
+        from hotline.app import create_app
+
+        uvicorn.run(create_app(), host=host, port=port, log_level=level, **UVICORN_OPTIONS)
+    else:
+        # Each process builds its own app (its own engine, connection pool and logging).
+        uvicorn.run(
+            "hotline.cli:api_process_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=level,
+            **UVICORN_OPTIONS,
+        )
+
+
+def api_process_app() -> Any:
+    """The app of one of several API processes (``api --workers``): the process's own logging first."""
+    from hotline.app import create_app
+
+    _setup_logging()
+    return create_app()
 
 
 @main.command()
 @click.option("--concurrency", default=2, show_default=True, type=int)
 def worker(concurrency: int) -> None:
-    """Run a Celery worker."""
+    """Run a Celery worker (the default queue and the routing of new tickets)."""
+    from hotline.celery_app import worker_queues
+
     level = get_settings().log_level
-    os.execv(sys.executable, _celery_argv("worker", "--loglevel", level, "--concurrency", str(concurrency)))
+    argv = _celery_argv("worker", "--loglevel", level, "--concurrency", str(concurrency), "-Q", worker_queues())
+    os.execv(sys.executable, argv)
 
 
 @main.command()
@@ -233,6 +265,7 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
     import uvicorn
 
     from hotline.app import create_app
+    from hotline.celery_app import worker_queues
     from hotline.requestlog import UVICORN_OPTIONS
 
     settings = get_settings()
@@ -275,6 +308,8 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
             _celery_argv(
                 "worker",
                 "-B",
+                "-Q",
+                worker_queues(),
                 "--loglevel",
                 settings.log_level,
                 "--concurrency",

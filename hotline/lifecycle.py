@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -52,6 +53,7 @@ from hotline.models import (
 )
 from hotline.phone import normalize_phone
 from hotline.runtime_settings import read_setting
+from hotline.settings import get_settings
 from hotline.timelimits import clear_deadlines, resolve_limit, set_callback_deadline, set_dispatch_deadlines
 from hotline.workcalendar import WorkCalendar
 
@@ -254,17 +256,33 @@ def _calendar(session: Session) -> WorkCalendar:
 
 
 def next_ticket_number(session: Session, now: datetime) -> str:
-    """20261122-000123: the local day and a per-day counter claimed atomically."""
-    day = now.astimezone(_calendar(session).tz).date()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(TicketCounter)
-        .values(day=day, last=1)
-        .on_conflict_do_update(index_elements=[TicketCounter.day], set_={"last": TicketCounter.last + 1})
-        .returning(TicketCounter.last)
-    )
-    seq = session.execute(stmt).scalar_one()
+    """20261122-000123: the local day and a per-day counter.
+
+    On PostgreSQL the number is claimed in a transaction of its own, committed at once, so the
+    counter's row is locked for a moment and not for the whole registration (registrations would
+    otherwise queue on it). A registration that then fails leaves its number unused, as a sequence
+    would. SQLite has one writer at a time anyway: there the claim is part of the registration.
+    """
+    day = now.astimezone(ZoneInfo(get_settings().timezone)).date()
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        stmt = (
+            postgresql.insert(TicketCounter)
+            .values(day=day, last=1)
+            .on_conflict_do_update(index_elements=[TicketCounter.day], set_={"last": TicketCounter.last + 1})
+            .returning(TicketCounter.last)
+        )
+        with bind.engine.connect() as conn:  # type: ignore[union-attr]
+            seq = conn.execute(stmt).scalar_one()
+            conn.commit()
+    else:
+        stmt = (
+            sqlite.insert(TicketCounter)
+            .values(day=day, last=1)
+            .on_conflict_do_update(index_elements=[TicketCounter.day], set_={"last": TicketCounter.last + 1})
+            .returning(TicketCounter.last)
+        )
+        seq = session.execute(stmt).scalar_one()
     return f"{day:%Y%m%d}-{seq:06d}"
 
 

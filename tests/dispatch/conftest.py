@@ -84,3 +84,13 @@ def city(db: tuple[Session, Org]) -> Iterator[tuple[Session, City]]:
 def pg_city(pg: tuple[Session, Org]) -> Iterator[tuple[Session, City]]:
     session, org = pg
     yield session, load_city(session, org)
+
+
+def route(ticket_id: int) -> str:
+    """What the worker does after a registration commits (``dispatch.route_registered``), done here
+    in the test's process; tests/integration checks that a real worker does it."""
+    from dispatch.routing import route_registered
+    from hotline.db import session_scope
+
+    with session_scope() as session:
+        return route_registered(session, ticket_id)

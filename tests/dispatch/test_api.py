@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dispatch.config import set_setting
 from hotline.app import create_app
 from tests.conftest import login
-from tests.dispatch.conftest import City
+from tests.dispatch.conftest import City, route
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ def new_ticket(client: TestClient, who: dict[str, str], **fields: Any) -> dict[s
     body = {"appeal_type": "complaint", "channel": "phone", "phone": "13800000001", **fields}
     response = client.post("/api/v1/tickets", headers=who, json=body)
     assert response.status_code == 201, response.text
-    return response.json()
+    route(response.json()["id"])
+    return client.get(f"/api/v1/tickets/{response.json()['id']}", headers=who).json()
 
 
 def test_queue_dispatch_and_who_may(client: TestClient, pg_city: tuple[Session, City]) -> None:

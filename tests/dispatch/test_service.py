@@ -34,7 +34,7 @@ from hotline import lifecycle
 from hotline.enums import AppealType, AssignmentRole, AssignmentStatus, Channel, TicketStatus
 from hotline.errors import Conflict, InvalidInput
 from hotline.models import Ticket, TimelineEvent
-from tests.dispatch.conftest import City
+from tests.dispatch.conftest import City, route
 
 Ctx = tuple[Session, City]
 
@@ -69,6 +69,8 @@ def register(
     )
     ticket = lifecycle.register_ticket(session, city.user(session, who), appeal)
     session.commit()
+    route(ticket.id)
+    session.refresh(ticket)
     return ticket
 
 

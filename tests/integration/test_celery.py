@@ -15,7 +15,7 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline.celery_app import celery_app, enqueue_after_commit, reconfigure_celery
+from hotline.celery_app import ROUTING_QUEUE, celery_app, enqueue_after_commit, reconfigure_celery
 from hotline.db import get_sessionmaker, utcnow
 from hotline.models import LoginFailure
 from hotline.tasks import purge_login_failures
@@ -40,7 +40,7 @@ def broker(pg: tuple[Session, Org], monkeypatch: pytest.MonkeyPatch) -> Iterator
     client.flushdb()
 
 
-def start_worker(tmp_path: Path) -> subprocess.Popen[bytes]:
+def start_worker(tmp_path: Path, queues: str = QUEUE) -> subprocess.Popen[bytes]:
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
     env = dict(os.environ)
     return subprocess.Popen(
@@ -54,7 +54,7 @@ def start_worker(tmp_path: Path) -> subprocess.Popen[bytes]:
             "--concurrency",
             "1",
             "-Q",
-            QUEUE,
+            queues,
             "--loglevel",
             "INFO",
             "--without-gossip",
@@ -109,5 +109,58 @@ def test_a_real_worker_runs_the_task_against_postgresql(
         assert remaining == 1, (tmp_path / "worker.log").read_text()[-2000:]
         result = purge_login_failures.delay()
         assert result.get(timeout=30) == 0
+    finally:
+        stop(worker)
+
+
+def test_a_real_worker_routes_each_registration_once(
+    broker: redis.Redis, pg: tuple[Session, Org], tmp_path: Path
+) -> None:
+    """Registration commits without routing; the worker proposes, checks 并单 and dispatches within
+    seconds, once per ticket even when the task is delivered twice."""
+    from fastapi.testclient import TestClient
+
+    from dispatch.config import set_setting
+    from dispatch.models import DispatchDecision
+    from dispatch.tasks import route_registered
+    from hotline.app import create_app
+    from hotline.models import Ticket
+    from tests.conftest import login
+    from tests.dispatch.conftest import load_city
+
+    session, org = pg
+    load_city(session, org)
+    set_setting(session, "agent_hold_seconds", 0)
+    session.commit()
+    with TestClient(create_app()) as client:
+        agent = login(client, "agent")
+        body = {
+            "appeal_type": "complaint",
+            "channel": "phone",
+            "phone": "13800000001",
+            "title": "井盖丢了",
+            "content": "解放路人行道上的井盖丢了，晚上很危险。",
+            "address": "东城区解放街道解放路",
+        }
+        created = client.post("/api/v1/tickets", headers=agent, json=body)
+        assert created.status_code == 201, created.text
+        ticket_id = created.json()["id"]
+    assert created.json()["status"] == "registered"  # the request did not route
+    again = route_registered.delay(ticket_id)  # a second delivery of the same task, queued behind the first
+    worker = start_worker(tmp_path, f"{QUEUE},{ROUTING_QUEUE}")
+    try:
+        deadline = time.monotonic() + 60
+        status = "registered"
+        while time.monotonic() < deadline and status == "registered":
+            session.expire_all()
+            status = session.scalar(select(Ticket.status).where(Ticket.id == ticket_id)) or ""
+            time.sleep(0.2)
+        assert status == "dispatched", (tmp_path / "worker.log").read_text()[-3000:]
+        assert again.get(timeout=60) == "already"
+        session.expire_all()
+        initial = session.scalars(
+            select(DispatchDecision).where(DispatchDecision.ticket_id == ticket_id, DispatchDecision.kind == "initial")
+        ).all()
+        assert [d.outcome for d in initial] == ["auto_dispatched"]
     finally:
         stop(worker)
