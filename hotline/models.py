@@ -67,7 +67,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
-    # Telephony interface of an agent's seat, e.g. "Local/8001@hotline-agents/n" or "PJSIP/agent9001".
+    # An agent's seat: its number ("8001", which names both PJSIP/8001 and Local/8001@hotline-agents/n)
+    # or one full queue member interface.
     extension: Mapped[str | None] = mapped_column(String(100), unique=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(200))

@@ -77,6 +77,8 @@ ACTION_CLASSES: dict[str, frozenset[str]] = {
     "userevent": frozenset({"user"}),
 }
 STATUS_TEXT = {"0": "Down", "4": "Ring", "5": "Ringing", "6": "Up"}
+# Manager actions registered by modules (app_queue), unknown until Asterisk has loaded them.
+LOADED_AT_BOOT = frozenset({"queuestatus", "queuesummary", "queuepause", "queueadd", "queueremove"})
 
 
 def parse_classes(value: str) -> frozenset[str]:
@@ -97,9 +99,13 @@ class AMIUser:
 class SurveyBehaviour:
     """What the simulated citizen phone does when the survey calls it."""
 
-    outcome: str = "answer"  # answer | no_answer | busy
+    outcome: str = "answer"  # answer | no_answer | busy | failed
     digit: str | None = "1"  # 满意 1 / 基本满意 2 / 不满意 3
     digit2: str | None = "1"  # 已解决 1 / 未解决 2
+    cause: int = 3  # Q.850 cause of a failed dial (3: no route to destination)
+
+
+CAUSE_TEXT = {3: "No route to destination", 17: "User busy", 21: "Call Rejected", 34: "Circuit/channel congestion"}
 
 
 def default_survey_behaviour(number: str) -> SurveyBehaviour:
@@ -177,6 +183,7 @@ class AMIServer:
         timestampevents: bool = True,
         login_fail_delay: float = 1.0,
         survey_behaviour: Callable[[str], SurveyBehaviour] = default_survey_behaviour,
+        booted: bool = True,
     ) -> None:
         self.host = host
         self.port = port
@@ -189,12 +196,14 @@ class AMIServer:
         self.ids = scenarios.IdAllocator()
         self.sessions: list[Session] = []
         self.actions: list[tuple[str | None, dict[str, str]]] = []
+        self.unknown_actions: list[str] = []  # answered "Invalid/unknown command"
         self.channels: dict[str, Channel] = {}
         self.queue_entries: dict[str, dict[str, dict[str, Any]]] = {}
         self.members: dict[str, dict[str, dict[str, str]]] = {}
         self.plays: list[Play] = []
         self.events_sent = 0
         self.refusing = False
+        self.booted = booted  # False: Asterisk still loading modules (no FullyBooted, no Queue* actions)
         self._server: asyncio.base_events.Server | None = None
         self._v0 = time.time()
         self._w0 = time.monotonic()
@@ -240,6 +249,36 @@ class AMIServer:
     def refuse_connections(self, refuse: bool = True) -> None:
         """While refusing, new connections are closed at once (Asterisk down)."""
         self.refusing = refuse
+
+    def restart(self) -> None:
+        """``core restart now``: Shutdown event, every connection and call gone, booting again.
+
+        Constructed from Asterisk's documented behaviour (the recordings have no restart):
+        ``Shutdown`` (class system) goes out first; after the restart logins are accepted
+        before the modules are loaded, and ``FullyBooted`` comes when they are (``finish_boot``).
+        """
+        self.emit({"Event": "Shutdown", "Privilege": "system,all", "Shutdown": "Cleanly", "Restart": "True"})
+        for play in list(self.plays):
+            play.cancelled = True
+        self.drop_clients()
+        self.channels.clear()
+        self.queue_entries.clear()
+        self.booted = False
+        self._uptime0 = time.monotonic()
+
+    def finish_boot(self) -> None:
+        """All modules loaded: ``FullyBooted`` to every logged-in session that reads ``system``."""
+        self.booted = True
+        uptime = str(int(time.monotonic() - self._uptime0))
+        self.emit(
+            {
+                "Event": "FullyBooted",
+                "Privilege": "system,all",
+                "Uptime": uptime,
+                "LastReload": uptime,
+                "Status": "Fully Booted",
+            }
+        )
 
     def inject_raw(self, data: bytes) -> None:
         for s in self.sessions:
@@ -497,7 +536,10 @@ class AMIServer:
             self._respond(session, aid, "Error", "Permission denied")
             return
         handler = getattr(self, f"_do_{name}", None)
+        if not self.booted and name in LOADED_AT_BOOT:
+            handler = None  # app_queue has not registered its actions yet
         if handler is None:
+            self.unknown_actions.append(action)
             self._respond(
                 session,
                 aid,
@@ -539,7 +581,7 @@ class AMIServer:
             self._set_events(session, events)
         self._respond(session, aid, "Success", "Authentication accepted")
         uptime = str(int(time.monotonic() - self._uptime0))
-        if session.wants("system"):
+        if self.booted and session.wants("system"):
             session.send(
                 encode(
                     {
@@ -748,13 +790,15 @@ class AMIServer:
             return
         self._respond(session, aid, "Success", "Originate successfully queued")
         context = msg.get("Context", "")
+        # ChannelId/OtherChannelId become the Uniqueids of the Local channel's two halves.
+        ids = {k: v for k, v in (("u0", msg.get("ChannelId")), ("u1", msg.get("OtherChannelId"))) if v}
         if context.startswith("callback-survey") or "CASE_ID" in variables:
-            self._play_survey(channel, aid, variables)
+            self._play_survey(channel, aid, variables, ids)
         else:
             number = msg.get("CallerID", "").rsplit("<", 1)[-1].rstrip(">") or "13800000001"
             self.play("01_inbound_answered", numbers=[number])
 
-    def _play_survey(self, channel: str, action_id: str, variables: dict[str, str]) -> None:
+    def _play_survey(self, channel: str, action_id: str, variables: dict[str, str], ids: dict[str, str]) -> None:
         target = channel.split("/", 1)[1]
         if target.endswith("/n"):
             target = target[:-2]
@@ -762,7 +806,7 @@ class AMIServer:
         behaviour = self.callee_behaviour.get(number) or self.survey_behaviour(number)
         if "SURVEY_DIGIT" in variables:
             behaviour = SurveyBehaviour("answer", variables["SURVEY_DIGIT"], variables.get("SURVEY_DIGIT2"))
-        values = {"n0": number, "case": variables.get("CASE_ID", ""), "action": action_id}
+        values = {"n0": number, "case": variables.get("CASE_ID", ""), "action": action_id, **ids}
         replace = {"citizen-phone": context or "citizen-phone"}
         if behaviour.outcome == "answer":
             scen = scenarios.survey_scenario(behaviour.digit)
@@ -773,7 +817,9 @@ class AMIServer:
             scen = scenarios.load("04d_callback_survey_no_answer")
             events = scen.render(self.ids, values=values, replace=replace)
             if behaviour.outcome == "busy":
-                events = _as_busy(events)
+                events = _as_failed(events, reason=5, cause=17, disposition="BUSY")
+            elif behaviour.outcome == "failed":
+                events = _as_failed(events, reason=0, cause=behaviour.cause, disposition="FAILED")
         call_id = variables.get("SURVEY_CALL_ID")
         if call_id:
             for e in events:
@@ -918,18 +964,25 @@ def _pairs_from_dict(msg: dict[str, str]) -> list[tuple[str, str]]:
     return out
 
 
-def _as_busy(events: list[scenarios.RenderedEvent]) -> list[scenarios.RenderedEvent]:
-    """Busy is the no-answer recording with the answer the network gives at once (Reason 5)."""
+def _as_failed(
+    events: list[scenarios.RenderedEvent], *, reason: int, cause: int, disposition: str
+) -> list[scenarios.RenderedEvent]:
+    """Constructed: the no-answer recording (04d) as the network's immediate refusal.
+
+    Busy is Reason 5 with cause 17; a dial that fails (the trunk refuses, no route: what
+    ``PJSIP/<endpoint>/<number>`` produced) is Reason 0 with the trunk's cause on the Hangup
+    of both Local halves, the OriginateResponse still before them as in the recording.
+    """
     end = max(e.offset for e in events)
     out = []
     for e in events:
         h = dict(e.headers)
         if h.get("Event") == "OriginateResponse":
-            h["Reason"] = "5"
+            h["Reason"] = str(reason)
         elif h.get("Event") == "Hangup":
-            h["Cause"], h["Cause-txt"] = "17", "User busy"
+            h["Cause"], h["Cause-txt"] = str(cause), CAUSE_TEXT.get(cause, "Unknown")
         elif h.get("Event") == "Cdr":
-            h["Disposition"] = "BUSY"
+            h["Disposition"] = disposition
         off = e.offset if e.offset < end - 1.0 else 0.5 + (e.offset - end)
         out.append(scenarios.RenderedEvent(max(off, e.offset if e.offset < 0.5 else 0.5), h))
     out.sort(key=lambda e: e.offset)

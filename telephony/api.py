@@ -132,15 +132,17 @@ def live(
 @router.post("/telephony/agents/pause")
 def pause(
     body: schemas.PauseIn,
+    session: Annotated[Session, Depends(get_db)],
     user: Annotated[User, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))],
 ) -> dict[str, Any]:
     """示忙 (paused=true, with a reason) / 示闲 (paused=false) through AMI QueuePause."""
     if Role(user.role) == Role.agent or not body.interface:
-        if not user.extension:
+        own = service.seat_interfaces(session, user)
+        if not own:
             raise InvalidInput("当前用户未绑定分机")
-        if body.interface and interface_key(body.interface) != interface_key(user.extension):
+        if body.interface and interface_key(body.interface) not in {interface_key(i) for i in own}:
             raise Forbidden("只能设置自己的分机")
-        interface = user.extension
+        interface = body.interface or own[0]
     else:
         interface = body.interface
     try:

@@ -46,8 +46,14 @@ class BridgeConfig:
     ping_interval: float = 20.0
     ping_timeout: float = 10.0
     backoff_min: float = 0.5
-    backoff_max: float = 30.0
+    # While Asterisk is expected back (a restart, a network blip) the wait stays short: a call
+    # that starts and ends while we wait is only recovered from the CDR, later.
+    backoff_max: float = 2.0
+    expect_back: float = 300.0  # seconds of outage after which the wait may grow
+    backoff_max_long: float = 30.0
     connect_timeout: float = 10.0
+    boot_timeout: float = 60.0  # longest wait for FullyBooted after login
+    log_every: float = 30.0  # repeated connection failures are logged at most this often
 
 
 @dataclass
@@ -87,6 +93,7 @@ class Bridge:
         self._flush_scheduled = False
         self._restored = False
         self._stop = asyncio.Event()
+        self._booted = asyncio.Event()
         # Work for the writer thread; snapshots of one call/agent coalesce while it is busy.
         self._calls_due: dict[str, dict[str, Any]] = {}
         self._agents_due: dict[str, dict[str, Any]] = {}
@@ -105,6 +112,8 @@ class Bridge:
         cfg = self.config
         t = cfg.target
         backoff = cfg.backoff_min
+        down_since: float | None = None  # monotonic time the outage began
+        last_logged = -float("inf")
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
             conn = AMIConnection(
@@ -112,11 +121,13 @@ class Bridge:
             )
             self.conn = conn
             self._buffer = []  # hold events until the resync is applied
+            self._booted.clear()
             try:
                 await conn.connect(cfg.connect_timeout)
                 self.stats.connects += 1
                 self.stats.connected = True
                 log.info("AMI connected to %s:%s as %s (%s)", t.host, t.port, t.username, conn.banner)
+                await self._wait_booted(conn)
                 if not self._restored:
                     rows = await loop.run_in_executor(self._writer, self._load_open_calls)
                     self.tracker.restore(rows)
@@ -124,29 +135,37 @@ class Bridge:
                     if rows:
                         log.info("restored %d open call(s) from the database", len(rows))
                 await self._resync(conn)
-                backoff = cfg.backoff_min
+                backoff, down_since, last_logged = cfg.backoff_min, None, -float("inf")
                 await self._keepalive(conn)
-            except AMILoginError as exc:
-                self.stats.login_failures += 1
-                self.stats.last_error = f"login failed: {exc}"
-                log.error(
-                    "AMI login failed for user %r at %s:%s: %s (check HOTLINE_AMI_USERNAME/SECRET "
-                    "and manager.conf); retrying in %.1fs",
-                    t.username,
-                    t.host,
-                    t.port,
-                    exc,
-                    backoff,
-                )
             except (TimeoutError, OSError, ConnectionError, AMIError) as exc:
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning(
-                    "AMI connection to %s:%s failed: %s; retrying in %.1fs",
-                    t.host,
-                    t.port,
-                    exc or type(exc).__name__,
-                    backoff,
-                )
+                now = time.monotonic()
+                down_since = now if down_since is None else down_since
+                loud = now - last_logged >= cfg.log_every
+                last_logged = now if loud else last_logged
+                if isinstance(exc, AMILoginError):
+                    self.stats.login_failures += 1
+                    self.stats.last_error = f"login failed: {exc}"
+                    log.log(
+                        logging.ERROR if loud else logging.DEBUG,
+                        "AMI login failed for user %r at %s:%s: %s (check HOTLINE_AMI_USERNAME/SECRET "
+                        "and manager.conf); retrying in %.1fs",
+                        t.username,
+                        t.host,
+                        t.port,
+                        exc,
+                        backoff,
+                    )
+                else:
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                    log.log(
+                        logging.WARNING if loud else logging.DEBUG,
+                        "AMI connection to %s:%s failed: %s; retrying in %.1fs (down for %.0fs)",
+                        t.host,
+                        t.port,
+                        exc or type(exc).__name__,
+                        backoff,
+                        now - down_since,
+                    )
             finally:
                 if self.stats.connected:
                     self.stats.disconnects += 1
@@ -158,10 +177,38 @@ class Bridge:
                 break
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), backoff * random.uniform(0.8, 1.2))
-            backoff = min(cfg.backoff_max, backoff * 2)
+            expected_back = down_since is None or time.monotonic() - down_since < cfg.expect_back
+            backoff = min(cfg.backoff_max if expected_back else cfg.backoff_max_long, backoff * 2)
         await self.drain()
         self._writer.shutdown(wait=True)
         self._pops.shutdown(wait=True)
+
+    async def _wait_booted(self, conn: AMIConnection) -> None:
+        """Resynchronise only once Asterisk says ``FullyBooted``.
+
+        Logged in to an Asterisk that is still starting, ``QueueStatus`` answers "Invalid/unknown
+        command" until app_queue is loaded. A booted Asterisk sends ``FullyBooted`` right after
+        the login response; a booting one sends it to every session when it is done.
+        """
+        if self._booted.is_set():
+            return
+        closed = asyncio.ensure_future(conn.closed.wait())
+        booted = asyncio.ensure_future(self._booted.wait())
+        try:
+            await asyncio.wait({closed, booted}, timeout=self.config.boot_timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+            booted.cancel()
+        if conn.closed.is_set():
+            raise ConnectionError(conn.close_reason or "connection closed while Asterisk was booting")
+        if not self._booted.is_set():
+            log.warning(
+                "AMI: no FullyBooted within %.0fs of login (is 'system' in HOTLINE_TELEPHONY_EVENTS?); "
+                "resynchronising anyway",
+                self.config.boot_timeout,
+            )
+        else:
+            log.info("AMI: Asterisk is fully booted")
 
     async def _keepalive(self, conn: AMIConnection) -> None:
         cfg = self.config
@@ -211,6 +258,8 @@ class Bridge:
 
     def _on_events(self, batch: list[Message], recv_ts: float) -> None:
         if self._buffer is not None:
+            if not self._booted.is_set() and any(m.get("Event") == "FullyBooted" for m in batch):
+                self._booted.set()
             self._buffer.append((batch, recv_ts))
             return
         self._handle(batch, recv_ts)
@@ -336,6 +385,9 @@ def config_from_settings(target: AMITarget) -> BridgeConfig:
         ping_timeout=tcfg.ping_timeout,
         backoff_min=tcfg.backoff_min,
         backoff_max=tcfg.backoff_max,
+        expect_back=tcfg.expect_back,
+        backoff_max_long=tcfg.backoff_max_long,
+        boot_timeout=tcfg.boot_timeout,
     )
 
 

@@ -31,7 +31,30 @@ log = logging.getLogger("telephony.callback")
 
 SATISFACTION = {"1": "satisfied", "2": "basically_satisfied", "3": "unsatisfied"}
 RESOLUTION = {"1": "resolved", "2": "unresolved"}
+# OriginateResponse Reason (Asterisk's AST_CONTROL_* of the outcome) and Q.850 hang-up causes.
+ORIGINATE_REASON = {0: "呼叫未建立", 1: "对方挂机", 3: "无人接听（振铃超时）", 5: "用户忙", 8: "线路拥塞"}
 ORIGINATE_FAILURE = {3: "no_answer", 5: "busy"}
+CAUSE_FAILURE = {17: "busy", 18: "no_answer", 19: "no_answer"}
+HANGUP_CAUSE = {
+    1: "空号",
+    3: "无至目的地的路由（检查中继的拨号串与号码）",
+    16: "正常挂机",
+    17: "用户忙",
+    18: "用户无响应",
+    19: "无人接听",
+    20: "用户不在服务区",
+    21: "呼叫被拒绝",
+    22: "号码已改变",
+    27: "目的地故障",
+    28: "号码格式错误",
+    31: "呼叫失败",
+    34: "无可用线路（中继全忙）",
+    38: "网络故障",
+    41: "临时故障",
+    42: "交换设备拥塞",
+    50: "未开通该业务",
+    127: "网络互通故障",
+}
 
 SurveyHandler = Callable[[SurveyCall], None]
 _handlers: list[SurveyHandler] = []
@@ -64,16 +87,23 @@ def dial_string(phone_e164: str) -> str:
     return "00" + phone_e164.lstrip("+")
 
 
+def originate_channel(dial_number: str) -> str:
+    """The channel a survey Originate calls: a Local channel into the outbound-trunk context."""
+    return f"Local/{dial_number}@{get_telephony_settings().outbound_context}/n"
+
+
 def place_survey_call(session: Session, *, ticket_id: int, phone: str, case_id: str) -> SurveyCall:
     """Record a survey call and place it. Commits the row; failures become the row's result."""
     cfg = get_telephony_settings()
     e164 = normalize_phone(phone) or phone
+    action_id = f"survey-{secrets.token_hex(8)}"
     row = SurveyCall(
         ticket_id=ticket_id,
         case_id=case_id,
         phone_e164=e164,
         dial_number=dial_string(e164),
-        action_id=f"survey-{secrets.token_hex(8)}",
+        action_id=action_id,
+        linkedid=action_id,
         status="queued",
     )
     session.add(row)
@@ -84,7 +114,7 @@ def place_survey_call(session: Session, *, ticket_id: int, phone: str, case_id: 
         return row
     headers: dict[str, Any] = {
         "ActionID": row.action_id,
-        "Channel": f"Local/{row.dial_number}@{cfg.outbound_context}/n",
+        "Channel": originate_channel(row.dial_number),
         "Context": cfg.survey_context,
         "Exten": "s",
         "Priority": 1,
@@ -92,6 +122,10 @@ def place_survey_call(session: Session, *, ticket_id: int, phone: str, case_id: 
         "Timeout": cfg.survey_timeout_ms,
         "Async": "true",
         "Variable": [f"CASE_ID={case_id}", f"SURVEY_CALL_ID={row.id}", f"SURVEY_CALLEE={row.dial_number}"],
+        # Our ids on both halves of the Local channel: the Hangup that explains a failure
+        # (and every survey event) names this call.
+        "ChannelId": row.linkedid,
+        "OtherChannelId": f"{row.linkedid}-2",
     }
     try:
         (resp,) = run_actions(target, [("Originate", headers)])
@@ -187,13 +221,25 @@ def handle_originate_response(session: Session, msg: dict[str, str]) -> None:
         row.answered_at = _event_time(msg)
         session.commit()
         return
+    cause = int(msg["Cause"]) if msg.get("Cause", "").isdigit() else None
     session.commit()
+    status = ORIGINATE_FAILURE.get(reason) or CAUSE_FAILURE.get(cause or 0, "failed")
     _finish(
         session,
         row,
-        ORIGINATE_FAILURE.get(reason, "failed"),
-        error=None if reason in ORIGINATE_FAILURE else f"OriginateResponse Reason {reason}",
+        status,
+        hangup_cause=cause,
+        error=None if status != "failed" else failure_text(reason, cause, msg.get("Cause-txt", "")),
     )
+
+
+def failure_text(reason: int, cause: int | None, cause_text: str) -> str:
+    """What an operator reads on a failed survey call: Asterisk's cause first, then the reason."""
+    parts = []
+    if cause is not None:
+        parts.append(f"{HANGUP_CAUSE.get(cause, '呼叫失败')}（Asterisk 挂机原因 {cause} {cause_text}".rstrip() + "）")
+    parts.append(f"OriginateResponse Reason {reason}（{ORIGINATE_REASON.get(reason, '未知')}）")
+    return "；".join(parts)[:255]
 
 
 def handle_survey_event(session: Session, msg: dict[str, str]) -> None:

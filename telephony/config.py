@@ -26,7 +26,10 @@ class TelephonySettings(BaseSettings):
     ping_interval: float = 20.0  # seconds of silence before a Ping
     ping_timeout: float = 10.0
     backoff_min: float = 0.5
-    backoff_max: float = 30.0
+    backoff_max: float = 2.0  # reconnect wait while Asterisk is expected back
+    expect_back: float = 300.0  # after this long down, the wait may grow to backoff_max_long
+    backoff_max_long: float = 30.0
+    boot_timeout: float = 60.0  # longest wait for FullyBooted after login
 
 
 @lru_cache

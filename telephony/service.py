@@ -14,7 +14,7 @@ from hotline.db import utcnow
 from hotline.models import Ticket, User
 from hotline.phone import normalize_phone
 from telephony.models import AgentStatus, CallbackTask, CallRecord
-from telephony.state import interface_extension, interface_key
+from telephony.state import interface_extension, interface_key, member_interface
 
 # Columns the bridge owns; a NULL in a snapshot never erases what a row already has
 # (a restarted bridge knows less than the row; the API sets transfer fields).
@@ -57,17 +57,16 @@ def interface_candidates(interface: str) -> list[str]:
 
 def users_by_interface(session: Session, interfaces: set[str]) -> dict[str, int]:
     """Map queue member interfaces to product user ids through ``users.extension``."""
-    wanted: dict[str, str] = {}
+    wanted: dict[str, list[str]] = {}  # a seat number ("8001") names several interfaces
     for iface in interfaces:
         for cand in interface_candidates(iface):
-            wanted.setdefault(cand, iface)
+            wanted.setdefault(cand, []).append(iface)
     if not wanted:
         return {}
     rows = session.execute(select(User.id, User.extension).where(User.extension.in_(list(wanted)))).all()
     out: dict[str, int] = {}
     for uid, ext in rows:
-        matched = wanted.get(ext) if ext is not None else None
-        if matched is not None:
+        for matched in wanted.get(ext or "", []):
             out.setdefault(matched, uid)
     return out
 
@@ -340,6 +339,23 @@ def _record_transfer_on_tickets(session: Session, call: CallRecord, target: str,
                 note=f"通话已转接至 {target}",
                 data={"linkedid": call.linkedid, "target": target},
             )
+
+
+def seat_interfaces(session: Session, user: User) -> list[str]:
+    """The queue member interfaces of this user's seat, as Asterisk names them.
+
+    ``users.extension`` may be a seat number ("8001") that names several interfaces
+    (``PJSIP/8001`` on our Asterisk, ``Local/8001@hotline-agents/n`` in the replays); the
+    members the bridge has mapped to this user are the ones Asterisk knows now.
+    """
+    if user.extension and "/" in user.extension:
+        return [user.extension]
+    known = session.scalars(
+        select(AgentStatus.interface)
+        .where(AgentStatus.user_id == user.id)
+        .order_by(AgentStatus.state == "logged_out", AgentStatus.interface)
+    ).all()
+    return [member_interface(key) for key in known]
 
 
 def pause_agent(interface: str, paused: bool, reason: str | None = None, queue: str | None = None) -> str:

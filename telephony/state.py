@@ -30,6 +30,11 @@ def interface_key(interface: str) -> str:
     return interface[:-2] if interface.endswith("/n") else interface
 
 
+def member_interface(key: str) -> str:
+    """The queue member interface Asterisk knows for a stored key (Local members end in ``/n``)."""
+    return key + "/n" if key.startswith("Local/") and not key.endswith("/n") else key
+
+
 def interface_extension(interface: str) -> str:
     """The agent's extension in a queue member interface: ``Local/8001@ctx/n`` → ``8001``."""
     body = interface.split("/", 1)[1] if "/" in interface else interface
@@ -159,6 +164,10 @@ class Tracker:
         self.dirty_agents: set[str] = set()
         self.outbox: list[tuple[str, dict[str, Any]]] = []
         self.events_seen = 0
+        # A failed Originate is reported with its channel's hang-up cause: held here (by the
+        # ChannelId we gave the Originate) until that channel's Hangup arrives.
+        self.failed_originates: dict[str, dict[str, str]] = {}
+        self.recent_causes: dict[str, tuple[str, str]] = {}
         self._handlers: dict[str, Callable[[dict[str, str], float], None]] = {
             "Newchannel": self._newchannel,
             "NewCallerid": self._newcallerid,
@@ -285,6 +294,15 @@ class Tracker:
         self.dirty_calls.add(call.linkedid)
         if call.inbound and call.abandoned:
             self.outbox.append(("abandoned", call.snapshot()))
+        if not call.inbound:
+            cause = (str(call.hangup_cause) if call.hangup_cause is not None else "", call.hangup_cause_text or "")
+            failed = self.failed_originates.pop(call.linkedid, None)
+            if failed is not None:
+                self.outbox.append(("originate", _with_cause(failed, cause)))
+            else:
+                self.recent_causes[call.linkedid] = cause
+                while len(self.recent_causes) > 1000:  # only the last few matter (response and hang-up are ms apart)
+                    del self.recent_causes[next(iter(self.recent_causes))]
 
     def _queue_join(self, m: dict[str, str], ts: float) -> None:
         lid = m.get("Linkedid", "")
@@ -431,7 +449,26 @@ class Tracker:
         self.dirty_calls.add(call.linkedid)
 
     def _originate_response(self, m: dict[str, str], ts: float) -> None:
-        self.outbox.append(("originate", dict(m, _ts=str(ts))))
+        """Success goes out at once; a failure waits for the hang-up cause of its channel.
+
+        Asterisk reports a failed Originate with ``Uniqueid: <unknown>`` and the reason code
+        only (trace 04d); the cause ("user busy", "no route") is on the ``Hangup`` of the
+        channel, which may come before or after. The channel carries the ``ChannelId`` we gave
+        the Originate, which is also the response's ``ActionID``.
+        """
+        msg = dict(m, _ts=str(ts))
+        channel_id = m.get("ActionID", "")
+        if m.get("Response") == "Success" or not channel_id:
+            self.outbox.append(("originate", msg))
+            return
+        live = self.calls.get(channel_id)
+        if live is not None and live.status != "ended":
+            self.failed_originates[channel_id] = msg
+            return
+        cause = self.recent_causes.pop(channel_id, None)
+        if cause is None and live is not None:
+            cause = (str(live.hangup_cause) if live.hangup_cause is not None else "", live.hangup_cause_text or "")
+        self.outbox.append(("originate", _with_cause(msg, cause) if cause else msg))
 
     # -- agents ------------------------------------------------------------------------
     def _agent(self, interface: str, name: str, queue: str | None) -> AgentState:
@@ -542,7 +579,7 @@ class Tracker:
                     base = c.get("Channel", "").rsplit("-", 1)[0]
                     for iface in known_agents:
                         if iface == base:
-                            call.agent_interface = iface + ("/n" if iface.startswith("Local/") else "")
+                            call.agent_interface = member_interface(iface)
             if call.inbound:
                 self.dirty_calls.add(lid)
         seen_agents: set[str] = set()
@@ -582,6 +619,12 @@ class Tracker:
                 agent.logged_in = False
                 agent.activity = None
                 self.dirty_agents.add(iface)
+
+
+def _with_cause(msg: dict[str, str], cause: tuple[str, str]) -> dict[str, str]:
+    """The OriginateResponse with the ``Cause``/``Cause-txt`` of its channel's Hangup."""
+    number, text = cause
+    return {**msg, "Cause": number, "Cause-txt": text} if number else msg
 
 
 def _int(value: str | None, default: int | None) -> int | None:

@@ -36,9 +36,9 @@ class DemoLogin:
 
 DEMO_LOGINS = [
     DemoLogin("admin", "系统管理员", Role.admin),
-    DemoLogin("agent1", "话务员 李晓", Role.agent, "hotline", "Local/8001@hotline-agents/n"),
-    DemoLogin("agent2", "话务员 王敏", Role.agent, "hotline", "Local/8002@hotline-agents/n"),
-    DemoLogin("agent3", "话务员 张静", Role.agent, "hotline", "Local/8003@hotline-agents/n"),
+    DemoLogin("agent1", "话务员 李晓", Role.agent, "hotline", "8001"),
+    DemoLogin("agent2", "话务员 王敏", Role.agent, "hotline", "8002"),
+    DemoLogin("agent3", "话务员 张静", Role.agent, "hotline", "8003"),
     DemoLogin("dispatcher", "派单员 赵强", Role.dispatcher, "hotline"),
     DemoLogin("callback", "回访员 钱丽", Role.callback_agent, "hotline"),
     DemoLogin("supervisor", "督办员 孙伟", Role.supervisor, "hotline"),

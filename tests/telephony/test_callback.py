@@ -35,6 +35,8 @@ def target(ami: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         (SurveyBehaviour("answer", "3", "1"), "completed", "unsatisfied", "resolved", 4),
         (SurveyBehaviour("no_answer", None, None), "no_answer", None, None, 3),
         (SurveyBehaviour("busy", None, None), "busy", None, None, 5),
+        (SurveyBehaviour("failed", None, None, cause=3), "failed", None, None, 0),
+        (SurveyBehaviour("failed", None, None, cause=34), "failed", None, None, 0),
     ],
 )
 def test_survey_call_result(
@@ -59,6 +61,7 @@ def test_survey_call_result(
         row_id = row.id
     (sent,) = [m for _u, m in ami.server.actions if m.get("Action") == "Originate"]
     assert sent["Channel"] == "Local/13900000001@outbound-trunk/n"
+    assert sent["ChannelId"] == row.linkedid and sent["OtherChannelId"] == f"{row.linkedid}-2"
     assert sent["Context"] == "callback-survey" and sent["Exten"] == "s"
     assert "CASE_ID=HL20250001" in sent["Variable"]
 
@@ -79,6 +82,16 @@ def test_survey_call_result(
         )
         if status == "completed":
             assert r.linkedid and r.answered_at and r.hangup_cause == 16
+        if status in ("no_answer", "busy", "failed"):
+            # The cause is Asterisk's, from the Hangup of the channel the Originate created.
+            assert r.hangup_cause == {"no_answer": 19, "busy": 17, "failed": behaviour.cause}[status]
+        if status == "failed":
+            # What an operator reads: the cause in words, Asterisk's own text and code, the reason.
+            expected = {3: "无至目的地的路由", 34: "无可用线路"}[behaviour.cause]
+            assert expected in r.error and f"挂机原因 {behaviour.cause}" in r.error
+            assert "OriginateResponse Reason 0" in r.error
+        else:
+            assert r.error is None
     assert seen == [(row_id, status)]  # handlers called once
 
 
