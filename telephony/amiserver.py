@@ -37,6 +37,7 @@ from typing import Any
 
 from telephony import scenarios
 from telephony.protocol import Decoder, encode
+from telephony.records_writer import RecordWriter
 
 log = logging.getLogger("telephony.amiserver")
 
@@ -166,7 +167,9 @@ class Play:
     name: str
     events: list[scenarios.RenderedEvent]
     vstart: float
+    recorded_at: float = 0.0  # the recording's clock at offset 0 (its Cdr times are on it)
     linkedids: set[str] = field(default_factory=set)
+    linkedid_of: dict[str, str] = field(default_factory=dict)  # Uniqueid → Linkedid
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: bool = False
@@ -184,6 +187,7 @@ class AMIServer:
         login_fail_delay: float = 1.0,
         survey_behaviour: Callable[[str], SurveyBehaviour] = default_survey_behaviour,
         booted: bool = True,
+        records: RecordWriter | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -204,6 +208,8 @@ class AMIServer:
         self.events_sent = 0
         self.refusing = False
         self.booted = booted  # False: Asterisk still loading modules (no FullyBooted, no Queue* actions)
+        # Asterisk's CDR and queue log, written into our database whether or not anyone listens.
+        self.records = records
         self._server: asyncio.base_events.Server | None = None
         self._v0 = time.time()
         self._w0 = time.monotonic()
@@ -400,10 +406,12 @@ class AMIServer:
             if events is not None
             else scen.render(self.ids, numbers=numbers, agents=agents, values=values, replace=replace)
         )
-        play = Play(scen.name, rendered, self.vnow() + delay)
+        play = Play(scen.name, rendered, self.vnow() + delay, scen.recorded_at)
         for e in rendered:
             if "Linkedid" in e.headers:
                 play.linkedids.add(e.headers["Linkedid"])
+                if e.headers.get("Event") == "Newchannel":
+                    play.linkedid_of[e.headers.get("Uniqueid", "")] = e.headers["Linkedid"]
         play.task = asyncio.get_running_loop().create_task(self._run_play(play))
         self.plays.append(play)
         return play
@@ -420,6 +428,8 @@ class AMIServer:
                 if play.cancelled:
                     break
                 self.emit(ev.headers, play.vstart + ev.offset)
+                if self.records is not None:
+                    self.records.on_event(ev.headers, play.vstart + ev.offset, play)
         finally:
             play.done.set()
             with contextlib.suppress(ValueError):

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.phone import mask_phone
-from telephony import callback, screenpop, service
+from telephony import callback, reconcile, screenpop, service
 from telephony.client import AMIConnection, AMIError, AMILoginError, AMITarget
 from telephony.config import get_telephony_settings
 from telephony.protocol import MalformedMessage, Message
@@ -53,6 +53,12 @@ class BridgeConfig:
     backoff_max_long: float = 30.0
     connect_timeout: float = 10.0
     boot_timeout: float = 60.0  # longest wait for FullyBooted after login
+    # After each (re)connect, calls that ended while we were away come from Asterisk's CDR and
+    # queue log (telephony.reconcile): those that ended since we last heard Asterisk, minus a
+    # margin; a fresh process looks back at most cdr_lookback seconds.
+    reconcile_cdr: bool = True
+    cdr_margin: float = 60.0
+    cdr_lookback: float = 3600.0
     log_every: float = 30.0  # repeated connection failures are logged at most this often
 
 
@@ -66,6 +72,7 @@ class BridgeStats:
     malformed: int = 0
     resyncs: int = 0
     pops: int = 0
+    reconciled: int = 0  # call records made or corrected from Asterisk's CDR
     last_error: str = ""
     flushes: int = 0
     connected: bool = False
@@ -99,6 +106,9 @@ class Bridge:
         self._agents_due: dict[str, dict[str, Any]] = {}
         self._abandoned_due: list[dict[str, Any]] = []
         self._surveys_due: list[tuple[str, dict[str, Any]]] = []
+        self._vanished_due: list[dict[str, Any]] = []
+        self._reconcile_due: tuple[float, set[str]] | None = None
+        self._heard_until: float | None = None  # Asterisk time of the last event handled
         self._write_running: asyncio.Future[Any] | None = None
         self.on_flush: Callable[[], None] | None = None
 
@@ -129,8 +139,9 @@ class Bridge:
                 log.info("AMI connected to %s:%s as %s (%s)", t.host, t.port, t.username, conn.banner)
                 await self._wait_booted(conn)
                 if not self._restored:
-                    rows = await loop.run_in_executor(self._writer, self._load_open_calls)
+                    rows, heard = await loop.run_in_executor(self._writer, self._load_open_calls)
                     self.tracker.restore(rows)
+                    self._heard_until = self._heard_until or heard
                     self._restored = True
                     if rows:
                         log.info("restored %d open call(s) from the database", len(rows))
@@ -237,8 +248,14 @@ class Bridge:
             now = float(pong.get("Timestamp", ""))
         except ValueError:
             now = time.time()
+        heard = self._heard_until
         self.tracker.resync(channels, queue_items, now)
         self.stats.resyncs += 1
+        if self.config.reconcile_cdr:
+            floor = now - self.config.cdr_lookback
+            since = floor if heard is None else max(floor, heard - self.config.cdr_margin)
+            live = {lid for lid, call in self.tracker.calls.items() if call.status != "ended"}
+            self._reconcile_due = (since, live)
         buffered, self._buffer = self._buffer or [], None
         for batch, ts in buffered:
             self._handle(batch, ts)
@@ -279,12 +296,14 @@ class Bridge:
             else:
                 ts = recv_ts
             handle(msg, ts)
+        if batch:
+            self._heard_until = ts
         self.stats.events += len(batch)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         calls, agents, outbox = self.tracker.take_dirty()
-        if not (calls or agents or outbox):
+        if not (calls or agents or outbox or self._reconcile_due):
             return
         self.stats.flushes += 1
         loop = asyncio.get_running_loop()
@@ -292,8 +311,10 @@ class Bridge:
             if kind == "pop":
                 self.stats.pops += 1
                 loop.run_in_executor(self._pops, self._deliver_pop, item)
-            elif kind == "abandoned":
+            elif kind == "abandoned" or (kind == "vanished" and not self.config.reconcile_cdr):
                 self._abandoned_due.append(item)
+            elif kind == "vanished":
+                self._vanished_due.append(item)
             else:
                 self._surveys_due.append((kind, item))
         for snap in calls:
@@ -307,13 +328,18 @@ class Bridge:
     def _start_write(self) -> None:
         if self._write_running is not None:
             return  # the running write restarts when it is done
-        if not (self._calls_due or self._agents_due or self._abandoned_due or self._surveys_due):
+        if not (self._calls_due or self._agents_due or self._abandoned_due or self._surveys_due or self._reconcile_due):
             return
+        job = None
+        if self._reconcile_due is not None:
+            job = (*self._reconcile_due, self._vanished_due)
+            self._reconcile_due, self._vanished_due = None, []
         batch = (
             list(self._calls_due.values()),
             list(self._agents_due.values()),
             self._abandoned_due,
             self._surveys_due,
+            job,
         )
         self._calls_due, self._agents_due, self._abandoned_due, self._surveys_due = {}, {}, [], []
         fut = asyncio.get_running_loop().run_in_executor(self._writer, self._write, *batch)
@@ -333,9 +359,9 @@ class Bridge:
             await asyncio.sleep(0)
 
     # -- worker threads ----------------------------------------------------------------
-    def _load_open_calls(self) -> list[dict[str, Any]]:
+    def _load_open_calls(self) -> tuple[list[dict[str, Any]], float | None]:
         with self.make_session() as session:
-            return service.load_open_calls(session)
+            return service.load_open_calls(session), reconcile.heard_until(session)
 
     def _write(
         self,
@@ -343,6 +369,7 @@ class Bridge:
         agents: list[dict[str, Any]],
         abandoned: list[dict[str, Any]],
         surveys: list[tuple[str, dict[str, Any]]],
+        reconcile_job: tuple[float, set[str], list[dict[str, Any]]] | None = None,
     ) -> None:
         try:
             with self.make_session() as session:
@@ -358,6 +385,8 @@ class Bridge:
                     )
         except Exception:
             log.exception("could not write %d call(s) / %d agent(s)", len(calls), len(agents))
+        if reconcile_job is not None:
+            self._reconcile(*reconcile_job)
         for kind, msg in surveys:
             try:
                 with self.make_session() as session:
@@ -367,6 +396,30 @@ class Bridge:
                         callback.handle_survey_event(session, msg)
             except Exception:
                 log.exception("could not apply survey event %s", msg.get("UserEvent") or msg.get("Event"))
+
+    def _reconcile(self, since: float, live: set[str], vanished: list[dict[str, Any]]) -> None:
+        """Calls that ended while we were away, from Asterisk's CDR and queue log."""
+        try:
+            with self.make_session() as session:
+                done = reconcile.reconcile(
+                    session, since=since, live=live, vanished=vanished, inbound_contexts=self.config.inbound_contexts
+                )
+        except Exception:
+            log.exception(
+                "could not reconcile calls from Asterisk's CDR; closing %d unseen call(s) as abandoned", len(vanished)
+            )
+            with self.make_session() as session:
+                service.create_callback_tasks(session, vanished)
+                session.commit()
+            return
+        self.stats.reconciled += done.calls
+        log.info(
+            "reconciled %d call(s) from Asterisk's CDR since %s (%d 漏接回拨 task(s); %d already recorded)",
+            done.calls,
+            reconcile.naive_utc(since).isoformat(timespec="seconds"),
+            done.callbacks,
+            done.skipped,
+        )
 
     def _deliver_pop(self, pop: dict[str, Any]) -> None:
         try:
@@ -388,6 +441,9 @@ def config_from_settings(target: AMITarget) -> BridgeConfig:
         expect_back=tcfg.expect_back,
         backoff_max_long=tcfg.backoff_max_long,
         boot_timeout=tcfg.boot_timeout,
+        reconcile_cdr=tcfg.reconcile_cdr,
+        cdr_margin=tcfg.cdr_margin,
+        cdr_lookback=tcfg.cdr_lookback,
     )
 
 

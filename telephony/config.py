@@ -30,6 +30,9 @@ class TelephonySettings(BaseSettings):
     expect_back: float = 300.0  # after this long down, the wait may grow to backoff_max_long
     backoff_max_long: float = 30.0
     boot_timeout: float = 60.0  # longest wait for FullyBooted after login
+    reconcile_cdr: bool = True  # after each reconnect, calls we missed from Asterisk's CDR/queue log
+    cdr_margin: float = 60.0  # read CDRs that ended this long before we last heard Asterisk
+    cdr_lookback: float = 3600.0  # a fresh bridge reads at most this far back
 
 
 @lru_cache

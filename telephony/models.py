@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.db import Base, utcnow
@@ -45,6 +45,8 @@ class CallRecord(Base):
     recording_file: Mapped[str | None] = mapped_column(String(255))
     # True when part of the record was reconstructed after a lost AMI connection.
     reconciled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # resync: closed when we noticed it had gone; cdr: Asterisk's CDR and queue log (exact)
+    reconciled_from: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -116,3 +118,54 @@ class SurveyCall(Base):
     @property
     def finished(self) -> bool:
         return self.status in self.FINAL
+
+
+# -- Asterisk's own records, written by Asterisk into our database -------------------------------
+# The shapes are Asterisk 22's: contrib/realtime/postgresql/postgresql_cdr.sql and
+# postgresql_queue_log.sql of the Asterisk sources (cdr_pgsql fills every column whose name is a
+# CDR field; the realtime queue_log with ``queue_adaptive_realtime`` splits data1..data5). Our
+# only additions are the ``id`` key of ``cdr`` (cdr_pgsql skips a column that has a default) and
+# indexes. Times are UTC (``timezone = UTC`` in cdr_pgsql.conf, ``queue_log_realtime_use_gmt``).
+
+
+class AsteriskCdr(Base):
+    __tablename__ = "cdr"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    accountcode: Mapped[str | None] = mapped_column(String(80))
+    src: Mapped[str | None] = mapped_column(String(80))
+    dst: Mapped[str | None] = mapped_column(String(80))
+    dcontext: Mapped[str | None] = mapped_column(String(80))
+    clid: Mapped[str | None] = mapped_column(String(80))
+    channel: Mapped[str | None] = mapped_column(String(80))
+    dstchannel: Mapped[str | None] = mapped_column(String(80))
+    lastapp: Mapped[str | None] = mapped_column(String(80))
+    lastdata: Mapped[str | None] = mapped_column(String(80))
+    start: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    answer: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    end: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), index=True)
+    duration: Mapped[int | None]
+    billsec: Mapped[int | None]
+    disposition: Mapped[str | None] = mapped_column(String(45))
+    amaflags: Mapped[str | None] = mapped_column(String(45))
+    userfield: Mapped[str | None] = mapped_column(String(256))
+    uniqueid: Mapped[str | None] = mapped_column(String(150), index=True)
+    linkedid: Mapped[str | None] = mapped_column(String(150), index=True)
+    peeraccount: Mapped[str | None] = mapped_column(String(80))
+    sequence: Mapped[int | None]
+
+
+class QueueLog(Base):
+    __tablename__ = "queue_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    time: Mapped[datetime | None] = mapped_column(DateTime(timezone=False), index=True)
+    callid: Mapped[str | None] = mapped_column(String(80), index=True)
+    queuename: Mapped[str | None] = mapped_column(String(256))
+    agent: Mapped[str | None] = mapped_column(String(80))
+    event: Mapped[str | None] = mapped_column(String(32))
+    data1: Mapped[str | None] = mapped_column(String(100))
+    data2: Mapped[str | None] = mapped_column(String(100))
+    data3: Mapped[str | None] = mapped_column(String(100))
+    data4: Mapped[str | None] = mapped_column(String(100))
+    data5: Mapped[str | None] = mapped_column(String(100))

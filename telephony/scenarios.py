@@ -58,6 +58,7 @@ class Scenario:
     placeholders: dict[str, int]
     defaults: dict[str, str]
     events: list[tuple[float, dict[str, str]]]
+    recorded_at: float = 0.0  # UTC epoch of offset 0 (the lab clock that Cdr times are written in)
     _compiled: list[tuple[float, list[tuple[str, str, bool]]]] = field(default_factory=list, repr=False)
 
     @property
@@ -124,6 +125,7 @@ def load(name: str) -> Scenario:
         placeholders=data["placeholders"],
         defaults=data["defaults"],
         events=[(float(off), hdrs) for off, hdrs in data["events"]],
+        recorded_at=float(data.get("recorded_at", 0.0)),
     )
 
 

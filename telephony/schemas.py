@@ -37,6 +37,7 @@ class CallOut(BaseModel):
     transferred_at: datetime | None
     recording_file: str | None
     reconciled: bool
+    reconciled_from: str | None = None  # resync: closed when the bridge noticed; cdr: from Asterisk's CDR
     ticket_ids: list[int] = Field(default_factory=list)
 
 

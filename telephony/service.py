@@ -40,6 +40,7 @@ _COALESCED = (
     "talk_seconds",
     "transfer_target",
     "recording_file",
+    "reconciled_from",
 )
 
 

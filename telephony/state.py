@@ -69,6 +69,7 @@ class CallState:
     transfer_target: str | None = None
     recording_file: str | None = None
     reconciled: bool = False
+    reconciled_from: str | None = None  # resync | cdr
     channels: set[str] = field(default_factory=set)
     ringing_agents: set[str] = field(default_factory=set)
 
@@ -98,6 +99,7 @@ class CallState:
         "transfer_target",
         "recording_file",
         "reconciled",
+        "reconciled_from",
     )
 
     def snapshot(self) -> dict[str, Any]:
@@ -279,6 +281,8 @@ class Tracker:
         call.status = "ended"
         call.ended_at = call.ended_at or dt(ts)
         call.reconciled = call.reconciled or reconciled
+        if reconciled:
+            call.reconciled_from = "resync"
         if not call.answered:
             call.abandoned = True
             if call.wait_seconds is None and call.enter_queue_at is not None:
@@ -293,7 +297,8 @@ class Tracker:
         call.ringing_agents.clear()
         self.dirty_calls.add(call.linkedid)
         if call.inbound and call.abandoned:
-            self.outbox.append(("abandoned", call.snapshot()))
+            # Ended by a resync, its end unseen: Asterisk's records may know better (telephony.reconcile).
+            self.outbox.append(("vanished" if reconciled else "abandoned", call.snapshot()))
         if not call.inbound:
             cause = (str(call.hangup_cause) if call.hangup_cause is not None else "", call.hangup_cause_text or "")
             failed = self.failed_originates.pop(call.linkedid, None)
@@ -547,7 +552,9 @@ class Tracker:
             existing = self.calls.get(lid)
             longest = max((_duration(c.get("Duration", "")) for c in chans), default=0)
             if existing is None:
-                call = self.calls[lid] = CallState(linkedid=lid, started_at=dt(now - longest), reconciled=True)
+                call = self.calls[lid] = CallState(
+                    linkedid=lid, started_at=dt(now - longest), reconciled=True, reconciled_from="resync"
+                )
             else:
                 call = existing
             call.channels = {c.get("Uniqueid", "") for c in chans}
@@ -572,7 +579,7 @@ class Tracker:
                     if c.get("BridgeId"):
                         if not call.answered:
                             call.answered, call.status = True, "connected"
-                            call.reconciled = True
+                            call.reconciled, call.reconciled_from = True, "resync"
                     elif call.status in ("new", "connected"):
                         call.status = "queued"
                 if c.get("Application") == "AppQueue" and call.agent_interface is None and c.get("BridgeId"):

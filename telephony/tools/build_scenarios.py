@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -51,14 +52,15 @@ NOT_IDS = {"SentNTP", "ReceivedNTP", "Timestamp"}  # NTP times look like Uniquei
 HARNESS_ONLY = {"FullyBooted", "SuccessfulAuth", "InvalidPassword", "InvalidAccountID", "RequestBadFormat"}
 
 
-def read_timeline(path: Path) -> list[tuple[str, float, str]]:
+def read_timeline(path: Path) -> list[tuple[str, float, str, str]]:
+    """(direction, offset, body, UTC receive time) of every message of one AMI connection."""
     text = path.read_text(encoding="utf-8")
     marks = list(BLOCK.finditer(text))
     out = []
     for i, m in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
         body = text[m.end() : end].replace("\r\n", "\n").strip("\n")
-        out.append((m.group(1), float(m.group(3)), body))
+        out.append((m.group(1), float(m.group(3)), body, m.group(2)))
     return out
 
 
@@ -93,7 +95,7 @@ def build(trace_dir: Path, name: str, kind: str) -> dict[str, object]:
     ]
     sent_ids: set[str] = set()
     survey_action: str | None = None
-    for direction, _off, body in blocks:
+    for direction, _off, body, _at in blocks:
         if direction == ">>>":
             h = headers(body)
             sent_ids.add(h.get("ActionID", ""))
@@ -102,7 +104,8 @@ def build(trace_dir: Path, name: str, kind: str) -> dict[str, object]:
     u, c, b, n, a = (Numberer(p) for p in "ucbna")
     events: list[list[object]] = []
     first: float | None = None
-    for direction, off, body in blocks:
+    recorded_at = 0.0
+    for direction, off, body, at in blocks:
         if direction != "<<<":
             continue
         h = headers(body)
@@ -126,12 +129,15 @@ def build(trace_dir: Path, name: str, kind: str) -> dict[str, object]:
             templ[key] = value
         if first is None:
             first = off
+            recorded_at = datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
         events.append([round(off - first, 3), templ])
     defaults = {tok.strip("«»"): raw for raw, tok in {**n.seen, **a.seen}.items()}
     return {
         "name": name,
         "kind": kind,
         "source": f"ami-traces/{name}.txt (Asterisk 22.10.1, recorded on loopback)",
+        # When the first event was received (UTC): the lab clock of the Cdr events' StartTime etc.
+        "recorded_at": round(recorded_at, 3),
         "description": " ".join(header_lines),
         "placeholders": {"u": len(u.seen), "c": len(c.seen), "b": len(b.seen), "n": len(n.seen), "a": len(a.seen)},
         "defaults": defaults,
@@ -147,7 +153,7 @@ def main(argv: list[str]) -> None:
         path = OUT_DIR / f"{name}.json"
         with path.open("w", encoding="utf-8") as fh:
             fh.write("{\n")
-            for key in ("name", "kind", "source", "description", "placeholders", "defaults"):
+            for key in ("name", "kind", "source", "recorded_at", "description", "placeholders", "defaults"):
                 fh.write(f"  {json.dumps(key)}: {json.dumps(data[key], ensure_ascii=False)},\n")
             fh.write('  "events": [\n')
             evs = data["events"]
