@@ -4,7 +4,7 @@
 # secrets from the environment (dialplan ${VARIABLES} are left alone), then start Asterisk.
 set -eu
 for f in /etc/asterisk-hotline/*.conf; do
-  envsubst '${AMI_SECRET} ${TRUNK_SECRET} ${AGENT_SECRET_8001} ${AGENT_SECRET_8002} ${AGENT_SECRET_8003}' \
+  envsubst '${AMI_SECRET} ${POSTGRES_PASSWORD} ${TRUNK_SECRET} ${AGENT_SECRET_8001} ${AGENT_SECRET_8002} ${AGENT_SECRET_8003}' \
     < "$f" > "/etc/asterisk/$(basename "$f")"
 done
 exec asterisk -f -U asterisk -G asterisk -vvv

@@ -118,3 +118,48 @@ def test_bridge_waits_for_fully_booted_before_resynchronising(ami: Any, start_br
     ami.call(ami.server.finish_boot)
     runner.wait_connected(resyncs=2)
     assert ami.server.unknown_actions == []
+
+
+def test_asterisk_writes_its_cdr_and_queue_log_into_our_database() -> None:
+    """cdr_pgsql and the realtime queue log point at the compose database and at our tables."""
+    from pathlib import Path
+
+    import yaml
+
+    from telephony.models import AsteriskCdr, QueueLog
+
+    repo = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((repo / "docker-compose.yml").read_text())
+    db = compose["services"]["postgres"]["environment"]
+    (cdr,) = [s for s in ac.read_sections(ac.CONFIG_DIR / "cdr_pgsql.conf") if s.name == "global"]
+    assert (cdr.get("hostname"), cdr.get("dbname"), cdr.get("user")) == (
+        "postgres",
+        db["POSTGRES_DB"],
+        db["POSTGRES_USER"],
+    )
+    assert cdr.get("table") == AsteriskCdr.__tablename__ and cdr.get("timezone") == "UTC"
+    (pg,) = ac.read_sections(ac.CONFIG_DIR / "res_pgsql.conf")
+    assert (pg.get("dbhost"), pg.get("dbname"), pg.get("dbuser")) == (
+        "postgres",
+        db["POSTGRES_DB"],
+        db["POSTGRES_USER"],
+    )
+    (ext,) = ac.read_sections(ac.CONFIG_DIR / "extconfig.conf")
+    assert ext.get("queue_log") == f"pgsql,{db['POSTGRES_DB']},{QueueLog.__tablename__}"
+    (general,) = [s for s in ac.read_sections(ac.CONFIG_DIR / "logger.conf") if s.name == "general"]
+    assert general.get("queue_adaptive_realtime") == general.get("queue_log_realtime_use_gmt") == "yes"
+    (cdr_general,) = ac.read_sections(ac.CONFIG_DIR / "cdr.conf")
+    assert cdr_general.get("enable") == cdr_general.get("unanswered") == "yes"
+    # The password reaches the rendered files from the environment, never from the repository.
+    asterisk = compose["services"]["asterisk"]
+    assert cdr.get("password") == pg.get("dbpass") == "${POSTGRES_PASSWORD}"
+    assert "${POSTGRES_PASSWORD}" in (ac.CONFIG_DIR / "render-config.sh").read_text()
+    assert asterisk["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    # cdr_pgsql loads the table's columns at start: the tables must exist before Asterisk does.
+    assert asterisk["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # Every field cdr_pgsql writes has its column (Asterisk 22's contrib schema).
+    fields = {"accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata"}
+    fields |= {"start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "userfield"}
+    fields |= {"uniqueid", "linkedid", "peeraccount", "sequence"}
+    assert fields <= set(AsteriskCdr.__table__.columns.keys())
+    assert {"time", "callid", "queuename", "agent", "event", "data1", "data5"} <= set(QueueLog.__table__.columns.keys())
