@@ -3,6 +3,8 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
+# espeak-ng and sox speak and convert the survey IVR's prompts (hotline prompts build).
+RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng sox && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 hotline
 COPY pyproject.toml README.md ./
 COPY hotline ./hotline
@@ -12,6 +14,9 @@ COPY dispatch ./dispatch
 COPY escalation ./escalation
 COPY dashboards ./dashboards
 RUN pip install .
+# The prompts in the image; the compose service `prompts` rebuilds them (with a center's
+# recordings, if any) into the volume Asterisk plays them from.
+RUN hotline prompts build --out /app/sounds && chown -R hotline /app/sounds
 USER hotline
 ENV HOTLINE_DATA_DIR=/home/hotline/var
 EXPOSE 8000

@@ -382,6 +382,32 @@ def drill(reset: bool, no_ticket: bool) -> None:
         )
 
 
+@main.group()
+def prompts() -> None:
+    """The survey IVR's Mandarin prompts (回访语音)."""
+
+
+@prompts.command("build")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Sounds directory (default: telephony/asterisk/sounds).",
+)
+@click.option("--recorded", type=click.Path(path_type=Path), default=None, help="A center's recordings, <name>.wav.")
+def prompts_build(out: Path | None, recorded: Path | None) -> None:
+    """Speak telephony/asterisk/prompts.yaml (espeak-ng) or take the recordings, in Asterisk's 8 kHz formats."""
+    from telephony import prompts as ivr
+
+    try:
+        built = ivr.build_prompts(out or ivr.SOUNDS, recorded=recorded or ivr.RECORDED)
+    except ivr.PromptToolMissing as exc:
+        raise click.ClickException(str(exc)) from exc
+    target = (out or ivr.SOUNDS) / ivr.SOUND_DIR
+    for p in built:
+        click.echo(f"{target / p.name}.{{wav,ulaw,alaw}}  {p.seconds:4.1f} s  ({p.source})")
+
+
 # The classifier's own commands: hotline classifier train | eval | predict.
 main.add_command(classifier_group)
 
