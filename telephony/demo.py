@@ -7,8 +7,8 @@ abandoned, rung-out-then-answered in turn). Survey calls placed with
 ``telephony.callback.place_survey_call`` go to the same server and come back answered
 (or unanswered/busy, see ``amiserver.default_survey_behaviour``).
 
-Agents of the recordings are ``Local/8001@hotline-agents/n`` … ``8003``: give demo users
-those ``extension`` values to see the screen pops.
+Agents of the recordings are ``Local/8001@hotline-agents/n`` … ``8003``: the demo agents'
+seats 8001 … 8003 (``users.extension``), the same seats as ``PJSIP/8001`` … on our Asterisk.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def resolve(command: list[str]) -> click.Command:
 def test_every_service_runs_a_real_hotline_command() -> None:
     services = COMPOSE["services"]
     assert {"postgres", "redis", "api", "worker", "beat", "bridge", "asterisk", "migrate"} <= set(services)
-    for name in ("api", "worker", "beat", "bridge", "migrate"):
+    for name in ("api", "worker", "beat", "bridge", "migrate", "prompts"):
         command = services[name]["command"]
         cmd = resolve(command)
         options = {opt for param in cmd.params for opt in getattr(param, "opts", [])}

@@ -169,6 +169,23 @@ def recording_facts(name: str) -> dict[str, Any]:
     return facts
 
 
+def records(sm: sessionmaker[Session]) -> list[Any]:
+    """The call records, oldest first."""
+    from sqlalchemy import select
+
+    from telephony.models import CallRecord
+
+    with sm() as s:
+        return list(s.scalars(select(CallRecord).order_by(CallRecord.started_at)))
+
+
+def play_until_queued(ami: AMIServerThread, runner: BridgeRunner, sm: sessionmaker[Session], name: str) -> Any:
+    """Start a recorded inbound call and return once the bridge has recorded it waiting in the queue."""
+    p = play(ami, name)
+    runner.wait(lambda: any(r.enter_queue_at for r in records(sm)), timeout=5)
+    return p
+
+
 def add_user(sm: sessionmaker[Session], username: str, role: str, extension: str | None) -> int:
     from hotline.models import User
 
@@ -179,4 +196,15 @@ def add_user(sm: sessionmaker[Session], username: str, role: str, extension: str
         return u.id
 
 
-__all__ = ["AMIUser", "BridgeRunner", "Path", "TIME_SCALE", "add_user", "play", "recording_facts", "wait_play"]
+__all__ = [
+    "AMIUser",
+    "BridgeRunner",
+    "Path",
+    "TIME_SCALE",
+    "add_user",
+    "play",
+    "play_until_queued",
+    "recording_facts",
+    "records",
+    "wait_play",
+]

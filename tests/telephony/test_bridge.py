@@ -7,15 +7,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from telephony.models import AgentStatus, CallbackTask, CallRecord
-from tests.telephony.conftest import play, recording_facts, wait_play
-
-
-def records(sm: sessionmaker[Session]) -> list[CallRecord]:
-    with sm() as s:
-        return list(s.scalars(select(CallRecord).order_by(CallRecord.started_at)))
+from tests.telephony.conftest import play, play_until_queued, recording_facts, records, wait_play
 
 
 def check_against_recording(rec: CallRecord, name: str) -> None:
@@ -140,8 +134,7 @@ def test_call_that_ends_while_asterisk_is_unreachable_is_closed_once(
 ) -> None:
     runner = start_bridge()
     runner.wait_connected()
-    p = play(ami, "02_inbound_abandoned")
-    runner.wait(lambda: any(r.enter_queue_at for r in records(sm)), timeout=5)
+    p = play_until_queued(ami, runner, sm, "02_inbound_abandoned")
     ami.call(ami.server.refuse_connections, True)
     ami.call(ami.server.drop_clients)
     wait_play(ami, p)  # the caller hangs up while we cannot hear it

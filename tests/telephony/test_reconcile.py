@@ -15,12 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from telephony.models import AsteriskCdr, CallbackTask, CallRecord, QueueLog
 from telephony.records_writer import RecordWriter
-from tests.telephony.conftest import play, recording_facts, wait_play
-
-
-def records(sm: sessionmaker[Session]) -> list[CallRecord]:
-    with sm() as s:
-        return list(s.scalars(select(CallRecord).order_by(CallRecord.started_at)))
+from tests.telephony.conftest import play, play_until_queued, recording_facts, records, wait_play
 
 
 def tasks(sm: sessionmaker[Session]) -> list[CallbackTask]:
@@ -114,8 +109,7 @@ def test_a_call_seen_waiting_then_answered_while_away_is_not_a_missed_call(
 ) -> None:
     runner = start_bridge()
     runner.wait_connected()
-    p = play(ami, "03_inbound_rna_then_answered")
-    runner.wait(lambda: any(r.enter_queue_at for r in records(sm)), timeout=5)
+    p = play_until_queued(ami, runner, sm, "03_inbound_rna_then_answered")
     away(ami, writer, before=[p])  # the agent answers and the call ends while we cannot hear it
     runner.wait_connected(resyncs=2)
     runner.drain()
