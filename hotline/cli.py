@@ -49,6 +49,7 @@ def db_upgrade() -> None:
 
 
 def _upgrade_database() -> None:
+    from hotline import wiring
     from hotline.db import session_scope
     from hotline.migrate import upgrade
     from hotline.timelimits import ensure_default_policies
@@ -56,6 +57,7 @@ def _upgrade_database() -> None:
     upgrade()
     with session_scope() as session:
         ensure_default_policies(session)
+        wiring.after_upgrade(session)
 
 
 def _safe_url(url: str) -> str:

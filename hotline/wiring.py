@@ -34,6 +34,10 @@ def install() -> None:
     from escalation.wiring import subscribe as escalation_subscribe
 
     escalation_subscribe()
+    # -- dashboards: subscriptions (the handling facts of every ticket event)
+    from dashboards.wiring import subscribe as dashboards_subscribe
+
+    dashboards_subscribe()
 
 
 def include_routers(app: FastAPI) -> None:
@@ -57,6 +61,19 @@ def include_routers(app: FastAPI) -> None:
 
     escalation_pages(app)
     # -- dashboards: router
+    from dashboards.wiring import include_routers as dashboards_routers
+
+    dashboards_routers(app)
+
+
+def after_upgrade(session: Session) -> dict[str, object]:
+    """Data the packages derive once the schema is current (e.g. facts for tickets loaded before)."""
+    out: dict[str, object] = {}
+    # -- dashboards: backfill of the handling facts
+    from dashboards.wiring import after_upgrade as dashboards_after_upgrade
+
+    out["dashboard_cases"] = dashboards_after_upgrade(session)
+    return out
 
 
 def seed_demo_extras(session: Session) -> dict[str, object]:

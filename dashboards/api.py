@@ -1,0 +1,137 @@
+"""HTTP routes of the dashboards under /api/v1/dashboards (thin: the figures come from the modules).
+
+Every route answers supervisors and admins for the whole city and a department head for their
+department and the units below it; everyone else gets 403. Every table route has its .xlsx twin
+under ``/api/v1/dashboards/export/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from dashboards import charts, kpis, ranking
+from dashboards.definitions import catalogue
+from dashboards.period import Period, parse_month, parse_period
+from dashboards.schemas import SettingsIn
+from dashboards.scope import OrgTree, Scope, require_viewer, resolve_scope
+from hotline.auth import get_current_user, require_roles
+from hotline.db import utcnow
+from hotline.deps import get_db
+from hotline.enums import Role
+from hotline.models import User
+from hotline.runtime_settings import write_setting
+
+router = APIRouter(prefix="/api/v1/dashboards", tags=["dashboards"])
+DB = Annotated[Session, Depends(get_db)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+Admin = Annotated[User, Depends(require_roles(Role.admin))]
+
+
+@dataclass
+class View:
+    """What a dashboard request asks for: a period, a scope the user may see, the tree."""
+
+    session: Session
+    user: User
+    org: OrgTree
+    scope: Scope
+    period: Period
+
+
+def view(
+    session: DB,
+    user: CurrentUser,
+    period: Annotated[str, Query(description="day | week | month | custom")] = "month",
+    day: Annotated[date | None, Query(alias="date", description="a day inside the period (today)")] = None,
+    first: Annotated[date | None, Query(description="custom: first day")] = None,
+    last: Annotated[date | None, Query(description="custom: last day (included)")] = None,
+    department_id: Annotated[int | None, Query(description="a department and the units below it")] = None,
+) -> View:
+    require_viewer(user)
+    org = OrgTree.load(session)
+    return View(session, user, org, resolve_scope(org, user, department_id), parse_period(period, day, first, last))
+
+
+def month_view(
+    session: DB,
+    user: CurrentUser,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (this month)")] = None,
+    department_id: int | None = None,
+) -> View:
+    require_viewer(user)
+    org = OrgTree.load(session)
+    return View(session, user, org, resolve_scope(org, user, department_id), parse_month(month))
+
+
+ViewDep = Annotated[View, Depends(view)]
+MonthDep = Annotated[View, Depends(month_view)]
+
+
+@router.get("/definitions")
+def definitions(user: CurrentUser) -> dict[str, Any]:
+    """Every KPI's definition, the counting rule (归属规则), the score and the ranking."""
+    require_viewer(user)
+    return catalogue()
+
+
+@router.get("/kpis")
+def kpi_overview(v: ViewDep) -> dict[str, Any]:
+    """The KPIs of the period and scope, each with its value, numerator, denominator and definition."""
+    return kpis.overview(v.session, v.period, v.scope, utcnow())
+
+
+@router.get("/trend")
+def trend(v: ViewDep) -> dict[str, Any]:
+    """受理量, 接通率, 按时办结率, 满意率 and the score per day (per week or month for long periods)."""
+    return kpis.trend(v.session, v.period, v.scope, utcnow())
+
+
+@router.get("/mix")
+def mix(v: ViewDep) -> dict[str, Any]:
+    """Tickets of the period by 业务领域, 诉求类型, channel and urgency."""
+    return charts.mixes(v.session, v.period, v.scope)
+
+
+@router.get("/districts")
+def districts(v: ViewDep) -> dict[str, Any]:
+    """Tickets of the period by the district of their 主办 department."""
+    return charts.by_district(v.session, v.period, v.scope, v.org)
+
+
+@router.get("/overdue")
+def overdue(v: ViewDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    """Open tickets past a deadline now, the longest overdue first (the period is not used)."""
+    return charts.overdue(v.session, v.scope, v.org, utcnow(), limit=limit)
+
+
+@router.get("/escalations")
+def escalations(v: ViewDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    """Open tickets under 督办, counted by level, highest level first (the period is not used)."""
+    return charts.escalation_board(v.session, v.scope, v.org, utcnow(), limit=limit)
+
+
+@router.get("/ranking")
+def department_ranking(v: MonthDep) -> dict[str, Any]:
+    """The month's 红黑榜: the scope's units by the weighted score, with each one's figures."""
+    return ranking.ranking(v.session, v.period, v.scope, v.org, utcnow())
+
+
+@router.get("/settings")
+def get_settings(session: DB, user: CurrentUser) -> dict[str, Any]:
+    """三率 weights, the weight of 基本满意, the fewest cases a ranked unit needs."""
+    require_viewer(user)
+    return kpis.Settings.load(session).to_dict()
+
+
+@router.put("/settings")
+def put_settings(body: SettingsIn, session: DB, user: Admin) -> dict[str, Any]:
+    write_setting(session, "dashboards.weights", body.weights.model_dump())
+    write_setting(session, "dashboards.basic_satisfied_weight", body.basic_satisfied_weight)
+    write_setting(session, "dashboards.ranking_min_cases", body.ranking_min_cases)
+    session.commit()
+    return kpis.Settings.load(session).to_dict()

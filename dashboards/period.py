@@ -1,0 +1,134 @@
+"""Periods (日/周/月/自定义) as local calendar days, their UTC bounds and their buckets for trends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case
+
+from hotline.errors import InvalidInput
+from hotline.settings import get_settings
+
+KINDS = ("day", "week", "month", "custom")
+LONGEST_CUSTOM_DAYS = 366
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def today() -> date:
+    return datetime.now(local_tz()).date()
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days ``first`` … ``last`` (both included), in the center's time zone."""
+
+    kind: str
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return day_start(self.first)
+
+    @property
+    def end(self) -> datetime:
+        return day_start(self.last + timedelta(days=1))
+
+    @property
+    def label(self) -> str:
+        if self.kind == "day":
+            return f"{self.first:%Y-%m-%d}"
+        if self.kind == "month":
+            return f"{self.first.year}年{self.first.month}月"
+        return f"{self.first:%Y-%m-%d} 至 {self.last:%Y-%m-%d}"
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "first": self.first.isoformat(),
+            "last": self.last.isoformat(),
+            "label": self.label,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+        }
+
+    def buckets(self) -> list[tuple[str, datetime, datetime]]:
+        """Trend buckets: days up to two months, then weeks up to half a year, then months."""
+        if self.days <= 62:
+            step = [self.first + timedelta(days=i) for i in range(self.days)]
+            return [(f"{d:%m-%d}", day_start(d), day_start(d + timedelta(days=1))) for d in step]
+        out: list[tuple[str, datetime, datetime]] = []
+        if self.days <= 190:
+            d = self.first
+            while d <= self.last:
+                stop = min(d + timedelta(days=7 - d.weekday()), self.last + timedelta(days=1))
+                out.append((f"{d:%m-%d}周", day_start(d), day_start(stop)))
+                d = stop
+            return out
+        d = self.first
+        while d <= self.last:
+            stop = min(next_month(d), self.last + timedelta(days=1))
+            out.append((f"{d:%Y-%m}", day_start(d), day_start(stop)))
+            d = stop
+        return out
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=local_tz()).astimezone(UTC)
+
+
+def parse_period(
+    kind: str = "month", day: date | None = None, first: date | None = None, last: date | None = None
+) -> Period:
+    """The period of ``kind`` around ``day`` (today when not given); ``custom`` takes first/last."""
+    if kind not in KINDS:
+        raise InvalidInput(f"统计周期须为 {'/'.join(KINDS)} 之一", field="period")
+    day = day or today()
+    if kind == "day":
+        return Period(kind, day, day)
+    if kind == "week":
+        monday = day - timedelta(days=day.weekday())
+        return Period(kind, monday, monday + timedelta(days=6))
+    if kind == "month":
+        return Period(kind, month_start(day), next_month(day) - timedelta(days=1))
+    if first is None or last is None:
+        raise InvalidInput("自定义周期须给出起止日期", field="first" if first is None else "last")
+    if last < first:
+        raise InvalidInput("结束日期不能早于开始日期", field="last")
+    if (last - first).days + 1 > LONGEST_CUSTOM_DAYS:
+        raise InvalidInput(f"自定义周期最长 {LONGEST_CUSTOM_DAYS} 天", field="last")
+    return Period(kind, first, last)
+
+
+def parse_month(value: str | None) -> Period:
+    """``YYYY-MM`` (this month when empty) as a month period."""
+    if not value:
+        return parse_period("month")
+    try:
+        year, month = (int(x) for x in value.split("-"))
+        return parse_period("month", date(year, month, 1))
+    except ValueError as exc:
+        raise InvalidInput("月份格式须为 YYYY-MM", field="month") from exc
+
+
+def bucket_of(column: Any, buckets: list[tuple[str, datetime, datetime]]) -> Any:
+    """SQL: the index of the bucket ``column`` falls in (the same on every database, DST-correct)."""
+    return case(*[(column < end, i) for i, (_label, _start, end) in enumerate(buckets)], else_=len(buckets))
