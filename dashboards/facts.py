@@ -10,6 +10,7 @@ generator calls it on the events it writes. So there is one reading of the timel
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -47,40 +48,53 @@ def _due(data: Mapping[str, Any], name: str) -> datetime | None:
     return _when((data.get("deadlines") or {}).get(name))
 
 
-def new_case(ticket_id: int, department_id: int, registered_at: datetime, at: datetime) -> DashboardCase:
-    """A department's first hand-over of the ticket (every column set: it may never see a session)."""
-    return DashboardCase(
-        ticket_id=ticket_id,
-        department_id=department_id,
-        registered_at=registered_at,
-        received_at=at,
-        current=True,
-        merged=False,
-        respond_due=None,
-        responded_on_time=None,
-        sign_due=None,
-        signs_on_time=0,
-        signs_late=0,
-        returns=0,
-        reply_due=None,
-        reply_on_time=None,
-        replies=0,
-        extensions=0,
-        reopens=0,
-        callback_due=False,
-        satisfaction=None,
-        service_satisfaction=None,
-        callback_resolved=None,
-        closed_at=None,
-    )
+@dataclass(slots=True)
+class Case:
+    """A row of ``dashboard_cases`` as plain data (what the fold works on; see the table's doc)."""
+
+    ticket_id: int
+    department_id: int
+    registered_at: datetime
+    received_at: datetime
+    current: bool = True
+    merged: bool = False
+    respond_due: datetime | None = None
+    responded_on_time: bool | None = None
+    sign_due: datetime | None = None
+    signs_on_time: int = 0
+    signs_late: int = 0
+    returns: int = 0
+    reply_due: datetime | None = None
+    reply_on_time: bool | None = None
+    replies: int = 0
+    extensions: int = 0
+    reopens: int = 0
+    callback_due: bool = False
+    satisfaction: str | None = None
+    service_satisfaction: str | None = None
+    callback_resolved: bool | None = None
+    closed_at: datetime | None = None
 
 
-def _current(cases: Mapping[int, DashboardCase]) -> DashboardCase | None:
+COLUMNS = tuple(f.name for f in fields(Case))
+
+
+def as_row(case: Case) -> dict[str, Any]:
+    """A case as a plain row (bulk INSERT, COPY)."""
+    return {name: getattr(case, name) for name in COLUMNS}
+
+
+def new_case(ticket_id: int, department_id: int, registered_at: datetime, at: datetime) -> Case:
+    """A department's first hand-over of the ticket."""
+    return Case(ticket_id=ticket_id, department_id=department_id, registered_at=registered_at, received_at=at)
+
+
+def _current(cases: Mapping[int, Case]) -> Case | None:
     return next((c for c in cases.values() if c.current), None)
 
 
 def _hand_over(
-    cases: dict[int, DashboardCase],
+    cases: dict[int, Case],
     ticket_id: int,
     registered_at: datetime,
     department_id: Any,
@@ -102,7 +116,7 @@ def _hand_over(
     case.reply_on_time = None
 
 
-def _answered(case: DashboardCase, at: datetime) -> None:
+def _answered(case: Case, at: datetime) -> None:
     """The first hand-over was answered (签收 or 退单): in time or not, once."""
     if case.responded_on_time is None:
         case.responded_on_time = case.respond_due is None or at <= case.respond_due
@@ -110,7 +124,7 @@ def _answered(case: DashboardCase, at: datetime) -> None:
 
 
 def apply_event(
-    cases: dict[int, DashboardCase],
+    cases: dict[int, Case],
     *,
     ticket_id: int,
     registered_at: datetime,
@@ -173,9 +187,9 @@ def apply_event(
         case.closed_at = at
 
 
-def fold(ticket_id: int, registered_at: datetime, events: Iterable[tuple[str, datetime, Any]]) -> list[DashboardCase]:
+def fold(ticket_id: int, registered_at: datetime, events: Iterable[tuple[str, datetime, Any]]) -> list[Case]:
     """The cases of one ticket from its whole timeline ((action, at, data) in order)."""
-    cases: dict[int, DashboardCase] = {}
+    cases: dict[int, Case] = {}
     for action, at, data in events:
         if action in ACTIONS:
             apply_event(cases, ticket_id=ticket_id, registered_at=registered_at, action=action, at=at, data=data)
@@ -186,10 +200,10 @@ def on_ticket_event(session: Session, ticket: Ticket, event: TimelineEvent) -> N
     """Hook (every timeline event, same transaction): keep the ticket's cases current."""
     if event.action not in ACTIONS:
         return
-    cases = {
-        c.department_id: c for c in session.scalars(select(DashboardCase).where(DashboardCase.ticket_id == ticket.id))
+    rows = {
+        r.department_id: r for r in session.scalars(select(DashboardCase).where(DashboardCase.ticket_id == ticket.id))
     }
-    known = set(cases)
+    cases = {d: Case(**{name: getattr(r, name) for name in COLUMNS}) for d, r in rows.items()}
     apply_event(
         cases,
         ticket_id=ticket.id,
@@ -199,8 +213,13 @@ def on_ticket_event(session: Session, ticket: Ticket, event: TimelineEvent) -> N
         data=event.data,
     )
     for department_id, case in cases.items():
-        if department_id not in known:
-            session.add(case)
+        row = rows.get(department_id)
+        if row is None:
+            session.add(DashboardCase(**as_row(case)))
+            continue
+        for name in COLUMNS:
+            if getattr(row, name) != getattr(case, name):
+                setattr(row, name, getattr(case, name))
 
 
 def rebuild(session: Session, *, batch: int = 5000) -> int:
@@ -241,11 +260,3 @@ def backfill_if_empty(session: Session) -> int:
     if session.scalar(select(Ticket.id).where(Ticket.dispatched_at.is_not(None)).limit(1)) is None:
         return 0
     return rebuild(session)
-
-
-COLUMNS = tuple(c.name for c in DashboardCase.__table__.columns)
-
-
-def as_row(case: DashboardCase) -> dict[str, Any]:
-    """A case as a plain row (bulk INSERT, COPY)."""
-    return {name: getattr(case, name) for name in COLUMNS}
