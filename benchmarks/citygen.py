@@ -44,6 +44,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -157,6 +158,7 @@ def load_city(url: str, shape: CityShape, *, log: Any = None) -> dict[str, Any]:
     from dashboards.facts import COLUMNS as CASE_COLUMNS
     from dashboards.facts import as_row, fold
     from hotline.migrate import upgrade
+    from hotline.models import TICKET_SEARCH
     from hotline.timelimits import ensure_default_policies
 
     say = log or (lambda *_: None)
@@ -223,6 +225,13 @@ def load_city(url: str, shape: CityShape, *, log: Any = None) -> dict[str, Any]:
             ),
         )
         say("org, users, citizens", time.perf_counter() - t0)
+        search = shape.search_documents and bool(
+            conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = 'tickets' AND column_name = %s",
+                [TICKET_SEARCH.column],
+            ).fetchone()
+        )
+        ticket_columns = [*TICKET_COLUMNS, TICKET_SEARCH.column] if search else TICKET_COLUMNS
         times = city.creation_times(shape.tickets)
         city.hot_matters(times)
         open_ids: list[int] = []
@@ -246,8 +255,12 @@ def load_city(url: str, shape: CityShape, *, log: Any = None) -> dict[str, Any]:
                 lives.append(life)
             if len(open_ids) > 5000:
                 del open_ids[:-2000]
+            if search:
+                for life in lives:
+                    ticket = life["ticket"]
+                    ticket["search_document"] = TICKET_SEARCH.document("postgresql", SimpleNamespace(**ticket))
             counts["tickets"] += copy_rows(
-                conn, "tickets", TICKET_COLUMNS, ([life["ticket"][c] for c in TICKET_COLUMNS] for life in lives)
+                conn, "tickets", ticket_columns, ([life["ticket"][c] for c in ticket_columns] for life in lives)
             )
             counts["events"] += copy_rows(
                 conn, "timeline_events", EVENT_COLUMNS, (e for life in lives for e in life["events"])
@@ -419,6 +432,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=CityShape.calls)
     parser.add_argument("--days", type=int, default=CityShape.days)
     parser.add_argument("--seed", type=int, default=CityShape.seed)
+    parser.add_argument("--no-search", action="store_true", help="leave the tickets' search documents empty")
     args = parser.parse_args()
     import psycopg
 
@@ -427,7 +441,9 @@ def main() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{args.db}"')
     url = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{args.db}"
-    shape = CityShape(tickets=args.tickets, calls=args.calls, days=args.days, seed=args.seed)
+    shape = CityShape(
+        tickets=args.tickets, calls=args.calls, days=args.days, seed=args.seed, search_documents=not args.no_search
+    )
     summary = load_city(url, shape, log=lambda what, s: print(f"{s:7.1f}s {what}", file=sys.stderr))
     summary["database"] = args.db
     print(json.dumps(summary, ensure_ascii=False, indent=1))

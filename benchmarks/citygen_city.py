@@ -30,6 +30,9 @@ class CityShape:
     seed: int = 14
     password: str = "citygen-password"
     chunk: int = 50_000
+    # Each ticket's full-text search document (hotline/fulltext.py: jieba, ≈1–2 ms a ticket on one
+    # core), when the schema has the column; off for benchmarks that do not search.
+    search_documents: bool = True
 
 
 # ---------------------------------------------------------------- the vocabulary of the city
