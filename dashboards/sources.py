@@ -7,6 +7,7 @@ tables shows up as a failing dashboards test rather than as a silent wrong figur
   inbound calls are recorded, and a call that ends unanswered is ``abandoned``.
 * ``telephony_callback_tasks`` (telephony): one 漏接回拨 task per abandoned call, by Linkedid.
 * ``telephony_agents`` (telephony): every queue member's state now.
+* ``dispatch_places`` (dispatch): the gazetteer, place names by the territorial unit they lie in.
 * ``escalation_records`` (escalation): one row per reminder/督办/settlement, ``kind`` =
   ``escalation`` for a raise; level 5 is 通报.
 """
@@ -59,4 +60,11 @@ escalation_records = table(
     column("level_after", Integer()),
     column("note", String()),
     column("created_at", UTCDateTime()),
+)
+
+places = table(
+    "dispatch_places",
+    column("name", String()),
+    column("kind", String()),
+    column("department_code", String()),
 )

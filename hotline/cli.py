@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from classifier.cli import group as classifier_group
+from dashboards.cli import hot_topics_command
 from hotline.enums import Role
 from hotline.settings import get_settings, reset_settings_cache
 
@@ -412,6 +413,8 @@ def prompts_build(out: Path | None, recorded: Path | None) -> None:
 
 # The classifier's own commands: hotline classifier train | eval | predict.
 main.add_command(classifier_group)
+# -- dashboards: hotline hot-topics --data FILE.csv
+main.add_command(hot_topics_command)
 
 
 if __name__ == "__main__":
