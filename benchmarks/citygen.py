@@ -336,25 +336,11 @@ def load_city(url: str, shape: CityShape, *, log: Any = None) -> dict[str, Any]:
             )
             say(f"calls {counts['calls']:,}", time.perf_counter() - t0)
         # Now: a few callers waiting, some talking; every agent's state.
+        phone = lambda: f"+86170{rng.randrange(1, n_citizens + 1):08d}"  # noqa: E731
         now_rows = [
-            call_row(
-                city,
-                shape.end - timedelta(seconds=rng.randint(5, 90)),
-                f"+86170{rng.randrange(1, n_citizens + 1):08d}",
-                answered=False,
-                ended=False,
-            )
-            for _ in range(8)
-        ]
-        now_rows += [
-            call_row(
-                city,
-                shape.end - timedelta(seconds=rng.randint(30, 600)),
-                f"+86170{rng.randrange(1, n_citizens + 1):08d}",
-                answered=True,
-                ended=False,
-            )
-            for _ in range(min(40, shape.agents // 3))
+            call_row(city, shape.end - timedelta(seconds=rng.randint(*ago)), phone(), answered=talking, ended=False)
+            for talking, ago, n in ((False, (5, 90), 8), (True, (30, 600), min(40, shape.agents // 3)))
+            for _ in range(n)
         ]
         counts["calls"] += copy_rows(conn, "telephony_calls", CALL_COLUMNS, now_rows)
         states = []

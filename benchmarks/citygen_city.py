@@ -670,19 +670,7 @@ class Life:
             return
         cb_agent = rng.choice(city.people.callback_agents)
         if rng.random() < 0.1:
-            closed = surveyed + timedelta(days=2)
-            if self.due(closed):
-                t.update(
-                    status="closed",
-                    resolution="handled",
-                    closed_at=closed,
-                    sign_due=None,
-                    reply_due=None,
-                    return_due=None,
-                    callback_due=None,
-                )
-                self.set_assignment("replied", t["signed_at"])
-                self.event(closed, cb_agent, "close", "awaiting_callback", "多次联系不上", {})
+            self.close(surveyed + timedelta(days=2), cb_agent, "awaiting_callback", "多次联系不上")
             return
         sat = rng.choices(["satisfied", "basically_satisfied", "unsatisfied"], weights=[78, 14, 8])[0]
         if round_ > 0:
@@ -728,19 +716,22 @@ class Life:
             )
             self.handle(reopened, dispatcher, round_ + 1)
             return
-        closed = surveyed + timedelta(minutes=rng.randint(1, 60))
-        if not self.due(closed):
+        self.close(surveyed + timedelta(minutes=rng.randint(1, 60)), cb_agent, "callback_done", None)
+
+    def close(self, at: datetime, actor: tuple[Any, ...], before: str, note: str | None) -> None:
+        """办结 (after the 回访, or without one when the citizen could not be reached)."""
+        if not self.due(at):
             return
-        t.update(
+        self.t.update(
             status="closed",
             resolution="handled",
-            closed_at=closed,
+            closed_at=at,
             sign_due=None,
             reply_due=None,
             return_due=None,
             callback_due=None,
         )
-        self.event(closed, cb_agent, "close", "callback_done", None, {})
+        self.event(at, actor, "close", before, note, {})
 
     def escalate(self) -> None:
         """The level the escalation ladder would have reached on a late open ticket, with its records."""
