@@ -7,18 +7,22 @@ under ``/api/v1/dashboards/export/``.
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
+from sse_starlette.sse import EventSourceResponse
 
-from dashboards import charts, kpis, ranking
+from dashboards import charts, hot_topics_store, kpis, ranking
 from dashboards.definitions import catalogue
 from dashboards.period import Period, parse_month, parse_period
 from dashboards.schemas import SettingsIn
-from dashboards.scope import OrgTree, Scope, require_viewer, resolve_scope
+from dashboards.scope import OrgTree, Scope, require_city, require_viewer, resolve_scope
+from dashboards.wallboard import broadcaster, snapshot
 from hotline.auth import get_current_user, require_roles
 from hotline.db import utcnow
 from hotline.deps import get_db
@@ -119,6 +123,35 @@ def escalations(v: ViewDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) ->
 def department_ranking(v: MonthDep) -> dict[str, Any]:
     """The month's 红黑榜: the scope's units by the weighted score, with each one's figures."""
     return ranking.ranking(v.session, v.period, v.scope, v.org, utcnow())
+
+
+@router.get("/hot-topics")
+def hot_topics(v: ViewDep, limit: Annotated[int, Query(ge=1, le=50)] = 20) -> dict[str, Any]:
+    """热点诉求 of the last 30 days as the last refresh found them (a department: those it handles)."""
+    return hot_topics_store.current(v.session, v.scope, limit=limit)
+
+
+@router.get("/wallboard")
+def wallboard(session: DB, user: CurrentUser) -> dict[str, Any]:
+    """数据大屏: the center now (supervisors and admins)."""
+    require_city(user)
+    return snapshot(session)
+
+
+@router.get("/wallboard/stream")
+async def wallboard_stream(request: Request, session: DB, user: CurrentUser) -> EventSourceResponse:
+    """数据大屏, live: a ``snapshot`` event now and whenever the figures change (EventSource:
+    ``?token=<bearer token>``)."""
+    require_city(user)
+    session.close()  # the stream lives for hours: give the request's connection back now
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        async for snap in broadcaster.changes():
+            if await request.is_disconnected():
+                break
+            yield {"event": "snapshot", "data": json.dumps(snap, ensure_ascii=False)}
+
+    return EventSourceResponse(events(), ping=15)
 
 
 @router.get("/settings")

@@ -30,7 +30,7 @@ Counters = Counter[str]
 ANSWER_WITHIN_SECONDS = 15
 
 
-def _n(condition: ColumnElement[bool]) -> Any:
+def count_where(condition: ColumnElement[bool]) -> Any:
     """SQL: how many rows meet ``condition`` (portable: a SUM of CASE)."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -68,20 +68,20 @@ class Settings:
 def call_columns() -> list[Any]:
     c = sources.calls.c
     return [
-        _n(c.ended_at.is_not(None)).label("offered"),
-        _n(and_(c.ended_at.is_not(None), c.answered.is_(True))).label("answered"),
-        _n(and_(c.ended_at.is_not(None), c.answered.is_(True), c.wait_seconds <= ANSWER_WITHIN_SECONDS)).label(
+        count_where(c.ended_at.is_not(None)).label("offered"),
+        count_where(and_(c.ended_at.is_not(None), c.answered.is_(True))).label("answered"),
+        count_where(and_(c.ended_at.is_not(None), c.answered.is_(True), c.wait_seconds <= ANSWER_WITHIN_SECONDS)).label(
             "answered_15s"
         ),
-        _n(and_(c.ended_at.is_not(None), c.abandoned.is_(True))).label("abandoned"),
+        count_where(and_(c.ended_at.is_not(None), c.abandoned.is_(True))).label("abandoned"),
         _sum(case((and_(c.answered.is_(True), c.wait_seconds.is_not(None)), c.wait_seconds), else_=0)).label(
             "wait_sum"
         ),
-        _n(and_(c.answered.is_(True), c.wait_seconds.is_not(None))).label("wait_n"),
+        count_where(and_(c.answered.is_(True), c.wait_seconds.is_not(None))).label("wait_n"),
         _sum(case((and_(c.answered.is_(True), c.talk_seconds.is_not(None)), c.talk_seconds), else_=0)).label(
             "talk_sum"
         ),
-        _n(and_(c.answered.is_(True), c.talk_seconds.is_not(None), c.ended_at.is_not(None))).label("talk_n"),
+        count_where(and_(c.answered.is_(True), c.talk_seconds.is_not(None), c.ended_at.is_not(None))).label("talk_n"),
     ]
 
 
@@ -108,7 +108,7 @@ def intake_counters(session: Session, start: datetime, end: datetime) -> dict[in
         select(
             Ticket.primary_department_id,
             func.count().label("registered"),
-            _n(Ticket.resolution == "direct").label("direct"),
+            count_where(Ticket.resolution == "direct").label("direct"),
         )
         .where(Ticket.created_at >= start, Ticket.created_at < end)
         .group_by(Ticket.primary_department_id)
@@ -122,27 +122,27 @@ def case_columns(now: datetime) -> list[Any]:
     cur = c.current.is_(True)
     return [
         func.count().label("cases"),
-        _n(c.returns > 0).label("returned_cases"),
+        count_where(c.returns > 0).label("returned_cases"),
         _sum(c.returns).label("returns"),
-        _n(c.responded_on_time.is_(True)).label("respond_on_time"),
-        _n(or_(c.responded_on_time.is_not(None), c.respond_due < now)).label("respond_decided"),
+        count_where(c.responded_on_time.is_(True)).label("respond_on_time"),
+        count_where(or_(c.responded_on_time.is_not(None), c.respond_due < now)).label("respond_decided"),
         _sum(c.signs_on_time).label("signs_on_time"),
-        (_sum(c.signs_on_time + c.signs_late) + _n(c.sign_due < now)).label("signs_decided"),
-        _n(cur).label("current"),
-        _n(and_(cur, c.reply_on_time.is_(True))).label("reply_on_time"),
-        _n(and_(cur, or_(c.reply_on_time.is_not(None), c.reply_due < now))).label("reply_decided"),
-        _n(and_(cur, c.extensions > 0)).label("extended"),
-        _n(and_(cur, c.callback_due.is_(True))).label("callback_due"),
-        _n(and_(cur, c.callback_due.is_(True), c.satisfaction.is_not(None))).label("surveyed"),
-        _n(and_(cur, c.reopens > 0)).label("reopened"),
-        _n(and_(cur, c.satisfaction == Satisfaction.satisfied.value)).label("satisfied"),
-        _n(and_(cur, c.satisfaction == Satisfaction.basically_satisfied.value)).label("basic"),
-        _n(and_(cur, c.satisfaction == Satisfaction.unsatisfied.value)).label("unsatisfied"),
-        _n(and_(cur, c.callback_resolved.is_(True))).label("resolved_yes"),
-        _n(and_(cur, c.callback_resolved.is_not(None))).label("resolved_answered"),
-        _n(and_(cur, c.service_satisfaction == Satisfaction.satisfied.value)).label("service_satisfied"),
-        _n(and_(cur, c.service_satisfaction == Satisfaction.basically_satisfied.value)).label("service_basic"),
-        _n(and_(cur, c.service_satisfaction == Satisfaction.unsatisfied.value)).label("service_unsatisfied"),
+        (_sum(c.signs_on_time + c.signs_late) + count_where(c.sign_due < now)).label("signs_decided"),
+        count_where(cur).label("current"),
+        count_where(and_(cur, c.reply_on_time.is_(True))).label("reply_on_time"),
+        count_where(and_(cur, or_(c.reply_on_time.is_not(None), c.reply_due < now))).label("reply_decided"),
+        count_where(and_(cur, c.extensions > 0)).label("extended"),
+        count_where(and_(cur, c.callback_due.is_(True))).label("callback_due"),
+        count_where(and_(cur, c.callback_due.is_(True), c.satisfaction.is_not(None))).label("surveyed"),
+        count_where(and_(cur, c.reopens > 0)).label("reopened"),
+        count_where(and_(cur, c.satisfaction == Satisfaction.satisfied.value)).label("satisfied"),
+        count_where(and_(cur, c.satisfaction == Satisfaction.basically_satisfied.value)).label("basic"),
+        count_where(and_(cur, c.satisfaction == Satisfaction.unsatisfied.value)).label("unsatisfied"),
+        count_where(and_(cur, c.callback_resolved.is_(True))).label("resolved_yes"),
+        count_where(and_(cur, c.callback_resolved.is_not(None))).label("resolved_answered"),
+        count_where(and_(cur, c.service_satisfaction == Satisfaction.satisfied.value)).label("service_satisfied"),
+        count_where(and_(cur, c.service_satisfaction == Satisfaction.basically_satisfied.value)).label("service_basic"),
+        count_where(and_(cur, c.service_satisfaction == Satisfaction.unsatisfied.value)).label("service_unsatisfied"),
     ]
 
 
@@ -268,7 +268,7 @@ def trend(session: Session, period: Period, scope: Scope, now: datetime) -> dict
             tb,
             Ticket.primary_department_id,
             func.count().label("registered"),
-            _n(Ticket.resolution == "direct").label("direct"),
+            count_where(Ticket.resolution == "direct").label("direct"),
         )
         .where(Ticket.created_at >= period.start, Ticket.created_at < period.end)
         .group_by(tb, Ticket.primary_department_id)

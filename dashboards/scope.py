@@ -115,6 +115,12 @@ def require_viewer(user: User) -> None:
         raise Forbidden("您不属于任何承办单位")
 
 
+def require_city(user: User) -> None:
+    """City-wide views (the wallboard): supervisors and admins only."""
+    if Role(user.role) not in CITY_ROLES:
+        raise Forbidden("只有督办员和管理员可以查看全市数据大屏")
+
+
 def resolve_scope(org: OrgTree, user: User, department_id: int | None) -> Scope:
     """The scope ``user`` asks for: the city by default for the hotline, a head's own department
     by default for a head, who may narrow it to a unit below but never look above or aside."""

@@ -21,7 +21,7 @@ from hotline.settings import get_settings
 # Worker and beat processes start here, not in the CLI: mask their logs from the first line.
 logs.install_redaction()
 # Task modules of every package; the composition root is the only place that lists them.
-TASK_MODULES = ["hotline.tasks", "dispatch.tasks", "escalation.tasks"]
+TASK_MODULES = ["hotline.tasks", "dispatch.tasks", "escalation.tasks", "dashboards.tasks"]
 # Routing each new ticket has a queue of its own, so that a burst of registrations never holds up
 # the deadline sweep, reminders and callbacks (the default queue); a worker listens to both.
 ROUTING_QUEUE = "routing"
@@ -59,6 +59,12 @@ def make_celery() -> Celery:
                 "options": {"expires": max(5.0, settings.effective_sweep_interval * 5)},
             },
             "escalation-resync": {"task": "escalation.resync", "schedule": 600.0, "options": {"expires": 300.0}},
+            # dashboards: 热点诉求 clustered again from the last 30 days' appeals
+            "dashboards-hot-topics": {
+                "task": "dashboards.refresh_hot_topics",
+                "schedule": 900.0,
+                "options": {"expires": 600.0},
+            },
         },
     )
     return app
