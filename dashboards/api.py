@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 
-from dashboards import charts, hot_topics_store, kpis, ranking
+from dashboards import charts, exports, hot_topics_store, kpis, ranking
 from dashboards.definitions import catalogue
 from dashboards.period import Period, parse_month, parse_period
 from dashboards.schemas import SettingsIn
@@ -27,6 +28,7 @@ from hotline.auth import get_current_user, require_roles
 from hotline.db import utcnow
 from hotline.deps import get_db
 from hotline.enums import Role
+from hotline.errors import NotFound
 from hotline.models import User
 from hotline.runtime_settings import write_setting
 
@@ -152,6 +154,77 @@ async def wallboard_stream(request: Request, session: DB, user: CurrentUser) -> 
             yield {"event": "snapshot", "data": json.dumps(snap, ensure_ascii=False)}
 
     return EventSourceResponse(events(), ping=15)
+
+
+# ---------------------------------------------------------------- exports
+
+EXPORTS = ("kpis", "trend", "mix", "districts", "overdue", "escalations", "ranking", "hot-topics")
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return Response(content, media_type=exports.XLSX, headers={"Content-Disposition": disposition})
+
+
+def _export_sheets(name: str, v: View, now: datetime) -> tuple[str, list[tuple[str, Any, Any]]]:
+    s, scope, period, org = v.session, v.scope, v.period, v.org
+    if name == "kpis":
+        return "指标", [("指标", exports.KPI_COLS, kpis.overview(s, period, scope, now)["kpis"])]
+    if name == "trend":
+        return "趋势", [("趋势", exports.TREND_COLS, kpis.trend(s, period, scope, now)["series"])]
+    if name == "mix":
+        mix = charts.mixes(s, period, scope)
+        sheets = [("业务领域", "category"), ("诉求类型", "appeal_type"), ("渠道", "channel"), ("紧急程度", "urgency")]
+        return "构成", [(title, exports.MIX_COLS, exports.with_shares(mix[key])) for title, key in sheets]
+    if name == "districts":
+        items = exports.with_shares(charts.by_district(s, period, scope, org)["items"])
+        return "各区诉求", [("各区诉求", exports.MIX_COLS, items)]
+    if name == "overdue":
+        return "超期工单", [("超期工单", exports.TICKET_COLS, charts.overdue(s, scope, org, now, limit=5000)["items"])]
+    if name == "escalations":
+        board = charts.escalation_board(s, scope, org, now, limit=5000)
+        levels = [{"name": lv["name"], "count": lv["count"]} for lv in board["levels"]]
+        return "督办看板", [
+            ("督办工单", exports.TICKET_COLS, board["items"]),
+            ("各级数量", exports.MIX_COLS[:2], levels),
+        ]
+    if name == "ranking":
+        result = ranking.ranking(s, parse_month(f"{period.first:%Y-%m}"), scope, org, now)
+        return "红黑榜", [("红黑榜", exports.RANK_COLS, exports.ranked_rows(result))]
+    items = hot_topics_store.current(s, scope, limit=50)["items"]
+    return "热点诉求", [("热点诉求", exports.TOPIC_COLS, items)]
+
+
+@router.get("/export/{name}.xlsx", response_class=Response)
+def export_table(name: str, v: ViewDep) -> Response:
+    """Any dashboard table as .xlsx (header row, number formats, header frozen), same parameters as
+    the table's own route: ``kpis``, ``trend``, ``mix``, ``districts``, ``overdue``, ``escalations``,
+    ``ranking`` (the month of ``date``), ``hot-topics``."""
+    if name not in EXPORTS:
+        raise NotFound("没有这张报表", name=name)
+    now = utcnow()
+    title, sheets = _export_sheets(name, v, now)
+    meta = {"period": v.period.to_dict(), "scope": v.scope.to_dict(), "now": now}
+    content = exports.table_workbook(title, sheets, meta)
+    return _xlsx(content, f"{title}-{v.scope.label}-{v.period.label}.xlsx")
+
+
+@router.get("/report.xlsx", response_class=Response)
+def monthly_report(v: MonthDep) -> Response:
+    """月报: summary KPIs, the 红黑榜, category mix, trend, the 督办 and 通报 list, hot topics, with charts."""
+    now = utcnow()
+    s, period, scope = v.session, v.period, v.scope
+    report = {
+        "period": period.to_dict(),
+        "scope": scope.to_dict(),
+        "kpis": kpis.overview(s, period, scope, now),
+        "ranking": ranking.ranking(s, period, scope, v.org, now),
+        "mix": charts.mixes(s, period, scope),
+        "trend": kpis.trend(s, period, scope, now),
+        "records": charts.escalation_records(s, period, scope, v.org),
+        "hot_topics": hot_topics_store.current(s, scope, limit=30),
+    }
+    return _xlsx(exports.monthly_report(report, now), f"12345热线月报-{scope.label}-{period.label}.xlsx")
 
 
 @router.get("/settings")
