@@ -44,7 +44,7 @@ PLACE_ENDINGS = (
 )  # fmt: skip
 ROAD_ENDINGS = ("路", "街", "大道", "巷")
 GENERIC_ENDINGS = ("小区", "社区", "一期", "二期", "三期", "四期", "项目")
-NAME_FLAGS = ("n", "nr", "ns", "nt", "nz", "ng", "eng", "m", "j", "an", "b", "vn", "s")
+NAME_FLAGS = ("n", "nr", "ns", "nt", "nz", "ng", "eng", "j", "an", "b", "s")
 PLACE_FLAGS = ("n", "nr", "ns", "nt", "nz", "ng", "j", "s")
 LEAD_FLAGS = frozenset({"n", "nr", "ns", "nt", "nz", "vn", "v", "m"})
 STOP_CHARS = frozenset(
@@ -298,10 +298,10 @@ def cluster(
         if not found:
             found = read(a.text[:120])
         places.append(found)
-        matter = f"{a.title}。{a.title}。{a.title}。{a.text[:300]}"
+        title, body = a.title, a.text[:300]
         for name in sorted(found, key=len, reverse=True):
-            matter = matter.replace(name, "，")
-        docs.append(words(matter))
+            title, body = title.replace(name, "，"), body.replace(name, "，")
+        docs.append(words(title) * 3 + words(body))  # the title says what it is about: it weighs more
     vectorizer = TfidfVectorizer(analyzer=lambda ws: ws, sublinear_tf=True, min_df=1)
     matrix = vectorizer.fit_transform(docs).tocsr()
     keys = [specific(p) for p in places]
@@ -382,11 +382,14 @@ def _gather(uf: _UnionFind, members: list[int], matrix: Any, threshold: float) -
 
 
 def _merge_keys(keys: list[str]) -> dict[str, str]:
-    """Each place key → the shortest key it contains (or itself): 丽发新城 and 万家丽南路丽发新城 meet."""
-    ordered = sorted(keys, key=len)
+    """Each place key → the shortest key (of 3 characters or more) inside it, or itself:
+    丽发新城 and 万家丽南路丽发新城 are one place."""
+    known = set(keys)
     out: dict[str, str] = {}
-    for key in ordered:
-        out[key] = next((out[k] for k in ordered if len(k) < len(key) and k in key and len(k) >= 3), key)
+    for key in sorted(keys, key=len):
+        inner = (key[i : i + n] for n in range(3, len(key)) for i in range(len(key) - n + 1) if key[i : i + n] in known)
+        shortest = next(inner, None)
+        out[key] = out[shortest] if shortest is not None else key
     return out
 
 
