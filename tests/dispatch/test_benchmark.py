@@ -22,9 +22,14 @@ def test_the_labelled_set_is_large_varied_and_uses_known_codes(city: tuple[Sessi
     assert len({r["expected"] for r in ROWS}) >= 30
 
 
+# Blind sets whose misses are not (yet) fixed in the catalogue: held to their own floors below,
+# not to the targets the tuned rows meet.
+UNFIXED = {"holdout9", "holdout10"}
+
+
 def test_direct_dispatch_is_right_and_the_top_three_hold_the_answer(city: tuple[Session, City]) -> None:
     session, _c = city
-    result = evaluate(session, ROWS, use_classifier=False)
+    result = evaluate(session, [r for r in ROWS if r.get("split") not in UNFIXED], use_classifier=False)
     assert result["auto_accuracy"] >= 0.90, result["misses"]
     assert result["top3_accuracy"] >= 0.97, result["misses"]
     assert result["auto_share"] >= 0.6
@@ -33,7 +38,8 @@ def test_direct_dispatch_is_right_and_the_top_three_hold_the_answer(city: tuple[
 # The holdouts were each written blind to the catalogue and measured once before any fix made
 # from them (直派 right / top-3): holdout2 89.2% / 96.0%, holdout3 83.3% / 97.0%, holdout4 82.9% /
 # 94.0%, holdout5 85.8% / 97.3%, holdout6 90.6% / 98.7%, holdout7 90.3% / 97.3%, holdout8
-# (paraphrased) 71.2% / 84.0%; then their misses' gap families were fixed (holdout8's were not).
+# (paraphrased) 71.2% / 84.0%, holdout9 82.9% / 96.0%, holdout10 (plain words) 60.5% / 83.3%;
+# then their misses' gap families were fixed (holdout8's, holdout9's and holdout10's were not).
 # Floors a little under today's figures catch a regression; the blind figures are the README's
 # honest measure of unseen text.
 HOLDOUT_FLOORS = {
@@ -45,6 +51,9 @@ HOLDOUT_FLOORS = {
     "holdout7": {"auto_accuracy": 0.95, "top3_accuracy": 0.97},
     # written to avoid the usual words (paraphrase on purpose); rules alone are far under the targets
     "holdout8": {"auto_accuracy": 0.69, "top3_accuracy": 0.82},
+    # issue 18's blind sets at their first measurement (82.9% / 96.0% and 60.5% / 83.3%)
+    "holdout9": {"auto_accuracy": 0.82, "top3_accuracy": 0.95},
+    "holdout10": {"auto_accuracy": 0.60, "top3_accuracy": 0.83},
 }
 
 
