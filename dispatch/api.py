@@ -17,10 +17,12 @@ from dispatch.queue import queue as waiting_queue
 from dispatch.return_rates import return_rates as compute_return_rates
 from hotline import access
 from hotline.auth import get_current_user, require_roles
+from hotline.bodylimit import body_limit
 from hotline.deps import get_db
 from hotline.enums import HOTLINE_ROLES, Role, TicketStatus
 from hotline.errors import InvalidInput
 from hotline.models import Ticket, User
+from hotline.settings import get_settings as get_hotline_settings
 
 router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
 DB = Annotated[Session, Depends(get_db)]
@@ -169,7 +171,7 @@ def return_rates(user: CurrentUser, session: DB, since: datetime | None = None, 
     """回退率 per department; a department sees its own (and its units')."""
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise InvalidInput("时间须带时区（如 2026-11-22T00:00:00+08:00）", field=name)
+            raise InvalidInput("时间须带时区（如 2026-11-22T00:00:00+08:00）", field=name, where="query")
     within = None
     if access.is_department_user(user):
         if user.department_id is None:
@@ -254,6 +256,7 @@ def export_catalogue(user: HotlineStaff, session: DB) -> Response:
 
 
 @router.post("/catalogue/import", response_model=schemas.ImportOut)
+@body_limit(lambda: get_hotline_settings().max_import_bytes)
 def import_catalogue(
     user: Admin,
     session: DB,
@@ -279,6 +282,7 @@ def resolve(user: HotlineStaff, session: DB, address: Annotated[str, Query(min_l
 
 
 @router.post("/gazetteer/import", response_model=schemas.GazetteerImportOut)
+@body_limit(lambda: get_hotline_settings().max_import_bytes)
 def import_gazetteer(
     user: Admin,
     session: DB,

@@ -22,6 +22,7 @@ from dispatch.rules import (
     precedence,
     validate_rule,
 )
+from hotline import access
 from hotline.db import utcnow
 from hotline.enums import Role
 from hotline.errors import Conflict, InvalidInput, NotFound
@@ -112,14 +113,14 @@ def _validated(session: Session, data: dict[str, Any]) -> dict[str, Any]:
 
 def _require_admin(actor: User, what: str) -> None:
     if Role(actor.role) != Role.admin:
-        raise Conflict(f"只有管理员可以{what}", reason="role_not_allowed")
+        raise access.role_refusal(actor, {Role.admin}, what)
 
 
 def create_rule(session: Session, actor: User, data: dict[str, Any], *, source: str = "api") -> DispatchRule:
     _require_admin(actor, "修改派单目录")
     clean = _validated(session, data)
     if session.scalar(select(DispatchRule.id).where(DispatchRule.code == clean["code"])) is not None:
-        raise Conflict(f"规则编码已存在：{clean['code']}", reason="duplicate_code")
+        raise Conflict(f"规则编码已存在：{clean['code']}", code="duplicate_code")
     rule = _add_rule(session, actor, clean, source)
     session.flush()
     return rule
@@ -135,7 +136,7 @@ def _add_rule(session: Session, actor: User, clean: dict[str, Any], source: str)
 def get_rule(session: Session, code: str) -> DispatchRule:
     rule = session.scalar(select(DispatchRule).where(DispatchRule.code == code))
     if rule is None:
-        raise NotFound("规则不存在", code=code)
+        raise NotFound(f"规则不存在：{code}")
     return rule
 
 
@@ -145,7 +146,7 @@ def update_rule(
     _require_admin(actor, "修改派单目录")
     rule = get_rule(session, code)
     if revision is not None and revision != rule.revision:
-        raise Conflict(f"规则已被他人修改（当前为第 {rule.revision} 版），请刷新后重试", reason="stale_revision")
+        raise Conflict(f"规则已被他人修改（当前为第 {rule.revision} 版），请刷新后重试", code="stale_revision")
     clean = _validated(session, {**rule_to_dict(rule), "enabled": rule.enabled, **data, "code": code})
     before = _stored(rule)
     for key, value in clean.items():

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hotline import lifecycle
+from hotline import access
 from hotline.enums import Role
-from hotline.errors import Conflict, InvalidInput
+from hotline.errors import InvalidInput
 from hotline.models import User
 from hotline.runtime_settings import read_setting, read_settings, write_setting
 
@@ -52,4 +52,4 @@ def settings(session: Session) -> dict[str, Any]:
 
 def require_role(actor: User, roles: frozenset[Role], what: str) -> None:
     if Role(actor.role) not in roles:
-        raise Conflict(f"{lifecycle.ROLE_LABELS[Role(actor.role)]}不能{what}", reason="role_not_allowed")
+        raise access.role_refusal(actor, roles, what)

@@ -104,14 +104,14 @@ def flagged_repeat_count(session: Session, ticket_id: int) -> int:
 def get_repeat(session: Session, candidate_id: int) -> DispatchRepeatCandidate:
     row = session.get(DispatchRepeatCandidate, candidate_id)
     if row is None:
-        raise NotFound("并单候选不存在", candidate_id=candidate_id)
+        raise NotFound("并单候选不存在")
     return row
 
 
 def merge_repeat(session: Session, row: DispatchRepeatCandidate, actor: User, *, note: str | None = None) -> Ticket:
     """并单: the new ticket joins the open one (the core raises its repeat count and keeps all callers)."""
     if row.status != "flagged":
-        raise Conflict("该并单候选已处理", reason="already_decided")
+        raise Conflict("该并单候选已处理", code="already_decided")
     ticket = session.get(Ticket, row.ticket_id)
     into = session.get(Ticket, row.candidate_id)
     assert ticket is not None and into is not None
@@ -128,7 +128,7 @@ def merge_repeat(session: Session, row: DispatchRepeatCandidate, actor: User, *,
 def dismiss_repeat(session: Session, row: DispatchRepeatCandidate, actor: User) -> DispatchRepeatCandidate:
     require_role(actor, frozenset({Role.agent, *DISPATCH_ROLES}), "处理并单候选")
     if row.status != "flagged":
-        raise Conflict("该并单候选已处理", reason="already_decided")
+        raise Conflict("该并单候选已处理", code="already_decided")
     row.status = "dismissed"
     row.decided_by_id = actor.id
     row.decided_at = utcnow()

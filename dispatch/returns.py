@@ -70,13 +70,13 @@ def on_returned(session: Session, ticket: Ticket, event: TimelineEvent) -> Dispa
 
 def _check_not_in_coordination(session: Session, ticket: Ticket, actor: User) -> None:
     if open_coordination(session, ticket.id) is not None and Role(actor.role) not in SETTLE_ROLES:
-        raise Conflict("该工单已两次退单，正在协调中，由督办员裁定承办单位", reason="in_coordination")
+        raise Conflict("该工单已两次退单，正在协调中，由督办员裁定承办单位", code="in_coordination")
 
 
 def returned_proposals(session: Session, ticket: Ticket) -> Proposed:
     """New proposals for a returned ticket, leaving out every department that sent it back."""
     if ticket.status != TicketStatus.returned:
-        raise Conflict("工单不在退单待审状态", reason="invalid_state")
+        raise Conflict("工单不在退单待审状态", code="invalid_state")
     exclude = returned_departments(session, ticket.id)
     if ticket.primary_department_id and ticket.primary_department_id not in exclude:
         exclude.append(ticket.primary_department_id)
@@ -130,14 +130,14 @@ def settle_coordination(
     """The supervisor decides who handles a disputed ticket; the same department means forced back."""
     require_role(actor, SETTLE_ROLES, "协调裁定")
     if coordination.status != "open":
-        raise Conflict("该协调已处理", reason="already_settled")
+        raise Conflict("该协调已处理", code="already_settled")
     note = (note or "").strip()
     if not note:
         raise InvalidInput("请填写协调意见", field="note")
     ticket = session.get(Ticket, coordination.ticket_id)
     assert ticket is not None
     if ticket.status != TicketStatus.returned:
-        raise Conflict("工单不在退单待审状态", reason="invalid_state")
+        raise Conflict("工单不在退单待审状态", code="invalid_state")
     coordination.status = "settled"
     coordination.settled_at = utcnow()
     coordination.settled_by_id = actor.id
@@ -194,5 +194,5 @@ def coordinations(session: Session, status: str | None = "open") -> list[Dispatc
 def get_coordination(session: Session, coordination_id: int) -> DispatchCoordination:
     row = session.get(DispatchCoordination, coordination_id)
     if row is None:
-        raise NotFound("协调记录不存在", coordination_id=coordination_id)
+        raise NotFound("协调记录不存在")
     return row

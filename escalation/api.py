@@ -19,7 +19,7 @@ from hotline.celery_app import enqueue_after_commit
 from hotline.db import utcnow
 from hotline.deps import get_db
 from hotline.enums import HOTLINE_ROLES, Role
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.models import Ticket, User
 from hotline.phone import mask_phone
 
@@ -143,7 +143,7 @@ def ticket_callbacks(ticket_id: int, user: Staff, session: DB) -> Any:
 def _callback(session: Session, callback_id: int) -> CallbackAttempt:
     cb = session.get(CallbackAttempt, callback_id, with_for_update=True)
     if cb is None:
-        raise NotFound("回访任务不存在", callback_id=callback_id)
+        raise NotFound("回访任务不存在")
     return cb
 
 
@@ -223,9 +223,9 @@ def notifications(
 def retry_notification(message_id: int, user: Supervisor, session: DB) -> Any:
     message = session.get(NotificationMessage, message_id)
     if message is None:
-        raise NotFound("消息不存在", message_id=message_id)
+        raise NotFound("消息不存在")
     if message.status == "sent":
-        raise InvalidInput("消息已发送", field="message_id")
+        raise Conflict("消息已发送，无需重试", code="already_sent")
     channels.retry(session, message)
     _deliver_soon(session)
     session.commit()
@@ -260,7 +260,7 @@ def mark_read(message_id: int, user: CurrentUser, session: DB) -> Any:
     mine = select(NotificationMessage).where(NotificationMessage.id == message_id, *service.inbox_where(user))
     message = session.scalar(mine)
     if message is None:
-        raise NotFound("消息不存在", message_id=message_id)
+        raise NotFound("消息不存在")
     if message.read_at is None:
         message.read_at = utcnow()
         session.commit()

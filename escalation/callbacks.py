@@ -302,7 +302,7 @@ def apply_answer(
 ) -> str:
     """One caller answered; when all callers are done, the ticket's result is recorded."""
     if cb.status not in OPEN_STATES:
-        raise Conflict("该回访已结束", reason="callback_closed")
+        raise Conflict("该回访已结束", code="callback_closed")
     cb.status = "answered"
     cb.next_at = None
     cb.satisfaction = satisfaction.value
@@ -418,11 +418,11 @@ def _decide(
 def decide(session: Session, cb: CallbackAttempt, actor: User, *, reasonable: bool, note: str | None) -> str:
     """A callback agent rules on a 不满意 the rule left open: reopen (重办) or close."""
     if cb.status != "review":
-        raise Conflict("该回访不在待判断状态", reason="not_in_review")
+        raise Conflict("该回访不在待判断状态", code="not_in_review")
     ticket = session.get(Ticket, cb.ticket_id)
     assert ticket is not None
     if ticket.status != TicketStatus.callback_done:
-        raise Conflict("工单不在已回访状态", reason="invalid_state")
+        raise Conflict("工单不在已回访状态", code="invalid_state")
     outcome = _decide(session, ticket, cb, actor, reasonable, (note or "").strip() or cb.reason)
     cb.status = "done"
     _note(cb, "decided", by=actor.id, reasonable=reasonable)
@@ -439,7 +439,7 @@ def decide(session: Session, cb: CallbackAttempt, actor: User, *, reasonable: bo
 
 def mark_unreachable(session: Session, cb: CallbackAttempt, actor: User, note: str | None) -> str:
     if cb.status not in OPEN_STATES:
-        raise Conflict("该回访已结束", reason="callback_closed")
+        raise Conflict("该回访已结束", code="callback_closed")
     cb.status, cb.next_at = "unreachable", None
     cb.answered_by_id = actor.id
     _note(cb, "unreachable", by=actor.id, note=note)
@@ -493,7 +493,7 @@ def answer_by_token(
     if state != "ok":
         raise Conflict(
             {"invalid": "链接无效", "used": "您已提交过评价", "expired": "链接已过期", "closed": "该回访已结束"}[state],
-            reason=state,
+            code=f"link_{state}",
         )
     assert cb is not None
     if reason and len(reason) > 500:

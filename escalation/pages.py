@@ -143,7 +143,7 @@ def survey_submit(
         session.commit()
     except HotlineError as exc:
         session.rollback()
-        state = str(exc.details.get("reason", ""))
+        state = exc.code.removeprefix("link_")
         if state in STATE_TEXT:
             title, text, status = STATE_TEXT[state]
             return _message(title, text, status)

@@ -570,17 +570,17 @@ def on_ticket_event(session: Session, ticket: Ticket, event: TimelineEvent) -> N
 
 def raise_level(session: Session, ticket: Ticket, actor: User, *, level: int, reason: str) -> EscalationRecord:
     """A supervisor raises the ticket to ``level`` by hand, with a reason (recorded and told)."""
-    if Role(actor.role) not in {Role.supervisor, Role.admin}:
-        raise Conflict("只有督办员、管理员可以督办", reason="role_not_allowed")
+    if Role(actor.role) not in lifecycle.ESCALATION_ROLES:
+        raise access.role_refusal(actor, lifecycle.ESCALATION_ROLES, "督办")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("请填写督办理由", field="reason")
     if not 1 <= level <= 5:
         raise InvalidInput("督办级别须在 1 到 5 之间", field="level")
     if ticket.status not in rules.OPEN:
-        raise Conflict("工单已办结，不能督办", reason="invalid_state")
+        raise Conflict("工单已办结，不能督办", code="invalid_state")
     if level <= ticket.escalation_level:
-        raise Conflict(f"工单已处于{ticket.escalation_level}级督办，不能升至{level}级", reason="not_higher")
+        raise Conflict(f"工单已处于{ticket.escalation_level}级督办，不能升至{level}级", code="not_higher")
     ctx = rules.Context.load(session)
     now = utcnow()
     trig = rules.Trigger("escalation", level, "manual", f"manual-{uuid.uuid4().hex[:12]}", "manual", now)
@@ -657,7 +657,7 @@ def monthly_report(session: Session, month: str, tz: Any) -> list[EscalationReco
         year, mon = (int(x) for x in month.split("-"))
         start = datetime(year, mon, 1, tzinfo=tz)
     except ValueError as exc:
-        raise InvalidInput("月份格式须为 YYYY-MM", field="month") from exc
+        raise InvalidInput("月份格式须为 YYYY-MM", field="month", where="query") from exc
     end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
     return list(
         session.scalars(

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, false, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from hotline.enums import DEPARTMENT_ROLES, AssignmentStatus, Role
-from hotline.errors import NotFound
+from hotline.enums import DEPARTMENT_ROLES, ROLE_LABELS, AssignmentStatus, Role
+from hotline.errors import Forbidden, NotFound
 from hotline.models import Department, Ticket, TicketAssignment, User
 
 
 def is_department_user(user: User) -> bool:
     return Role(user.role) in DEPARTMENT_ROLES
+
+
+def role_refusal(user: User, allowed: Iterable[Role], action: str) -> Forbidden:
+    """403 naming the user's role and the roles that may do ``action``."""
+    who = "、".join(ROLE_LABELS[r] for r in sorted(set(allowed), key=list(Role).index))
+    return Forbidden(f"{ROLE_LABELS[Role(user.role)]}不能{action}；只有{who}可以", code="role_not_allowed")
 
 
 def subtree_ids(department_id: int) -> Select[int]:
@@ -25,7 +32,7 @@ def subtree_ids(department_id: int) -> Select[int]:
 def department_path(session: Session, department_id: int) -> str:
     path = session.scalar(select(Department.path).where(Department.id == department_id))
     if path is None:
-        raise NotFound("部门不存在", department_id=department_id)
+        raise NotFound("部门不存在")
     return path
 
 
@@ -65,7 +72,7 @@ def get_visible_ticket(session: Session, user: User, ticket_id: int) -> Ticket:
     query = scope_tickets(session, user, select(Ticket).where(Ticket.id == ticket_id))
     ticket = session.scalar(query)
     if ticket is None:
-        raise NotFound("工单不存在或无权查看", ticket_id=ticket_id)
+        raise NotFound("工单不存在或无权查看")
     return ticket
 
 

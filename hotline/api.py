@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -16,7 +16,8 @@ from hotline import access, classification, lifecycle, schemas
 from hotline.auth import authenticate, get_current_user, issue_token, require_roles
 from hotline.deps import get_db
 from hotline.enums import HOTLINE_ROLES, LimitKind, Role, TicketStatus
-from hotline.errors import InvalidInput, NotFound
+from hotline.errors import InvalidInput, NotFound, Unauthorized, Unavailable
+from hotline.http_errors import documented
 from hotline.models import CalendarOverride, Department, Ticket, TimeLimitPolicy, User
 from hotline.phone import normalize_phone
 from hotline.service import TicketFilter, citizen_history, list_tickets, ticket_detail
@@ -32,13 +33,13 @@ HotlineStaff = Annotated[User, Depends(require_roles(*HOTLINE_ROLES))]
 # ---------------------------------------------------------------- auth
 
 
-@router.post("/auth/token", response_model=schemas.TokenOut, tags=["auth"])
+@router.post("/auth/token", response_model=schemas.TokenOut, tags=["auth"], responses=documented(401, 429))
 def login(request: Request, session: DB, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
     """OAuth2 password login; answers a bearer token. Failures are rate limited per name and client."""
     client = request.client.host if request.client else "unknown"
     user = authenticate(session, form.username, form.password, client)
     if user is None:
-        raise HTTPException(status_code=401, detail="用户名或密码错误", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized("用户名或密码错误", code="bad_credentials")
     return schemas.TokenOut(
         access_token=issue_token(user),
         expires_in=get_settings().token_ttl_seconds,
@@ -54,7 +55,13 @@ def me(user: CurrentUser) -> Any:
 # ---------------------------------------------------------------- tickets
 
 
-@router.post("/tickets", response_model=schemas.TicketDetail, status_code=status.HTTP_201_CREATED, tags=["tickets"])
+@router.post(
+    "/tickets",
+    response_model=schemas.TicketDetail,
+    status_code=status.HTTP_201_CREATED,
+    tags=["tickets"],
+    responses=documented(403),
+)
 def register(body: schemas.TicketCreate, user: CurrentUser, session: DB) -> Any:
     """登记: register an appeal (any channel)."""
     appeal = lifecycle.NewAppeal(**body.model_dump())
@@ -82,7 +89,7 @@ def tickets(
     """Tickets the user may see, newest first, with filters and pagination."""
     for name, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
-            raise InvalidInput("时间须带时区（如 2026-11-22T00:00:00+08:00）", field=name)
+            raise InvalidInput("时间须带时区（如 2026-11-22T00:00:00+08:00）", field=name, where="query")
     flt = TicketFilter(
         status=[s.value for s in status_] if status_ else None,
         department_id=department_id,
@@ -102,6 +109,10 @@ def tickets(
 def get_ticket(ticket_id: int, user: CurrentUser, session: DB) -> Any:
     """One ticket with its assignments and whole timeline (全程留痕)."""
     return ticket_detail(session, access.get_visible_ticket(session, user, ticket_id), user)
+
+
+# A transition refuses a role (403) inside the lifecycle, not in a route dependency.
+LIFECYCLE_ERRORS = documented(403)
 
 
 def _act(session: Session, user: User, ticket_id: int, change: Callable[[Ticket], object]) -> Any:
@@ -146,14 +157,21 @@ def _transition_route(path: str, body_model: type[BaseModel], change: Callable[.
     endpoint.__annotations__ = {"ticket_id": int, "body": body_model, "user": CurrentUser, "session": DB, "return": Any}
     endpoint.__name__ = change.__name__
     endpoint.__doc__ = doc
-    router.post(f"/tickets/{{ticket_id}}/{path}", response_model=schemas.TicketDetail, tags=["lifecycle"])(endpoint)
+    router.post(
+        f"/tickets/{{ticket_id}}/{path}",
+        response_model=schemas.TicketDetail,
+        tags=["lifecycle"],
+        responses=LIFECYCLE_ERRORS,
+    )(endpoint)
 
 
 for _route in TRANSITIONS:
     _transition_route(*_route)
 
 
-@router.post("/tickets/{ticket_id}/merge", response_model=schemas.TicketDetail, tags=["lifecycle"])
+@router.post(
+    "/tickets/{ticket_id}/merge", response_model=schemas.TicketDetail, tags=["lifecycle"], responses=LIFECYCLE_ERRORS
+)
 def merge(ticket_id: int, body: schemas.MergeIn, user: CurrentUser, session: DB) -> Any:
     """并单 into another open ticket."""
     try:
@@ -177,7 +195,7 @@ def classify(body: schemas.ClassifyIn, user: HotlineStaff) -> Any:
     fired), department, each top-3 with calibrated scores; ``abstained`` when the model is unsure."""
     result = classification.predict(body.title, body.content)
     if result is None:
-        raise HTTPException(status_code=503, detail="分类模型暂不可用")
+        raise Unavailable("分类模型暂不可用")
     return result
 
 
@@ -190,7 +208,7 @@ def history(body: schemas.PhoneLookupIn, user: HotlineStaff, session: DB) -> Any
     out of the URL and so out of every access log on the way."""
     normalised = normalize_phone(body.phone)
     if normalised is None:
-        raise InvalidInput("电话号码无效", field="phone")
+        raise InvalidInput("电话号码无效", field="phone", where="query")
     return citizen_history(session, normalised, user)
 
 
@@ -284,6 +302,6 @@ def set_calendar_override(body: schemas.CalendarOverrideIn, user: Admin, session
 def delete_calendar_override(day: date, user: Admin, session: DB) -> None:
     row = session.get(CalendarOverride, day)
     if row is None:
-        raise NotFound("该日期没有设置", day=day.isoformat())
+        raise NotFound("该日期没有设置")
     session.delete(row)
     session.commit()

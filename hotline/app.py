@@ -8,16 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from kombu import Connection
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 
-from hotline import api, attachments_api, classification, logs, pages, wiring
+from hotline import api, attachments_api, classification, http_errors, logs, pages, wiring
+from hotline.bodylimit import BodyLimitMiddleware
 from hotline.db import get_engine
-from hotline.errors import HotlineError
 from hotline.requestlog import RequestLogMiddleware
 from hotline.settings import get_settings
 
@@ -60,26 +58,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.exception_handler(HotlineError)
-    async def _hotline_error(_request: Request, exc: HotlineError) -> JSONResponse:
-        body = {"detail": exc.message, "code": exc.code, **{k: v for k, v in exc.details.items()}}
-        return JSONResponse(status_code=exc.status_code, content=body)
-
-    @app.exception_handler(IntegrityError)
-    async def _integrity_error(_request: Request, _exc: IntegrityError) -> JSONResponse:
-        # A unique or foreign key the checks before did not catch (e.g. two requests at once).
-        return JSONResponse(
-            status_code=409, content={"detail": "数据与已有记录冲突（如用户名或编码重复）", "code": "conflict"}
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # One message per field, with where it is: {"loc": ["body", "phone"], "msg": ...}.
-        errors = [
-            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-            for err in exc.errors()
-        ]
-        return JSONResponse(status_code=422, content={"detail": errors, "code": "validation_error"})
+    http_errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, default=lambda: get_settings().max_body_bytes)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

@@ -122,7 +122,7 @@ def check_upload(upload: Upload, *, field: str = "file") -> _Checked:
             f"附件「{shown}」的文件类型不受支持（可上传：照片、PDF、Word/Excel 文档、录音、视频）",
             field=field,
             detected_type=kind.mime if kind else None,
-            allowed_types=list(allowed),
+            allowed=list(allowed),
         )
     declared = (upload.declared_type or "").split(";")[0].strip().lower()
     if declared not in GENERIC_DECLARED and declared.split("/")[0] != kind.mime.split("/")[0]:
@@ -149,7 +149,7 @@ def add_attachments(
     existing = session.scalar(select(func.count()).where(Attachment.ticket_id == ticket.id)) or 0
     limit = get_settings().attachment_max_per_ticket
     if existing + len(checked) > limit:
-        raise Conflict(f"每张工单最多 {limit} 个附件（已有 {existing} 个）", reason="attachment_limit", max_count=limit)
+        raise Conflict(f"每张工单最多 {limit} 个附件（已有 {existing} 个）", code="attachment_limit")
     store = get_store()
     written = session.info.setdefault(_WRITTEN, [])
     rows = []
@@ -205,11 +205,11 @@ def visible_attachment(session: Session, user: User, attachment_id: int) -> Atta
     """The attachment, or 404 when it does not exist or its ticket is outside the user's view."""
     row = session.get(Attachment, attachment_id)
     if row is None:
-        raise NotFound("附件不存在或无权查看", attachment_id=attachment_id)
+        raise NotFound("附件不存在或无权查看")
     try:
         access.get_visible_ticket(session, user, row.ticket_id)
     except NotFound as exc:
-        raise NotFound("附件不存在或无权查看", attachment_id=attachment_id) from exc
+        raise NotFound("附件不存在或无权查看") from exc
     return row
 
 
@@ -218,7 +218,7 @@ def open_bytes(row: Attachment) -> Iterator[bytes]:
         return get_store().open(row.storage_key)
     except BlobStoreError as exc:
         log.error("attachment %s unreadable: %s", row.id, exc)
-        raise Unavailable("附件暂时无法读取，请稍后再试", attachment_id=row.id) from exc
+        raise Unavailable("附件暂时无法读取，请稍后再试") from exc
 
 
 def content_disposition(row: Attachment) -> str:

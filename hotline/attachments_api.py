@@ -10,8 +10,11 @@ from sqlalchemy.orm import Session
 
 from hotline import access, attachments, schemas
 from hotline.auth import get_current_user
+from hotline.bodylimit import body_limit
 from hotline.deps import get_db
+from hotline.http_errors import documented
 from hotline.models import Attachment, User
+from hotline.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["attachments"])
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -31,7 +34,9 @@ def attachment_out(row: Attachment) -> schemas.AttachmentOut:
     "/tickets/{ticket_id}/attachments",
     response_model=list[schemas.AttachmentOut],
     status_code=status.HTTP_201_CREATED,
+    responses=documented(415),
 )
+@body_limit(lambda: get_settings().max_upload_bytes)
 def upload(ticket_id: int, user: CurrentUser, session: DB, file: Annotated[list[UploadFile], File()]) -> Any:
     """Add one or more files (multipart field ``file``, repeated) to a ticket the user can see.
 

@@ -9,15 +9,16 @@ from typing import Annotated
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, HTTPException, Query, status
+from fastapi import Depends, Query
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from hotline.access import role_refusal
 from hotline.db import utcnow
 from hotline.deps import get_db
 from hotline.enums import Role
-from hotline.errors import RateLimited
+from hotline.errors import RateLimited, Unauthorized
 from hotline.models import LoginFailure, User
 from hotline.settings import get_settings
 
@@ -93,11 +94,7 @@ def authenticate(session: Session, username: str, password: str, client: str) ->
 def _authenticated(session: Session, token: str | None) -> User:
     user = user_from_token(session, token) if token else None
     if user is None:
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="未登录或登录已过期",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Unauthorized("未登录或登录已过期")
     return user
 
 
@@ -124,7 +121,8 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
 
     def dependency(user: User = Depends(get_current_user)) -> User:
         if Role(user.role) not in allowed:
-            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="无权访问")
+            raise role_refusal(user, allowed, "执行此操作")
         return user
 
+    dependency.roles_required = allowed  # type: ignore[attr-defined]  # read by the OpenAPI errors (403)
     return dependency

@@ -15,6 +15,16 @@ class Role(StrEnum):
     admin = "admin"
 
 
+ROLE_LABELS = {
+    Role.agent: "话务员",
+    Role.dispatcher: "派单员",
+    Role.dept_handler: "承办单位",
+    Role.dept_head: "承办单位负责人",
+    Role.callback_agent: "回访员",
+    Role.supervisor: "督办员",
+    Role.admin: "管理员",
+}
+
 DEPARTMENT_ROLES = frozenset({Role.dept_handler, Role.dept_head})
 HOTLINE_ROLES = frozenset({Role.agent, Role.dispatcher, Role.callback_agent, Role.supervisor, Role.admin})
 

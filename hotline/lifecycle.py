@@ -30,6 +30,7 @@ from hotline.enums import (
     AssignmentRole,
     AssignmentStatus,
     Channel,
+    DepartmentKind,
     EmergencyService,
     ExtensionStatus,
     LimitKind,
@@ -39,7 +40,7 @@ from hotline.enums import (
     TicketStatus,
     Urgency,
 )
-from hotline.errors import Conflict, InvalidInput
+from hotline.errors import Conflict, Forbidden, InvalidInput
 from hotline.models import (
     Citizen,
     Department,
@@ -74,16 +75,6 @@ STATUS_LABELS = {
     TicketStatus.merged: "已并单",
 }
 
-ROLE_LABELS = {
-    Role.agent: "话务员",
-    Role.dispatcher: "派单员",
-    Role.dept_handler: "承办单位",
-    Role.dept_head: "承办单位负责人",
-    Role.callback_agent: "回访员",
-    Role.supervisor: "督办员",
-    Role.admin: "管理员",
-}
-
 # 不予受理 reasons (DOMAIN.md); "other" needs a note.
 NOT_ACCEPTED_REASONS = {
     "out_of_jurisdiction": "不属于受理范围",
@@ -106,6 +97,7 @@ INTAKE_ROLES = frozenset({Role.agent, Role.dispatcher, Role.supervisor, Role.adm
 DEPARTMENT_ROLES = frozenset({Role.dept_handler, Role.dept_head})
 CALLBACK_ROLES = frozenset({Role.callback_agent, Role.supervisor, Role.admin})
 CLOSE_ROLES = frozenset({Role.callback_agent, Role.dispatcher, Role.supervisor, Role.admin})
+ESCALATION_ROLES = frozenset({Role.supervisor, Role.admin})
 
 
 @dataclass
@@ -145,26 +137,22 @@ def _check(
     statuses: Iterable[TicketStatus],
     roles: Iterable[Role],
 ) -> None:
-    """Refuse (409) a stale version, a wrong role or a wrong state, saying which."""
+    """Refuse a wrong role (403), then a stale version or a wrong state (409), saying which."""
+    allowed_roles = set(roles)
+    if Role(actor.role) not in allowed_roles:
+        raise access.role_refusal(actor, allowed_roles, action)
     if version is not None and version != ticket.version:
         raise Conflict(
             f"工单已被他人修改（您看到的是第 {version} 版，当前为第 {ticket.version} 版），请刷新后重试",
-            reason="stale_version",
+            code="stale_version",
             current_version=ticket.version,
-        )
-    allowed_roles = set(roles)
-    if Role(actor.role) not in allowed_roles:
-        who = "、".join(ROLE_LABELS[r] for r in sorted(allowed_roles, key=list(Role).index))
-        raise Conflict(
-            f"{ROLE_LABELS[Role(actor.role)]}不能{action}；只有{who}可以",
-            reason="role_not_allowed",
         )
     allowed = set(statuses)
     if TicketStatus(ticket.status) not in allowed:
         expected = "、".join(_label(s) for s in sorted(allowed, key=list(TicketStatus).index))
         raise Conflict(
             f"工单当前状态为「{_label(ticket.status)}」，不能{action}（需处于：{expected}）",
-            reason="invalid_state",
+            code="invalid_state",
             status=ticket.status,
         )
 
@@ -213,35 +201,35 @@ def transition(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except StaleDataError as exc:
-            raise Conflict("工单已被他人同时修改，请刷新后重试", reason="stale_version") from exc
+            raise Conflict("工单已被他人同时修改，请刷新后重试", code="stale_version") from exc
 
     return wrapper
 
 
-def _require_text(value: str | None, what: str) -> str:
+def _require_text(value: str | None, what: str, field: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(f"请填写{what}", field=what)
+        raise InvalidInput(f"请填写{what}", field=field)
     return text
 
 
-def _department(session: Session, department_id: int) -> Department:
+def _department(session: Session, department_id: int, field: str = "department_id") -> Department:
     dept = session.get(Department, department_id)
     if dept is None or not dept.active:
-        raise InvalidInput("部门不存在或已停用", department_id=department_id)
+        raise InvalidInput("部门不存在或已停用", field=field)
     return dept
 
 
 def _actor_department_holds(session: Session, ticket: Ticket, actor: User, roles: set[str]) -> TicketAssignment:
     """The live assignment of the actor's department (or a unit it heads) on the ticket."""
     if actor.department_id is None:
-        raise Conflict("您不属于任何承办单位", reason="no_department")
+        raise Forbidden("您不属于任何承办单位", code="no_department")
     for assignment in ticket.assignments:
         if assignment.status == AssignmentStatus.withdrawn or assignment.role not in roles:
             continue
         if access.is_within(session, assignment.department_id, actor.department_id):
             return assignment
-    raise Conflict("本单位不是该工单的承办单位，不能办理", reason="not_assigned")
+    raise Forbidden("本单位不是该工单的承办单位，不能办理", code="not_assigned")
 
 
 def _primary_assignment(ticket: Ticket) -> TicketAssignment | None:
@@ -309,7 +297,11 @@ def _assign(
     now: datetime,
     parent: TicketAssignment | None = None,
 ) -> TicketAssignment:
-    _department(session, department_id)
+    field = ASSIGNMENT_FIELDS[role]
+    dept = _department(session, department_id, field)
+    if dept.kind == DepartmentKind.hotline:
+        # The center itself has no one who signs or handles tickets: the ticket would stall.
+        raise InvalidInput("不能派给热线中心本身，请选择承办单位", field=field)
     assignment = TicketAssignment(
         ticket=ticket,
         department_id=department_id,
@@ -321,6 +313,14 @@ def _assign(
     )
     session.add(assignment)
     return assignment
+
+
+# The request field that names the department of each kind of assignment (for the 422's loc).
+ASSIGNMENT_FIELDS = {
+    AssignmentRole.primary: "primary_department_id",
+    AssignmentRole.assist: "assist_department_ids",
+    AssignmentRole.sub: "department_id",
+}
 
 
 def _withdraw_all(ticket: Ticket) -> None:
@@ -369,9 +369,9 @@ def _deadlines(ticket: Ticket) -> dict[str, str | None]:
 def register_ticket(session: Session, actor: User, appeal: NewAppeal) -> Ticket:
     """登记: record the appeal with its 五要素 and attach the caller."""
     if Role(actor.role) not in INTAKE_ROLES:
-        raise Conflict(f"{ROLE_LABELS[Role(actor.role)]}不能登记工单", reason="role_not_allowed")
-    title = _require_text(appeal.title, "诉求标题")
-    content = _require_text(appeal.content, "诉求内容")
+        raise access.role_refusal(actor, INTAKE_ROLES, "登记工单")
+    title = _require_text(appeal.title, "诉求标题", "title")
+    content = _require_text(appeal.content, "诉求内容", "content")
     if appeal.channel == Channel.phone and not appeal.phone:
         raise InvalidInput("电话渠道的工单必须有来电号码", field="phone")
     citizen = find_or_create_citizen(session, appeal.phone, appeal.contact_name) if appeal.phone else None
@@ -438,7 +438,7 @@ def reject_intake(
     if reason not in NOT_ACCEPTED_REASONS:
         raise InvalidInput(f"不予受理原因无效：{reason}", field="reason")
     if reason == "other":
-        note = _require_text(note, "不予受理说明")
+        note = _require_text(note, "不予受理说明", "note")
     before = ticket.status
     now = utcnow()
     ticket.status = TicketStatus.not_accepted.value
@@ -481,7 +481,7 @@ def transfer_emergency(
 def answer_directly(session: Session, ticket: Ticket, actor: User, *, version: int | None, answer: str) -> Ticket:
     """直办: answered on the call (知识库 or 三方通话) and closed at once."""
     _check(ticket, actor, action="直办", version=version, statuses=[TicketStatus.registered], roles=INTAKE_ROLES)
-    answer = _require_text(answer, "答复内容")
+    answer = _require_text(answer, "答复内容", "answer")
     before = ticket.status
     now = utcnow()
     ticket.status = TicketStatus.closed.value
@@ -550,7 +550,7 @@ def sign_ticket(session: Session, ticket: Ticket, actor: User, *, version: int |
         session, ticket, actor, {AssignmentRole.primary, AssignmentRole.assist, AssignmentRole.sub}
     )
     if assignment.signed_at is not None:
-        raise Conflict("本单位已签收该工单", reason="already_signed")
+        raise Conflict("本单位已签收该工单", code="already_signed")
     before = ticket.status
     now = utcnow()
     assignment.status = AssignmentStatus.signed.value
@@ -558,7 +558,7 @@ def sign_ticket(session: Session, ticket: Ticket, actor: User, *, version: int |
     assignment.signed_by_id = actor.id
     if assignment.role == AssignmentRole.primary:
         if ticket.status != TicketStatus.dispatched:
-            raise Conflict("工单不在待签收状态", reason="invalid_state")
+            raise Conflict("工单不在待签收状态", code="invalid_state")
         ticket.status = TicketStatus.in_progress.value
         ticket.signed_at = now
         ticket.sign_due = None
@@ -591,10 +591,10 @@ def return_ticket(
     _actor_department_holds(session, ticket, actor, {AssignmentRole.primary})
     if reason not in RETURN_REASONS:
         raise InvalidInput(f"退单原因无效：{reason}", field="reason")
-    note = _require_text(note, "退单说明")
+    note = _require_text(note, "退单说明", "note")
     now = utcnow()
     if ticket.return_due is not None and now > ticket.return_due:
-        raise Conflict(f"已超过退单时限（{ticket.return_due.isoformat()}），不能退单", reason="return_window_passed")
+        raise Conflict(f"已超过退单时限（{ticket.return_due.isoformat()}），不能退单", code="return_window_passed")
     before = ticket.status
     ticket.status = TicketStatus.returned.value
     ticket.return_count += 1
@@ -673,12 +673,12 @@ def reject_return(session: Session, ticket: Ticket, actor: User, *, version: int
         statuses=[TicketStatus.returned],
         roles=HOTLINE_DISPATCH_ROLES,
     )
-    note = _require_text(note, "驳回理由")
+    note = _require_text(note, "驳回理由", "note")
     before = ticket.status
     now = utcnow()
     primary = _primary_assignment(ticket)
     if primary is None:
-        raise Conflict("工单没有主办单位", reason="no_primary")
+        raise Conflict("工单没有主办单位", code="no_primary")
     primary.status = AssignmentStatus.dispatched.value
     primary.signed_at = None
     primary.signed_by_id = None
@@ -713,7 +713,7 @@ def add_sub_assignment(
     if department_id == parent.department_id or not access.is_within(session, department_id, parent.department_id):
         raise InvalidInput("只能加派给本单位的下级单位", field="department_id")
     if any(a.department_id == department_id and a.status != AssignmentStatus.withdrawn for a in ticket.assignments):
-        raise Conflict("该单位已在办理此工单", reason="already_assigned")
+        raise Conflict("该单位已在办理此工单", code="already_assigned")
     before = ticket.status
     now = utcnow()
     _assign(session, ticket, department_id, AssignmentRole.sub, actor, now, parent=parent)
@@ -743,25 +743,25 @@ def request_extension(
         ticket, actor, action="申请延期", version=version, statuses=[TicketStatus.in_progress], roles=DEPARTMENT_ROLES
     )
     _actor_department_holds(session, ticket, actor, {AssignmentRole.primary})
-    reason = _require_text(reason, "延期理由")
+    reason = _require_text(reason, "延期理由", "reason")
     longest = resolve_limit(session, LimitKind.extension_max, ticket.appeal_type, ticket.urgency)
     if longest.unit != LimitUnit.working_days:
-        raise Conflict("延期上限须以工作日计", reason="policy")
+        raise Conflict("延期上限须以工作日计", code="policy")
     if not 1 <= working_days <= longest.amount:
         raise InvalidInput(f"延期天数须在 1 到 {longest.amount} 个工作日之间", field="working_days")
     max_count = int(read_setting(session, "extension_max_count", 1))
     if ticket.extension_count >= max_count:
-        raise Conflict(f"该工单已延期 {ticket.extension_count} 次，不能再申请", reason="extension_limit")
+        raise Conflict(f"该工单已延期 {ticket.extension_count} 次，不能再申请", code="extension_limit")
     pending = session.scalar(
         select(ExtensionRequest).where(
             ExtensionRequest.ticket_id == ticket.id, ExtensionRequest.status == ExtensionStatus.pending.value
         )
     )
     if pending is not None:
-        raise Conflict("已有待审批的延期申请", reason="extension_pending")
+        raise Conflict("已有待审批的延期申请", code="extension_pending")
     now = utcnow()
     if ticket.reply_due is not None and now > ticket.reply_due:
-        raise Conflict("已超过办理时限，不能再申请延期", reason="deadline_passed")
+        raise Conflict("已超过办理时限，不能再申请延期", code="deadline_passed")
     request = ExtensionRequest(
         ticket_id=ticket.id, requested_by_id=actor.id, requested_at=now, working_days=working_days, reason=reason
     )
@@ -788,7 +788,7 @@ def _pending_extension(session: Session, ticket: Ticket) -> ExtensionRequest:
         )
     )
     if request is None:
-        raise Conflict("没有待审批的延期申请", reason="no_pending_extension")
+        raise Conflict("没有待审批的延期申请", code="no_pending_extension")
     return request
 
 
@@ -846,7 +846,7 @@ def refuse_extension(
         statuses=[TicketStatus.in_progress],
         roles=HOTLINE_DISPATCH_ROLES,
     )
-    note = _require_text(note, "不同意延期的理由")
+    note = _require_text(note, "不同意延期的理由", "note")
     request = _pending_extension(session, ticket)
     now = utcnow()
     request.status = ExtensionStatus.refused.value
@@ -884,8 +884,8 @@ def reply_ticket(
     """回复: 办理情况, 是否解决 and the public answer, by the 主办 department."""
     _check(ticket, actor, action="回复", version=version, statuses=[TicketStatus.in_progress], roles=DEPARTMENT_ROLES)
     primary = _actor_department_holds(session, ticket, actor, {AssignmentRole.primary})
-    handling = _require_text(handling, "办理情况")
-    public_answer = _require_text(public_answer, "答复内容")
+    handling = _require_text(handling, "办理情况", "handling")
+    public_answer = _require_text(public_answer, "答复内容", "public_answer")
     before = ticket.status
     now = utcnow()
     ticket.status = TicketStatus.replied.value
@@ -925,7 +925,7 @@ def review_reply(
         ticket.sign_due = ticket.return_due = None
         action = "accept_reply"
     else:
-        note = _require_text(note, "退回补办的理由")
+        note = _require_text(note, "退回补办的理由", "note")
         ticket.status = TicketStatus.in_progress.value
         primary = _primary_assignment(ticket)
         if primary:
@@ -961,7 +961,7 @@ def record_callback(
             roles=CALLBACK_ROLES,
         )
     elif ticket.status != TicketStatus.awaiting_callback:
-        raise Conflict(f"工单当前状态为「{_label(ticket.status)}」，不能登记回访结果", reason="invalid_state")
+        raise Conflict(f"工单当前状态为「{_label(ticket.status)}」，不能登记回访结果", code="invalid_state")
     if method not in {"agent", "ivr", "sms", "web"}:
         raise InvalidInput(f"回访方式无效：{method}", field="method")
     before = ticket.status
@@ -1004,7 +1004,7 @@ def close_ticket(
         roles=CLOSE_ROLES,
     )
     if ticket.status == TicketStatus.awaiting_callback:
-        note = _require_text(note, "未回访即办结的原因（如多次联系不上）")
+        note = _require_text(note, "未回访即办结的原因（如多次联系不上）", "note")
     before = ticket.status
     now = utcnow()
     ticket.status = TicketStatus.closed.value
@@ -1031,15 +1031,15 @@ def reopen_ticket(session: Session, ticket: Ticket, actor: User | None, *, versi
             roles={Role.callback_agent, Role.dispatcher, Role.supervisor, Role.admin},
         )
     elif TicketStatus(ticket.status) not in reopenable:
-        raise Conflict(f"工单当前状态为「{_label(ticket.status)}」，不能重办", reason="invalid_state")
-    reason = _require_text(reason, "重办原因")
+        raise Conflict(f"工单当前状态为「{_label(ticket.status)}」，不能重办", code="invalid_state")
+    reason = _require_text(reason, "重办原因", "reason")
     if ticket.resolution in {"direct", "not_accepted", "transferred"} or ticket.primary_department_id is None:
-        raise Conflict("该工单未派单办理，不能重办", reason="not_dispatched")
+        raise Conflict("该工单未派单办理，不能重办", code="not_dispatched")
     before = ticket.status
     now = utcnow()
     primary = _primary_assignment(ticket)
     if primary is None:
-        raise Conflict("工单没有主办单位", reason="no_primary")
+        raise Conflict("工单没有主办单位", code="no_primary")
     ticket.reopen_count += 1
     ticket.closed_at = None
     ticket.resolution = None
@@ -1088,7 +1088,7 @@ def add_note(
 
     ``touch=False`` leaves the ticket's version alone: an entry about a child row (an attachment)
     must not make a colleague's pending reply stale."""
-    note = _require_text(note, "备注")
+    note = _require_text(note, "备注", "note")
     if touch:
         _touch(ticket, utcnow())
     event = _record(session, ticket, actor, action, from_status=ticket.status, note=note, data=data)
@@ -1156,13 +1156,13 @@ def escalate_tickets(
     written. The events are flushed at once with ``flush=True``; the sweep, which holds its
     tickets' rows locked, passes ``flush=False`` and flushes them with the rest of its batch.
     """
-    if actor is not None and Role(actor.role) not in {Role.supervisor, Role.admin}:
-        raise Conflict(f"{ROLE_LABELS[Role(actor.role)]}不能督办；只有督办员、管理员可以", reason="role_not_allowed")
+    if actor is not None and Role(actor.role) not in ESCALATION_ROLES:
+        raise access.role_refusal(actor, ESCALATION_ROLES, "督办")
     for item in items:
         if not 1 <= item.level <= 5:
             raise InvalidInput("督办级别须在 1 到 5 之间", field="level")
         if TicketStatus(item.ticket.status) not in OPEN_STATUSES:
-            raise Conflict(f"工单当前状态为「{_label(item.ticket.status)}」，不能督办", reason="invalid_state")
+            raise Conflict(f"工单当前状态为「{_label(item.ticket.status)}」，不能督办", code="invalid_state")
     steps = escalation_steps([(item.ticket, item.level) for item in items])
     final = {id(item.ticket): (item.ticket, after) for item, (_before, after) in zip(items, steps, strict=True)}
     _write_levels(session, list(final.values()), utcnow())
@@ -1211,11 +1211,11 @@ def _write_levels(session: Session, changes: list[tuple[Ticket, int]], now: date
 @transition
 def settle_escalation(session: Session, ticket: Ticket, actor: User, *, level: int, reason: str) -> Ticket:
     """A supervisor sets the level by hand (e.g. lowers it once the department has acted)."""
-    if Role(actor.role) not in {Role.supervisor, Role.admin}:
-        raise Conflict(f"{ROLE_LABELS[Role(actor.role)]}不能调整督办级别", reason="role_not_allowed")
+    if Role(actor.role) not in ESCALATION_ROLES:
+        raise access.role_refusal(actor, ESCALATION_ROLES, "调整督办级别")
     if not 0 <= level <= 5:
         raise InvalidInput("督办级别须在 0 到 5 之间", field="level")
-    reason = _require_text(reason, "调整督办级别的理由")
+    reason = _require_text(reason, "调整督办级别的理由", "reason")
     before = ticket.escalation_level
     now = utcnow()
     ticket.escalation_level = level
@@ -1257,7 +1257,7 @@ def merge_ticket(
     if into.id == ticket.id:
         raise InvalidInput("不能与自身并单", field="into_ticket_id")
     if TicketStatus(into.status) not in OPEN_STATUSES:
-        raise Conflict(f"目标工单状态为「{_label(into.status)}」，不能并入", reason="target_not_open")
+        raise Conflict(f"目标工单状态为「{_label(into.status)}」，不能并入", code="target_not_open")
     before = ticket.status
     now = utcnow()
     ticket.status = TicketStatus.merged.value

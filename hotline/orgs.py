@@ -34,7 +34,7 @@ def create_department(
     if parent is not None and LEVEL_DEPTH[DepartmentLevel(parent.level)] >= LEVEL_DEPTH[level]:
         raise InvalidInput("下级部门的层级须低于上级部门", field="level")
     if session.scalar(select(Department.id).where(Department.code == code)) is not None:
-        raise Conflict(f"部门编码已存在：{code}", reason="duplicate_code")
+        raise Conflict(f"部门编码已存在：{code}", code="duplicate_code")
     dept = Department(
         code=code,
         name=name,
@@ -70,9 +70,9 @@ def create_user(
     if department_id is not None and session.get(Department, department_id) is None:
         raise InvalidInput("部门不存在", field="department_id")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"用户名已存在：{username}", reason="duplicate_username")
+        raise Conflict(f"用户名已存在：{username}", code="duplicate_username")
     if extension and session.scalar(select(User.id).where(User.extension == extension)) is not None:
-        raise Conflict(f"分机已被占用：{extension}", reason="duplicate_extension")
+        raise Conflict(f"分机已被占用：{extension}", code="duplicate_extension")
     user = User(
         username=username,
         display_name=display_name,

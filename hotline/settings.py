@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # Reverse proxies (addresses or networks, comma separated) whose X-Forwarded-For is believed;
     # empty: the peer's own address is the client, whatever the request says.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Request bodies: larger ones answer 413 before they are read whole (routes may allow more).
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # 派单目录 and 地名库 imports
+    max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)  # one attachments upload, all its files
     # escalation: deadlines sweep, 督办 notifications, 回访
     drill: bool = False  # HOTLINE_DRILL=1: sweep every second (limits in seconds: `hotline drill`)
     calling_hours: str = ""  # "09:00-20:00" local time; empty: escalation/default.yaml's

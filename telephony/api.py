@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
@@ -16,7 +16,7 @@ from hotline.auth import get_stream_user, require_roles
 from hotline.db import utcnow
 from hotline.deps import get_db
 from hotline.enums import Role
-from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from hotline.models import User
 from telephony import schemas, screenpop, service
 from telephony.config import get_telephony_settings
@@ -36,8 +36,8 @@ def _call_out(call: CallRecord, ticket_ids: list[int]) -> schemas.CallOut:
     return schemas.CallOut(**data)
 
 
-def _unavailable(exc: Exception) -> HTTPException:
-    return HTTPException(status_code=503, detail=f"电话系统不可用: {exc}")
+def _unavailable(exc: Exception) -> Unavailable:
+    return Unavailable(f"电话系统不可用: {exc}")
 
 
 def _calls_page(session: Session, user: User, filters: schemas.CallFilter, caller: str | None) -> schemas.CallPage:
@@ -79,7 +79,7 @@ def search_calls(
 def _get_call(session: Session, linkedid: str) -> CallRecord:
     call = session.scalar(select(CallRecord).where(CallRecord.linkedid == linkedid))
     if call is None:
-        raise NotFound("通话记录不存在", linkedid=linkedid)
+        raise NotFound("通话记录不存在")
     return call
 
 
@@ -105,12 +105,12 @@ def transfer_call(
     """一键转接 to 110/119/120/122 (AMI Redirect of the citizen's channel)."""
     cfg = get_telephony_settings()
     if body.target not in cfg.transfer_targets:
-        raise InvalidInput("不支持的转接号码", allowed=cfg.transfer_targets)
+        raise InvalidInput("不支持的转接号码", field="target", allowed=list(cfg.transfer_targets))
     call = _get_call(session, linkedid)
     if call.ended_at is not None or call.status == "ended":
-        raise Conflict("通话已结束, 无法转接", linkedid=linkedid)
+        raise Conflict("通话已结束, 无法转接", code="call_ended")
     if not call.caller_channel:
-        raise Conflict("未知的来电通道, 无法转接", linkedid=linkedid)
+        raise Conflict("未知的来电通道, 无法转接", code="unknown_channel")
     if Role(user.role) == Role.agent and call.agent_user_id not in (None, user.id):
         raise Forbidden("只能转接自己接听的通话")
     try:
@@ -180,7 +180,7 @@ def update_callback(
 ) -> schemas.CallbackTaskOut:
     task = session.get(CallbackTask, task_id)
     if task is None:
-        raise NotFound("回拨任务不存在", task_id=task_id)
+        raise NotFound("回拨任务不存在")
     task.status = body.status
     task.note = body.note
     task.handled_by_id = user.id

@@ -220,7 +220,7 @@
       S.flash("已保存规则 " + rule.code + "（第 " + rule.revision + " 版）", "ok");
       return loadRules();
     }).catch(function (err) {
-      if (err.status === 409 && err.reason === "stale_revision") {
+      if (err.status === 409 && err.code === "stale_revision") {
         $("rule-stale").hidden = false;
       } else {
         showError("rule-form-error", "保存失败：" + err.message);

@@ -12,11 +12,6 @@
     callback_agent: "回访员", supervisor: "督办员", admin: "管理员"
   };
   var FIELD_LABELS = { username: "用户名", password: "密码" };
-  var REASONS = {
-    stale_revision: "该记录已被他人修改，请刷新后重试",
-    role_not_allowed: "当前角色无权执行此操作"
-  };
-
   function byId(id) { return document.getElementById(id); }
 
   /* h("tr", {class: "x", onclick: fn}, child, "text", [more]) → an element; text is never parsed as HTML. */
@@ -47,55 +42,35 @@
 
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
 
+  /* A non-2xx answer. The API answers every error in one shape: {code, detail, errors: [{loc, msg, type}]}. */
   function ApiError(status, message, body) {
     this.name = "ApiError";
     this.status = status;
     this.message = message;
     this.body = body;
-    this.reason = body && typeof body === "object" ? body.reason || body.code || null : null;
+    this.code = body && typeof body === "object" ? body.code || null : null;
+    this.errors = body && typeof body === "object" && Array.isArray(body.errors) ? body.errors : [];
   }
   ApiError.prototype = Object.create(Error.prototype);
 
-  /* Pydantic's English messages → Chinese (the app's 422 handler passes loc, msg, type). */
-  function validationText(err, labels) {
+  /* One field at fault, named with the page's labels ("优先级：不能大于 1000"); msg is already Chinese. */
+  function fieldText(err, labels) {
     var loc = (err.loc || []).filter(function (p) { return p !== "body" && p !== "query" && p !== "path"; });
     var field = loc.length ? loc.map(function (p) { return labels[p] || FIELD_LABELS[p] || p; }).join(" › ") : "请求";
-    var msg = err.msg || "";
-    var num = (msg.match(/(-?\d+(?:\.\d+)?)\s*$/) || [])[1];
-    var type = err.type || "";
-    var text;
-    if (type === "missing") text = "必填";
-    else if (type === "extra_forbidden") text = "不允许的字段";
-    else if (type === "greater_than_equal") text = "不能小于 " + num;
-    else if (type === "greater_than") text = "必须大于 " + num;
-    else if (type === "less_than_equal") text = "不能大于 " + num;
-    else if (type === "less_than") text = "必须小于 " + num;
-    else if (type === "string_too_short") text = "不能为空";
-    else if (type === "string_too_long") text = "过长（最多 " + num + " 个字符）";
-    else if (type.indexOf("int_") === 0) text = "须为整数";
-    else if (type.indexOf("float_") === 0) text = "须为数字";
-    else if (type.indexOf("bool_") === 0) text = "须为是或否";
-    else if (type === "list_type") text = "须为列表";
-    else if (type === "dict_type" || type === "model_attributes_type") text = "须为对象（映射）";
-    else if (type === "json_invalid") text = "JSON 格式错误";
-    else if (type.indexOf("string_") === 0) text = "须为文字";
-    else text = msg;
-    return field + "：" + text;
+    return field + "：" + (err.msg || "");
   }
 
   /* The message to show for an API answer that is not 2xx. */
   function errorMessage(status, body, labels) {
     labels = labels || {};
-    var detail = body && typeof body === "object" ? body.detail : null;
+    var detail = body && typeof body === "object" && typeof body.detail === "string" ? body.detail : "";
+    var errors = body && typeof body === "object" && Array.isArray(body.errors) ? body.errors : [];
     if (status === 401) return "未登录或登录已过期，请重新登录";
+    if (status === 422 && errors.length) {
+      return "提交的内容有误：" + errors.map(function (e) { return fieldText(e, labels); }).join("；");
+    }
+    if (detail) return detail;
     if (status === 403) return "无权执行此操作（需要相应角色）";
-    if (status === 422 && Array.isArray(detail)) {
-      return "提交的内容有误：" + detail.map(function (e) { return validationText(e, labels); }).join("；");
-    }
-    if (status === 409 && body && REASONS[body.reason]) {
-      return typeof detail === "string" && detail ? detail : REASONS[body.reason];
-    }
-    if (typeof detail === "string" && detail) return detail;
     if (status === 404) return "未找到";
     if (status === 409) return "操作冲突，请刷新后重试";
     if (status === 413) return "内容过大";

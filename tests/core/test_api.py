@@ -84,13 +84,21 @@ def test_login_errors_and_rate_limit(client: TestClient) -> None:
     assert login(client, "dispatcher")  # another account from the same client is not locked yet
 
 
-def test_transition_refused_answers_409_with_reason(client: TestClient, pg: tuple[Session, Org]) -> None:
+def test_refused_transitions_answer_403_for_the_role_and_409_for_the_state(
+    client: TestClient, pg: tuple[Session, Org]
+) -> None:
     agent, zjj = login(client, "agent"), login(client, "zjj")
     t = client.post("/api/v1/tickets", headers=agent, json=APPEAL).json()
     refused = act(client, agent, t, "dispatch", primary_department_id=pg[1].dept["zjj"])
-    assert refused.status_code == 409 and "话务员不能派单" in refused.json()["detail"]
+    assert refused.status_code == 403, refused.text
+    assert refused.json() == {
+        "code": "role_not_allowed",
+        "detail": "话务员不能派单；只有派单员、督办员、管理员可以",
+        "errors": [],
+    }
     refused = act(client, login(client, "supervisor"), t, "close")
     assert refused.status_code == 409 and "已登记" in refused.json()["detail"]
+    assert refused.json()["code"] == "invalid_state" and refused.json()["status"] == "registered"
     # The department does not even see a ticket that is not theirs.
     assert act(client, zjj, t, "sign").status_code == 404
 
@@ -119,7 +127,8 @@ def test_concurrent_dispatch_only_one_wins(client: TestClient, pg: tuple[Session
     )
     assert dispatches == 1
     stale = act(client, dispatcher, t, "dispatch", primary_department_id=org.dept["zjj"])
-    assert stale.status_code == 409 and stale.json()["reason"] == "stale_version"
+    assert stale.status_code == 409 and stale.json()["code"] == "stale_version"
+    assert stale.json()["current_version"] > t["version"]
 
 
 def test_department_scoping(client: TestClient, pg: tuple[Session, Org]) -> None:
@@ -190,7 +199,7 @@ def test_bad_input_answers_422_per_field_and_stores_nothing(
     agent = login(client, "agent")
     response = client.post("/api/v1/tickets", headers=agent, json={**APPEAL, **patch})
     assert response.status_code == 422
-    fields = [err["loc"][-1] for err in response.json()["detail"]]
+    fields = [err["loc"][-1] for err in response.json()["errors"]]
     assert field in fields
     assert session.scalar(select(func.count()).select_from(Ticket)) == 0
     assert session.scalar(select(func.count()).select_from(Citizen)) == 0
@@ -203,7 +212,7 @@ def test_bad_action_input(client: TestClient, pg: tuple[Session, Org]) -> None:
         f"/api/v1/tickets/{t['id']}/dispatch", headers=dispatcher, json={"primary_department_id": pg[1].dept["zjj"]}
     )
     assert missing_version.status_code == 422
-    assert ["body", "version"] in [e["loc"] for e in missing_version.json()["detail"]]
+    assert ["body", "version"] in [e["loc"] for e in missing_version.json()["errors"]]
     unknown_dept = act(client, dispatcher, t, "dispatch", primary_department_id=99999)
     assert unknown_dept.status_code == 422 and "部门不存在" in unknown_dept.json()["detail"]
     after = client.get(f"/api/v1/tickets/{t['id']}", headers=agent).json()

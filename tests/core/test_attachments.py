@@ -137,7 +137,7 @@ def test_limits_and_types_answer_4xx_and_store_nothing(client: TestClient, pg: t
     root = get_settings().resolved_attachment_dir()
 
     cases = [
-        ((("big.png", PNG + os.urandom(2000), "image/png"),), 413, "too_large"),
+        ((("big.png", PNG + os.urandom(2000), "image/png"),), 413, "payload_too_large"),
         ((("page.png", HTML, "image/png"),), 415, "unsupported_media_type"),
         ((("tool.pdf", EXE, "application/pdf"),), 415, "unsupported_media_type"),
         ((("photo.pdf", PNG, "application/pdf"),), 415, "unsupported_media_type"),
@@ -152,7 +152,7 @@ def test_limits_and_types_answer_4xx_and_store_nothing(client: TestClient, pg: t
         assert body["code"] == code and body["detail"] and "附件" in body["detail"]
     assert upload(client, agent, ticket.id, ("a", PNG, "application/octet-stream")).status_code == 201
     too_many = upload(client, agent, ticket.id, ("b.png", PNG, "image/png"), ("c.png", PNG, "image/png"))
-    assert too_many.status_code == 409 and too_many.json()["reason"] == "attachment_limit"
+    assert too_many.status_code == 409 and too_many.json()["code"] == "attachment_limit"
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Attachment)) == 1
     assert len(stored_files(root)) == 1

@@ -19,7 +19,7 @@ from hotline.enums import (
     Satisfaction,
     TicketStatus,
 )
-from hotline.errors import Conflict, InvalidInput
+from hotline.errors import Conflict, Forbidden, InvalidInput
 from hotline.models import Ticket, TicketCaller, TimelineEvent
 from tests.conftest import Org
 from tests.core.factory import register, ticket_in, user
@@ -182,7 +182,7 @@ def test_return_accepted_moves_to_another_department(db: tuple[Session, Org]) ->
     live = [a for a in t.assignments if a.status != AssignmentStatus.withdrawn]
     assert [a.department_id for a in live] == [org.dept["cgj"]]
     lifecycle.sign_ticket(session, t, user(session, org, "cgj"), version=t.version)
-    with pytest.raises(Conflict, match="不是该工单的承办单位"):
+    with pytest.raises(Forbidden, match="不是该工单的承办单位"):
         lifecycle.reply_ticket(
             session, t, user(session, org, "zjj"), version=t.version, handling="x", resolved=True, public_answer="y"
         )
@@ -414,7 +414,7 @@ def test_every_action_refused_outside_its_states(db: tuple[Session, Org], status
             act(session, ticket, org)
         session.rollback()
         assert label in info.value.message, (name, info.value.message)
-        assert info.value.details["reason"] == "invalid_state"
+        assert info.value.code == "invalid_state"
         assert session.get(Ticket, ticket.id).version == before  # type: ignore[union-attr]
         refused += 1
     assert refused >= 10
@@ -448,11 +448,12 @@ def test_actions_refused_to_the_wrong_role(db: tuple[Session, Org], action: str,
     real = org.users[ACTIONS[action][0]]
     org.users[ACTIONS[action][0]] = org.users[intruder]  # the same call, made by the intruder
     try:
-        with pytest.raises(Conflict) as info:
+        with pytest.raises(Forbidden) as info:
             act(session, ticket, org)
     finally:
         org.users[ACTIONS[action][0]] = real
-    assert info.value.details["reason"] in {"role_not_allowed", "not_assigned"}
+    assert info.value.code in {"role_not_allowed", "not_assigned"}
+    assert info.value.status_code == 403
     assert "不能" in info.value.message or "不是" in info.value.message
 
 
@@ -467,7 +468,7 @@ def test_stale_version_is_refused(db: tuple[Session, Org]) -> None:
             version=t.version - 1 or 99,
             primary_department_id=org.dept["zjj"],
         )
-    assert info.value.details["reason"] == "stale_version"
+    assert info.value.code == "stale_version"
 
 
 def test_two_writers_at_once_only_one_wins(db: tuple[Session, Org]) -> None:

@@ -104,7 +104,7 @@ def test_return_redispatch_and_coordination_over_http(client: TestClient, pg_cit
     refused = client.post(
         f"/api/v1/dispatch/tickets/{t['id']}/redispatch", headers=dispatcher, json={"version": t["version"]}
     )
-    assert refused.status_code == 409 and refused.json()["reason"] == "in_coordination"
+    assert refused.status_code == 409 and refused.json()["code"] == "in_coordination"
     settle = {"department_id": c.dept["scjg"], "note": "食品安全由市场监管局主办"}
     assert (
         client.post(f"/api/v1/dispatch/coordination/{item['id']}/settle", headers=dispatcher, json=settle).status_code

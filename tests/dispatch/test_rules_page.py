@@ -362,7 +362,7 @@ def test_dispatcher_sees_the_catalogue_without_edit_controls(
              .then(() => 'deleted', e => e.status + ' ' + e.message)""",
         code,
     )
-    assert message == "403 无权执行此操作（需要相应角色）"
+    assert message == "403 派单员不能执行此操作；只有管理员可以"
     status = page.evaluate(
         """code => fetch('/api/v1/dispatch/rules/' + code, {method: 'DELETE',
              headers: {Authorization: 'Bearer ' + sessionStorage.getItem('hotline.token')}}).then(r => r.status)""",
@@ -374,7 +374,7 @@ def test_dispatcher_sees_the_catalogue_without_edit_controls(
 
 
 def test_api_errors_are_shown_in_chinese(web: str, browser_page: tuple[Any, list[str]]) -> None:
-    """The shell's messages for a 401, a 422 with per-field details and a 409 with a reason."""
+    """The shell's messages for a 401, a 422 with per-field details and a 409 (the API's one error shape)."""
     from playwright.sync_api import expect
 
     page, _problems = browser_page
@@ -382,13 +382,13 @@ def test_api_errors_are_shown_in_chinese(web: str, browser_page: tuple[Any, list
     expect(page.locator("#staff-login")).to_be_visible()
     shown = page.evaluate(
         """() => [
-          Staff.errorMessage(422, {detail: [{loc: ['body', 'priority'], type: 'less_than_equal',
-                                             msg: 'Input should be less than or equal to 1000'},
-                                            {loc: ['body', 'name'], msg: 'Field required', type: 'missing'}]},
+          Staff.errorMessage(422, {code: 'invalid_input', detail: '提交的内容有误：priority：不能大于 1000',
+                                   errors: [{loc: ['body', 'priority'], type: 'less_than_equal', msg: '不能大于 1000'},
+                                            {loc: ['body', 'name'], msg: '必填', type: 'missing'}]},
                              {priority: '优先级', name: '名称'}),
-          Staff.errorMessage(409, {detail: '规则已被他人修改（当前为第 3 版），请刷新后重试',
-                                   reason: 'stale_revision'}),
-          Staff.errorMessage(409, {code: 'conflict'}),
+          Staff.errorMessage(409, {code: 'stale_revision', detail: '规则已被他人修改（当前为第 3 版），请刷新后重试',
+                                   errors: []}),
+          Staff.errorMessage(409, {code: 'conflict', detail: '', errors: []}),
           Staff.errorMessage(401, {detail: 'x'}),
           Staff.errorMessage(500, null),
         ]"""

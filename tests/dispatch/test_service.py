@@ -32,7 +32,7 @@ from dispatch.returns import (
 from dispatch.routing import apply_held_decision, dispatch_by_dispatcher
 from hotline import lifecycle
 from hotline.enums import AppealType, AssignmentRole, AssignmentStatus, Channel, TicketStatus
-from hotline.errors import Conflict, InvalidInput
+from hotline.errors import Conflict, Forbidden, InvalidInput
 from hotline.models import Ticket, TimelineEvent
 from tests.dispatch.conftest import City, route
 
@@ -274,7 +274,7 @@ def test_manual_dispatch_records_whether_the_proposal_was_followed(city: Ctx) ->
     session.commit()
     t = register(session, c, "路灯不亮", "桃山路路灯不亮。", "东城区东湖街道桃山路")
     assert t.status == TicketStatus.registered
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         dispatch_by_dispatcher(session, t, c.user(session, "agent"), version=t.version)
     session.rollback()
     d = dispatch_by_dispatcher(
@@ -339,7 +339,7 @@ def test_reject_then_second_return_goes_to_coordination(city: Ctx) -> None:
         redispatch_returned(session, t, c.user(session, "dispatcher"), version=t.version)
     session.rollback()
     assert all(item["ticket"].id != t.id for item in queue(session))
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         settle_coordination(session, coordination, c.user(session, "dispatcher"), department_id=c.dept["swj"], note="x")
     session.rollback()
     settle_coordination(
@@ -455,7 +455,7 @@ def test_every_change_of_the_catalogue_is_versioned_with_who(city: Ctx) -> None:
     session, c = city
     admin = c.user(session, "admin")
     v0 = catalogue_version(session)
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         create_rule(
             session,
             c.user(session, "dispatcher"),

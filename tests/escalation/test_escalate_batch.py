@@ -55,7 +55,7 @@ def test_a_lost_race_is_a_conflict(db: tuple[Session, Org]) -> None:
         first.commit()
         with pytest.raises(Conflict) as info:
             lifecycle.escalate_ticket(second, b, user(second, org, "supervisor"), level=3, cause="manual", note="后")
-        assert info.value.details["reason"] == "stale_version"
+        assert info.value.code == "stale_version"
         second.rollback()
     finally:
         first.close()
