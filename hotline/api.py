@@ -208,7 +208,7 @@ def history(body: schemas.PhoneLookupIn, user: HotlineStaff, session: DB) -> Any
     out of the URL and so out of every access log on the way."""
     normalised = normalize_phone(body.phone)
     if normalised is None:
-        raise InvalidInput("电话号码无效", field="phone", where="query")
+        raise InvalidInput("电话号码无效", field="phone")
     return citizen_history(session, normalised, user)
 
 

@@ -58,9 +58,11 @@ def test_every_kind_of_4xx_answers_the_one_shape(client: TestClient, pg: tuple[S
     assert missing["errors"][0]["loc"] == ["body", "title"]
     assert missing["detail"].startswith("提交的内容有误：title：")
     ours = shaped(
-        client.get("/api/v1/citizens/history", params={"phone": "abcdef"}, headers=agent), 422, "invalid_input"
+        client.post("/api/v1/citizens/history", json={"phone": "abcdef"}, headers=agent), 422, "invalid_input"
     )
-    assert ours["errors"] == [{"loc": ["query", "phone"], "msg": "电话号码无效", "type": "invalid_input"}]
+    assert ours["errors"] == [{"loc": ["body", "phone"], "msg": "电话号码无效", "type": "invalid_input"}]
+    naive = client.get("/api/v1/tickets", params={"created_from": "2026-11-22T00:00:00"}, headers=agent)
+    assert shaped(naive, 422, "invalid_input")["errors"][0]["loc"] == ["query", "created_from"]
     admin = login(client, "admin")
     user = {"username": "dup1", "display_name": "重复", "password": "long-enough-pw", "role": "agent"}
     assert client.post("/api/v1/users", headers=admin, json=user).status_code == 201
