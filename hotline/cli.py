@@ -125,7 +125,9 @@ def user() -> None:
 @click.option("--name", "display_name", required=True, help="Display name (姓名).")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--department", "department_code", default=None, help="Department code (for department users).")
-@click.option("--extension", default=None, help="Agent seat interface, e.g. PJSIP/8001.")
+@click.option(
+    "--extension", default=None, help="Agent seat: its number (8001) or a queue member interface (PJSIP/8001)."
+)
 @click.password_option("--password", envvar="HOTLINE_NEW_USER_PASSWORD")
 def user_create(
     username: str, display_name: str, role: str, department_code: str | None, extension: str | None, password: str

@@ -203,6 +203,40 @@ def dial_targets(plan: Dialplan) -> list[tuple[Step, str]]:
     return out
 
 
+def pattern_numbers(pattern: str, limit: int = 1000) -> list[str] | None:
+    """Every number a finite extension pattern matches (``_12[02]`` → 120, 122); None if unbounded."""
+    if not pattern.startswith("_"):
+        return [pattern]
+    if any(ch in pattern for ch in ".!"):
+        return None
+    choices: list[str] = []
+    body, i = pattern[1:], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "[":
+            end = body.index("]", i)
+            inner, i = body[i + 1 : end], end
+            expanded = ""
+            j = 0
+            while j < len(inner):
+                if j + 2 < len(inner) and inner[j + 1] == "-":
+                    expanded += "".join(chr(c) for c in range(ord(inner[j]), ord(inner[j + 2]) + 1))
+                    j += 3
+                else:
+                    expanded += inner[j]
+                    j += 1
+            choices.append(expanded)
+        else:
+            choices.append({"X": "0123456789", "Z": "123456789", "N": "23456789"}.get(ch, ch))
+        i += 1
+    out = [""]
+    for options in choices:
+        out = [prefix + c for prefix in out for c in options]
+        if len(out) > limit:
+            return None
+    return out
+
+
 PJSIP_NUMBER_AT_ENDPOINT = re.compile(r"^PJSIP/(?P<user>[^@/]+)@(?P<endpoint>[^@/]+)$")
 PJSIP_ENDPOINT = re.compile(r"^PJSIP/(?P<endpoint>[^@/]+)(?:/(?P<uri>sips?:\S+))?$")
 LOCAL = re.compile(r"^Local/(?P<exten>[^@/]+)@(?P<context>[^@/]+)(?:/(?P<options>[a-zA-Z]+))?$")

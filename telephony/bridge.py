@@ -188,8 +188,7 @@ class Bridge:
                 break
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), backoff * random.uniform(0.8, 1.2))
-            expected_back = down_since is None or time.monotonic() - down_since < cfg.expect_back
-            backoff = min(cfg.backoff_max if expected_back else cfg.backoff_max_long, backoff * 2)
+            backoff = next_backoff(cfg, backoff, time.monotonic() - down_since if down_since is not None else 0.0)
         await self.drain()
         self._writer.shutdown(wait=True)
         self._pops.shutdown(wait=True)
@@ -426,6 +425,11 @@ class Bridge:
             screenpop.deliver_pop(self.make_session, pop, self.publish)
         except Exception:
             log.exception("screen pop for call %s failed", pop.get("linkedid"))
+
+
+def next_backoff(cfg: BridgeConfig, backoff: float, down_for: float) -> float:
+    """The wait before the next attempt: doubling, capped low while Asterisk is expected back."""
+    return min(cfg.backoff_max if down_for < cfg.expect_back else cfg.backoff_max_long, backoff * 2)
 
 
 def config_from_settings(target: AMITarget) -> BridgeConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -42,6 +43,20 @@ def test_every_dial_string_we_ship_is_pjsip_syntax_of_asterisk_22() -> None:
     for members in ac.queue_members().values():
         for member in members:
             assert ac.check_channel(member, endpoints=ENDPOINTS, plan=PLAN) is None, member
+
+
+def test_every_goto_lands_on_an_extension() -> None:
+    """Goto(context,${EXTEN},1) from a pattern: every number the pattern takes exists there."""
+    for step in PLAN.applications("Goto"):
+        parts = [p.strip() for p in step.args.split(",")]
+        if len(parts) < 3:
+            continue  # a label or priority in the same context
+        context, exten = parts[0], parts[1]
+        assert context in PLAN.contexts, step
+        numbers = ac.pattern_numbers(step.exten) if exten == "${EXTEN}" else [exten]
+        assert numbers is not None, step
+        for number in numbers:
+            assert PLAN.matches(context, number), (step, number)
 
 
 @pytest.mark.parametrize(
@@ -163,3 +178,19 @@ def test_asterisk_writes_its_cdr_and_queue_log_into_our_database() -> None:
     fields |= {"uniqueid", "linkedid", "peeraccount", "sequence"}
     assert fields <= set(AsteriskCdr.__table__.columns.keys())
     assert {"time", "callid", "queuename", "agent", "event", "data1", "data5"} <= set(QueueLog.__table__.columns.keys())
+
+
+def test_the_reconnect_wait_stays_short_while_asterisk_is_expected_back() -> None:
+    """Asterisk 22 restarts in seconds: the issue's bridge waited 16 s and lost a call meanwhile."""
+    from telephony.bridge import config_from_settings, next_backoff
+    from telephony.client import AMITarget
+
+    cfg = config_from_settings(AMITarget("asterisk", 5038, "hotline", "x"))
+    waits, wait, down = [], cfg.backoff_min, 0.0
+    while down < cfg.expect_back + 120:
+        waits.append(wait)
+        down += wait
+        wait = next_backoff(cfg, wait, down)
+    early = [w for w, d in zip(waits, itertools.accumulate(waits), strict=True) if d < cfg.expect_back]
+    assert max(early) <= 2.0  # back within ~2 s of Asterisk (plus jitter), all along
+    assert waits[-1] == cfg.backoff_max_long == 30.0  # a long outage does not spin
