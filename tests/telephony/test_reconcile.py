@@ -118,6 +118,23 @@ def test_a_call_seen_waiting_then_answered_while_away_is_not_a_missed_call(
     assert tasks(sm) == []  # the resync alone would have called it abandoned
 
 
+def test_a_sip_agents_call_while_away_names_the_seat_of_our_queue(
+    ami: Any, start_bridge: Any, sm: Any, writer: RecordWriter
+) -> None:
+    """Trace 07b (a real PJSIP agent) on our queue and seat: the agent comes from the caller's CDR."""
+    runner = start_bridge()
+    runner.wait_connected()
+    replace = {"PJSIP/agent9001": "PJSIP/8001", "hotline-sip": "hotline", "SIP Agent 9001": "Agent 8001"}
+    away(ami, writer, before=[play(ami, "07b_sipp_sip_agent", replace=replace)])
+    runner.wait_connected(resyncs=2)
+    runner.drain()
+    (rec,) = records(sm)
+    f = recording_facts("07b_sipp_sip_agent")
+    assert rec.reconciled_from == "cdr" and rec.answered and rec.agent_interface == "PJSIP/8001"
+    assert (rec.wait_seconds, rec.talk_seconds, rec.hangup_by) == (f["hold"], f["talk"], f["reason"])
+    assert rec.caller_channel.startswith("PJSIP/sipp-trunk-") and tasks(sm) == []
+
+
 @pytest.mark.integration
 def test_reconcile_on_postgresql_after_a_bridge_restart(ami: Any, start_bridge: Any, pg_sm: Any) -> None:
     """A new bridge process reads back from the newest record it has; the call it missed is found."""
