@@ -1,4 +1,13 @@
 # The hotline image: API, Celery worker and beat, and the AMI bridge all run from it.
+
+# The staff console (console/): built here, so the image carries it and no Node.js at run time.
+FROM node:20-bookworm-slim AS console
+WORKDIR /src/console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY console/ ./
+RUN npm run build
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -13,6 +22,7 @@ COPY classifier ./classifier
 COPY dispatch ./dispatch
 COPY escalation ./escalation
 COPY dashboards ./dashboards
+COPY --from=console /src/hotline/console_dist ./hotline/console_dist
 RUN pip install .
 # The prompts in the image; the compose service `prompts` rebuilds them (with a center's
 # recordings, if any) into the volume Asterisk plays them from.

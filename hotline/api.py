@@ -22,6 +22,7 @@ from hotline.models import CalendarOverride, Department, Ticket, TimeLimitPolicy
 from hotline.phone import normalize_phone
 from hotline.service import TicketFilter, citizen_history, list_tickets, ticket_detail
 from hotline.settings import get_settings
+from hotline.vocabulary import vocabulary as vocabulary_of_codes
 
 router = APIRouter(prefix="/api/v1")
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -50,6 +51,12 @@ def login(request: Request, session: DB, form: Annotated[OAuth2PasswordRequestFo
 @router.get("/me", response_model=schemas.UserOut, tags=["auth"])
 def me(user: CurrentUser) -> Any:
     return user
+
+
+@router.get("/vocabulary", response_model=schemas.Vocabulary, tags=["auth"])
+def vocabulary(user: CurrentUser) -> Any:
+    """Every code the API speaks (statuses, types, reasons, roles, ...) with its Chinese label."""
+    return vocabulary_of_codes()
 
 
 # ---------------------------------------------------------------- tickets

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from kombu import Connection
 from sqlalchemy import text
 
-from hotline import api, attachments_api, classification, http_errors, logs, pages, wiring
+from hotline import api, attachments_api, classification, console, http_errors, logs, wiring
 from hotline.bodylimit import BodyLimitMiddleware
 from hotline.db import get_engine
 from hotline.requestlog import RequestLogMiddleware
@@ -70,7 +70,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestLogMiddleware)
     app.include_router(api.router)
     app.include_router(attachments_api.router)
-    pages.install(app)  # the staff page shell's script and style (/static/staff/)
     wiring.include_routers(app)
+    console.install(app)  # the staff console at /console/ (after the API: its catch-all comes last)
     wiring.install()
     return app

@@ -81,6 +81,18 @@ def predict(title: str, content: str) -> dict[str, Any] | None:
     return copy.deepcopy(known)
 
 
+def category_labels() -> list[str]:
+    """The 业务领域 the active model knows (the default taxonomy's when no model loads)."""
+    from classifier.taxonomy import CATEGORIES
+
+    try:
+        labels = registry().active().labels.get("category") or []
+    except Exception:  # noqa: BLE001 - the list is still useful without the model
+        log.exception("classifier unavailable")
+        labels = []
+    return list(dict.fromkeys([*CATEGORIES, *labels]))
+
+
 def proposed(classification: dict[str, Any] | None, head: str) -> str | None:
     """The top label of one head, unless the model abstained."""
     if not classification or not classification.get(head):

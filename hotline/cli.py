@@ -330,6 +330,7 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
 
     click.echo("")
     click.echo(f"hotline is serving on {base}")
+    click.echo(f"  staff console:         {base}/console/")
     click.echo(f"  API docs (Swagger UI): {base}/docs")
     click.echo(f"  OpenAPI document:      {base}/openapi.json")
     click.echo(f"  health:                {base}/healthz")

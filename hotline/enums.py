@@ -38,6 +38,13 @@ class DepartmentLevel(StrEnum):
     community = "community"
 
 
+LEVEL_LABELS = {
+    DepartmentLevel.city: "市级",
+    DepartmentLevel.district: "区县",
+    DepartmentLevel.street: "街道/镇",
+    DepartmentLevel.community: "社区/村",
+}
+
 LEVEL_DEPTH = {
     DepartmentLevel.city: 1,
     DepartmentLevel.district: 2,
@@ -52,6 +59,13 @@ class DepartmentKind(StrEnum):
     hotline = "hotline"  # the 12345 center itself
 
 
+KIND_LABELS = {
+    DepartmentKind.territorial: "属地",
+    DepartmentKind.functional: "行业部门",
+    DepartmentKind.hotline: "热线中心",
+}
+
+
 class Channel(StrEnum):
     phone = "phone"  # 电话
     web = "web"  # 网站
@@ -60,6 +74,17 @@ class Channel(StrEnum):
     transfer_110 = "transfer_110"  # 110 转办
     grid = "grid"  # 网格员/监督员上报
     province = "province"  # 省平台转办
+
+
+CHANNEL_LABELS = {
+    Channel.phone: "电话",
+    Channel.web: "网站",
+    Channel.wechat: "微信",
+    Channel.app: "移动应用",
+    Channel.transfer_110: "110转办",
+    Channel.grid: "网格上报",
+    Channel.province: "省平台转办",
+}
 
 
 class AppealType(StrEnum):
@@ -139,10 +164,25 @@ class EmergencyService(StrEnum):
     traffic = "122"
 
 
+EMERGENCY_LABELS = {
+    EmergencyService.police: "110 报警",
+    EmergencyService.fire: "119 火警",
+    EmergencyService.ambulance: "120 急救",
+    EmergencyService.traffic: "122 交通事故",
+}
+
+
 class Satisfaction(StrEnum):
     satisfied = "satisfied"  # 满意
     basically_satisfied = "basically_satisfied"  # 基本满意
     unsatisfied = "unsatisfied"  # 不满意
+
+
+SATISFACTION_LABELS = {
+    Satisfaction.satisfied: "满意",
+    Satisfaction.basically_satisfied: "基本满意",
+    Satisfaction.unsatisfied: "不满意",
+}
 
 
 class ExtensionStatus(StrEnum):

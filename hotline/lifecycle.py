@@ -75,6 +75,34 @@ STATUS_LABELS = {
     TicketStatus.merged: "已并单",
 }
 
+# Timeline actions (全程留痕) as staff read them; other packages' notes are listed here too.
+ACTION_LABELS = {
+    "register": "登记",
+    "reject_intake": "不予受理",
+    "transfer_emergency": "即时转办",
+    "answer_directly": "直办",
+    "dispatch": "派单",
+    "sign": "签收",
+    "return": "退单",
+    "accept_return": "退单通过（改派）",
+    "reject_return": "驳回退单",
+    "add_sub_assignment": "加派",
+    "request_extension": "申请延期",
+    "approve_extension": "同意延期",
+    "refuse_extension": "不同意延期",
+    "reply": "回复",
+    "accept_reply": "回复审核通过",
+    "send_back_reply": "回复退回补办",
+    "record_callback": "回访",
+    "close": "办结",
+    "reopen": "重办",
+    "merge": "并单",
+    "merged_in": "并入工单",
+    "escalate": "督办",
+    "settle_escalation": "调整督办级别",
+    "call_transferred": "通话转接",
+}
+
 # 不予受理 reasons (DOMAIN.md); "other" needs a note.
 NOT_ACCEPTED_REASONS = {
     "out_of_jurisdiction": "不属于受理范围",

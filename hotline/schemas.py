@@ -165,6 +165,7 @@ class TimelineOut(BaseModel):
     actor_id: int | None
     actor_name: str | None
     action: str
+    action_label: str = ""
     from_status: str | None
     to_status: str | None
     note: str | None
@@ -370,6 +371,28 @@ class PhoneLookupIn(Strict):
     """A phone number travels in a body, never in a URL (URLs end up in proxies' and servers' logs)."""
 
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
+
+
+class Option(BaseModel):
+    value: str
+    label: str
+
+
+class Vocabulary(BaseModel):
+    """Every code the API speaks, with its Chinese label (for the console's selects and tags)."""
+
+    statuses: list[Option]
+    appeal_types: list[Option]
+    urgencies: list[Option]
+    channels: list[Option]
+    roles: list[Option]
+    categories: list[Option]
+    return_reasons: list[Option]
+    not_accepted_reasons: list[Option]
+    emergency_services: list[Option]
+    satisfactions: list[Option]
+    department_levels: list[Option]
+    department_kinds: list[Option]
 
 
 class CitizenHistory(BaseModel):

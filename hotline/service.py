@@ -71,7 +71,11 @@ def ticket_detail(session: Session, ticket: Ticket, viewer: User) -> TicketDetai
         out = AssignmentOut.model_validate(assignment)
         out.department_name = names.get(assignment.department_id)
         assignments.append(out)
-    events = [TimelineOut.model_validate(e) for e in lifecycle.timeline(session, ticket.id)]
+    labels = lifecycle.ACTION_LABELS
+    events = [
+        TimelineOut.model_validate(e).model_copy(update={"action_label": labels.get(e.action, e.action)})
+        for e in lifecycle.timeline(session, ticket.id)
+    ]
     return TicketDetail(**base, assignments=assignments, timeline=events)
 
 

@@ -48,10 +48,6 @@ def include_routers(app: FastAPI) -> None:
     from dispatch.api import router as dispatch_router
 
     app.include_router(dispatch_router)
-    # -- dispatch: pages (派单目录)
-    from dispatch.pages import include_pages as dispatch_pages
-
-    dispatch_pages(app)
     # -- escalation: router
     from escalation.wiring import include_routers as escalation_routers
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hotline.app import create_app
 from hotline.models import Citizen, Ticket, TimelineEvent
-from tests.conftest import PASSWORD, Org, login
+from tests.conftest import PASSWORD, REPO, Org, login
 
 APPEAL = {
     "title": "小区路灯不亮",
@@ -71,6 +72,40 @@ def test_a_ticket_from_call_to_close_over_http(client: TestClient, pg: tuple[Ses
         "close",
     ]
     assert detail["timeline"][2]["actor_name"] == "zjj 测试"
+    assert [e["action_label"] for e in detail["timeline"]] == [
+        "登记",
+        "派单",
+        "签收",
+        "回复",
+        "回复审核通过",
+        "回访",
+        "办结",
+    ]
+
+
+def test_vocabulary_gives_every_code_its_label(client: TestClient) -> None:
+    from hotline import lifecycle
+    from hotline.enums import AppealType, Channel, Role, Satisfaction, TicketStatus, Urgency
+
+    assert client.get("/api/v1/vocabulary").status_code == 401
+    vocab = client.get("/api/v1/vocabulary", headers=login(client, "zjj")).json()
+    for key, enum in [
+        ("statuses", TicketStatus),
+        ("appeal_types", AppealType),
+        ("urgencies", Urgency),
+        ("channels", Channel),
+        ("roles", Role),
+        ("satisfactions", Satisfaction),
+    ]:
+        assert [o["value"] for o in vocab[key]] == [e.value for e in enum], key
+        assert all(o["label"] and o["label"] != o["value"] for o in vocab[key]), key
+    assert {o["value"] for o in vocab["return_reasons"]} == set(lifecycle.RETURN_REASONS)
+    assert {"城市管理", "公用事业(水电气热)"} <= {o["value"] for o in vocab["categories"]}
+    # every action the core writes to a timeline has its label
+    source = (REPO / "hotline" / "lifecycle.py").read_text(encoding="utf-8")
+    written = set(re.findall(r'_record\(\s*session,\s*ticket,\s*actor,\s*"([a-z_]+)"', source))
+    written |= set(re.findall(r'action = "([a-z_]+)"', source))
+    assert written and written <= set(lifecycle.ACTION_LABELS), written - set(lifecycle.ACTION_LABELS)
 
 
 def test_login_errors_and_rate_limit(client: TestClient) -> None:

@@ -1,0 +1,14 @@
+/** Offer text as a file download (no server round trip). */
+export function download(filename: string, text: string, type = 'text/plain;charset=utf-8') {
+  const url = URL.createObjectURL(new Blob([text], { type }))
+  const a = document.createElement('a')
+  a.href = url
+  a.download = filename
+  a.hidden = true
+  document.body.appendChild(a)
+  a.click()
+  window.setTimeout(() => {
+    URL.revokeObjectURL(url)
+    a.remove()
+  }, 1000)
+}
