@@ -241,6 +241,20 @@ def web(pg: tuple[Session, Org]) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """The run's one headless Chromium (Playwright's sync API runs one event loop per thread: the
+    browser tests share it and each opens a context of its own)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch_chromium
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def wired() -> None:
     """Every package reacts to ticket events in tests as it does in production."""

@@ -1,4 +1,4 @@
-"""Fixtures of the staff console's browser tests: one Chromium for the whole run, one server per
+"""Fixtures of the staff console's browser tests: the run's one Chromium, one server per
 test module on the run's PostgreSQL database (each test still starts from emptied tables), and
 a fresh browser context per test that records script errors and CSP violations."""
 
@@ -12,23 +12,17 @@ import pytest
 from sqlalchemy.orm import Session
 
 from hotline.console import DIST_DIR
-from tests.browser import launch_chromium, serve_app
+from tests.browser import serve_app
 from tests.conftest import Org, use_database
 from tests.dispatch.conftest import City, load_city
 
 pytestmark = [pytest.mark.browser]
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
+@pytest.fixture(scope="session", autouse=True)
+def console_built() -> None:
     if not (DIST_DIR / "index.html").is_file():
         pytest.fail("the staff console is not built: run scripts/install")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

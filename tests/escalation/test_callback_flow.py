@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +23,6 @@ from telephony.amiserver import AMIServer, AMIServerThread, SurveyBehaviour
 from telephony.bridge import BridgeConfig
 from telephony.client import AMITarget
 from telephony.models import SurveyCall
-from tests.browser import launch_chromium
 from tests.conftest import Org
 from tests.escalation.helpers import escalations, limits_in_seconds, reload, ticket_in
 from tests.escalation.stack import Stack, wait_for
@@ -40,7 +40,7 @@ def ami() -> Iterator[AMIServerThread]:
 
 
 def test_ivr_no_answer_three_times_then_sms_link_then_unsatisfied_reopens_to_level_3(
-    pg: tuple[Session, Org], tmp_path: Path, web: str, ami: AMIServerThread
+    pg: tuple[Session, Org], tmp_path: Path, web: str, ami: AMIServerThread, chromium: Any
 ) -> None:
     session, org = pg
     ami.server.callee_behaviour[PHONE] = SurveyBehaviour("no_answer", None, None)
@@ -98,11 +98,9 @@ def test_ivr_no_answer_three_times_then_sms_link_then_unsatisfied_reopens_to_lev
         assert (cb.status, cb.ivr_attempts) == ("sms_sent", 3)
         assert PHONE not in stack.log("worker")  # full numbers never in the logs
 
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            browser = launch_chromium(p)
-            page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")  # a phone
+        phone = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        try:
+            page = phone.new_page()
             page.goto(url)
             assert "回访评价" in page.title() and t.title in page.content()
             page.locator("label:has(input[name=satisfaction][value=unsatisfied])").click()
@@ -115,7 +113,8 @@ def test_ivr_no_answer_three_times_then_sms_link_then_unsatisfied_reopens_to_lev
             page.wait_for_selector("text=提交成功")
             page.goto(url)
             assert "您已评价" in page.content()  # single use
-            browser.close()
+        finally:
+            phone.close()
 
         def escalated() -> bool:
             session.expire_all()
