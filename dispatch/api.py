@@ -1,4 +1,5 @@
-"""HTTP routes of dispatch under /api/v1/dispatch (thin: the rules live in the package's modules)."""
+"""HTTP routes of dispatch under /api/v1/dispatch, and the 派单/改派/驳回 transitions under
+/api/v1/tickets (thin: the rules live in the package's modules)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from dispatch import catalogue, config, departments, places, returns, routing, schemas
 from dispatch import proposals as proposing
 from dispatch import repeats as repeat_candidates
-from dispatch.models import DispatchRule
+from dispatch.models import DispatchDecision, DispatchRule
 from dispatch.queue import queue as waiting_queue
 from dispatch.return_rates import return_rates as compute_return_rates
 from hotline import access
@@ -21,7 +22,9 @@ from hotline.bodylimit import body_limit
 from hotline.deps import get_db
 from hotline.enums import HOTLINE_ROLES, Role, TicketStatus
 from hotline.errors import InvalidInput
+from hotline.http_errors import documented
 from hotline.models import Ticket, User
+from hotline.service import ticket_detail
 from hotline.settings import get_settings as get_hotline_settings
 
 router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
@@ -83,46 +86,60 @@ def decide(ticket_id: int, user: Dispatcher, session: DB) -> Any:
     return decision
 
 
-@router.post("/tickets/{ticket_id}/dispatch", response_model=schemas.DecisionOut)
-def dispatch(ticket_id: int, body: schemas.DispatchIn, user: Dispatcher, session: DB) -> Any:
-    """派单 to the chosen departments, or to the top proposal when none is given."""
+# The 派单/改派/驳回 transitions live at the ticket's own paths, like every other transition (one
+# route per action): dispatch answers them because it records the decision and its proposals.
+# Like the others they look the ticket up first (404 outside the user's scope), and the
+# transition names the roles that may (403).
+ticket_router = APIRouter(prefix="/api/v1/tickets", tags=["lifecycle"], responses=documented(403))
+
+
+def _with_decision(session: Session, ticket: Ticket, user: User, decision: DispatchDecision | None) -> Any:
+    session.commit()
+    session.refresh(ticket)
+    detail = ticket_detail(session, ticket, user)
+    return {**detail.model_dump(), "decision": decision}
+
+
+@ticket_router.post("/{ticket_id}/dispatch", response_model=schemas.DispatchedTicket)
+def dispatch(ticket_id: int, body: schemas.DispatchIn, user: CurrentUser, session: DB) -> Any:
+    """派单 to the chosen 主办 (and 协办) departments, or to the top proposal when none is given;
+    the answer is the ticket and the decision recorded (with the proposals it followed or not)."""
+    ticket = _ticket(session, user, ticket_id)
     decision = routing.dispatch_by_dispatcher(
         session,
-        _ticket(session, user, ticket_id),
+        ticket,
         user,
         version=body.version,
         primary_department_id=body.primary_department_id,
         assist_department_ids=body.assist_department_ids,
         note=body.note,
     )
-    session.commit()
-    return decision
+    return _with_decision(session, ticket, user, decision)
 
 
-@router.post("/tickets/{ticket_id}/redispatch", response_model=schemas.DecisionOut)
-def redispatch(ticket_id: int, body: schemas.DispatchIn, user: Dispatcher, session: DB) -> Any:
-    """退单 accepted (改派): to the chosen department, or the best one that has not refused it."""
+@ticket_router.post("/{ticket_id}/return/accept", response_model=schemas.DispatchedTicket)
+def accept_return(ticket_id: int, body: schemas.DispatchIn, user: CurrentUser, session: DB) -> Any:
+    """退单 accepted (改派): to the chosen department, or the best one that has not refused it
+    (fresh clocks). Refused (409 in_coordination) once the ticket awaits a supervisor's ruling."""
+    ticket = _ticket(session, user, ticket_id)
     decision = returns.redispatch_returned(
         session,
-        _ticket(session, user, ticket_id),
+        ticket,
         user,
         version=body.version,
         primary_department_id=body.primary_department_id,
         assist_department_ids=body.assist_department_ids,
         note=body.note,
     )
-    session.commit()
-    return decision
+    return _with_decision(session, ticket, user, decision)
 
 
-@router.post("/tickets/{ticket_id}/reject-return", response_model=schemas.TicketBrief)
-def reject_return(ticket_id: int, body: schemas.RejectReturnIn, user: Dispatcher, session: DB) -> Any:
-    """退单 rejected: back to the same department (counted)."""
-    ticket = returns.reject_returned(
-        session, _ticket(session, user, ticket_id), user, version=body.version, note=body.note
-    )
-    session.commit()
-    return ticket
+@ticket_router.post("/{ticket_id}/return/reject", response_model=schemas.DispatchedTicket)
+def reject_return(ticket_id: int, body: schemas.RejectReturnIn, user: CurrentUser, session: DB) -> Any:
+    """退单 rejected (驳回): back to the same department, the reply clock kept, the 退单 counted."""
+    ticket = _ticket(session, user, ticket_id)
+    returns.reject_returned(session, ticket, user, version=body.version, note=body.note)
+    return _with_decision(session, ticket, user, None)
 
 
 # ---------------------------------------------------------------- coordination

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.config import setting
+from dispatch.config import DISPATCH_ROLES, require_role, setting
 from dispatch.models import DispatchDecision
 from dispatch.proposals import (
     Appeal,
@@ -21,7 +21,7 @@ from dispatch.proposals import (
 from dispatch.repeats import detect_repeats
 from hotline import lifecycle
 from hotline.db import utcnow
-from hotline.enums import Role, TicketStatus
+from hotline.enums import AssignmentRole, Role, TicketStatus
 from hotline.errors import InvalidInput
 from hotline.models import Ticket, User
 from hotline.orgs import get_system_user
@@ -174,6 +174,7 @@ def dispatch_by_dispatcher(
 
     ``lifecycle.dispatch_ticket`` checks role, state and version; when it refuses, the caller's
     transaction rolls back the decision recorded here with it."""
+    require_role(actor, DISPATCH_ROLES, "派单")
     proposed = propose(session, Appeal.of(ticket))
     return dispatch_as_chosen(
         session,
@@ -205,6 +206,10 @@ def dispatch_as_chosen(
     """Record the decision (the chosen departments, or the top proposal) and route the ticket with
     ``route`` (``lifecycle.dispatch_ticket`` or ``lifecycle.accept_return``), citing the decision."""
     primary, assists = _choose(proposed, primary_department_id, assist_department_ids)
+    # Refuse unknown departments before the decision names them (a 422, not a key violation).
+    lifecycle.assignable_department(session, primary, AssignmentRole.primary)
+    for assist in assists:
+        lifecycle.assignable_department(session, assist, AssignmentRole.assist)
     decision = record_decision(
         session,
         ticket,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from hotline.schemas import Note, Strict, Version
+from hotline.schemas import Note, Strict, TicketDetail, Version
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 RequiredNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -54,6 +54,12 @@ class DecisionOut(BaseModel):
     followed_proposal: bool | None
 
 
+class DispatchedTicket(TicketDetail):
+    """The ticket after 派单/改派/驳回, with the dispatch decision recorded (none for 驳回)."""
+
+    decision: DecisionOut | None
+
+
 class ProposalsOut(BaseModel):
     ticket_id: int
     place: dict[str, Any]
@@ -93,7 +99,7 @@ class QueueItem(BaseModel):
 class DispatchIn(Strict):
     version: Version
     primary_department_id: int | None = Field(None, description="Empty: the top proposal.")
-    assist_department_ids: list[int] | None = None
+    assist_department_ids: list[int] | None = Field(None, max_length=20)
     note: Note = None
 
 

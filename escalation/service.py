@@ -563,6 +563,11 @@ def on_ticket_event(session: Session, ticket: Ticket, event: TimelineEvent) -> N
     watch(session, ticket.id)
     if event.action == "record_callback" and event.actor_id is not None:
         callbacks.cancel_open(session, ticket.id, "回访员已登记回访结果")
+    instance = callbacks.current_instance(ticket)
+    if event.to_status == TicketStatus.awaiting_callback and instance is not None:
+        # The callbacks exist from the moment the reply is accepted (a callback agent may answer
+        # at once); the sweep only places the calls, and its own claim finds them already made.
+        callbacks.create_for_ticket(session, rules.Context.load(session), ticket, instance, utcnow())
 
 
 # ---------------------------------------------------------------- the supervisor's hand

@@ -130,7 +130,9 @@ def _act(session: Session, user: User, ticket_id: int, change: Callable[[Ticket]
     return ticket_detail(session, ticket, user)
 
 
-# One route per transition: the body's fields are the transition's keyword arguments.
+# One route per transition: the body's fields are the transition's keyword arguments. 派单, 改派
+# and 驳回退单 are answered by dispatch (it records the decision), the 回访 answer by escalation
+# (POST /escalation/callbacks/{id}/answer: one answer per caller; 不满意 for a reasonable cause reopens).
 TRANSITIONS: list[tuple[str, type[BaseModel], Callable[..., object], str]] = [
     (
         "reject-intake",
@@ -140,18 +142,14 @@ TRANSITIONS: list[tuple[str, type[BaseModel], Callable[..., object], str]] = [
     ),
     ("transfer", schemas.TransferIn, lifecycle.transfer_emergency, "即时转办 to 110/119/120/122."),
     ("answer", schemas.AnswerIn, lifecycle.answer_directly, "直办: answered on the call and closed."),
-    ("dispatch", schemas.DispatchIn, lifecycle.dispatch_ticket, "派单 to a 主办 and optional 协办 departments."),
     ("sign", schemas.VersionOnly, lifecycle.sign_ticket, "签收 by the department."),
     ("return", schemas.ReturnIn, lifecycle.return_ticket, "退单 by the 主办 department, with a reason."),
-    ("return/accept", schemas.DispatchIn, lifecycle.accept_return, "退单 accepted: 改派 to another department."),
-    ("return/reject", schemas.NoteRequiredIn, lifecycle.reject_return, "退单 rejected: back to the same department."),
     ("sub-assignments", schemas.SubAssignmentIn, lifecycle.add_sub_assignment, "加派 to a unit below."),
     ("extension", schemas.ExtensionIn, lifecycle.request_extension, "延期申请."),
     ("extension/approve", schemas.NoteOptionalIn, lifecycle.approve_extension, "延期 approved."),
     ("extension/refuse", schemas.NoteRequiredIn, lifecycle.refuse_extension, "延期 refused."),
     ("reply", schemas.ReplyIn, lifecycle.reply_ticket, "回复: 办理情况, 是否解决, public answer."),
     ("review", schemas.ReviewIn, lifecycle.review_reply, "审核 the reply: accept, or send back for 补办."),
-    ("callback", schemas.CallbackIn, lifecycle.record_callback, "回访 result."),
     ("close", schemas.NoteOptionalIn, lifecycle.close_ticket, "办结."),
     ("reopen", schemas.ReopenIn, lifecycle.reopen_ticket, "重办."),
 ]

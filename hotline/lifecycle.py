@@ -325,11 +325,7 @@ def _assign(
     now: datetime,
     parent: TicketAssignment | None = None,
 ) -> TicketAssignment:
-    field = ASSIGNMENT_FIELDS[role]
-    dept = _department(session, department_id, field)
-    if dept.kind == DepartmentKind.hotline:
-        # The center itself has no one who signs or handles tickets: the ticket would stall.
-        raise InvalidInput("不能派给热线中心本身，请选择承办单位", field=field)
+    assignable_department(session, department_id, role)
     assignment = TicketAssignment(
         ticket=ticket,
         department_id=department_id,
@@ -349,6 +345,16 @@ ASSIGNMENT_FIELDS = {
     AssignmentRole.assist: "assist_department_ids",
     AssignmentRole.sub: "department_id",
 }
+
+
+def assignable_department(session: Session, department_id: int, role: AssignmentRole) -> Department:
+    """The department a ticket may be given to as ``role``, or 422 on the request's field."""
+    field = ASSIGNMENT_FIELDS[role]
+    dept = _department(session, department_id, field)
+    if dept.kind == DepartmentKind.hotline:
+        # The center itself has no one who signs or handles tickets: the ticket would stall.
+        raise InvalidInput("不能派给热线中心本身，请选择承办单位", field=field)
+    return dept
 
 
 def _withdraw_all(ticket: Ticket) -> None:

@@ -16,7 +16,6 @@ from hotline.enums import (
     LimitKind,
     LimitUnit,
     Role,
-    Satisfaction,
     Urgency,
 )
 from hotline.phone import normalize_phone
@@ -233,13 +232,6 @@ class VersionOnly(Strict):
     version: Version
 
 
-class DispatchIn(Strict):
-    version: Version
-    primary_department_id: int
-    assist_department_ids: list[int] = Field(default_factory=list, max_length=20)
-    note: Note = None
-
-
 class RejectIntakeIn(Strict):
     version: Version
     reason: Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -295,15 +287,6 @@ class ReplyIn(Strict):
 class ReviewIn(Strict):
     version: Version
     accept: bool
-    note: Note = None
-
-
-class CallbackIn(Strict):
-    version: Version
-    satisfaction: Satisfaction
-    resolved: bool
-    service_satisfaction: Satisfaction | None = None
-    method: Annotated[str, StringConstraints(pattern=r"^(agent|ivr|sms|web)$")] = "agent"
     note: Note = None
 
 

@@ -46,8 +46,10 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(telephony_router)
     # -- dispatch: router
     from dispatch.api import router as dispatch_router
+    from dispatch.api import ticket_router as dispatch_ticket_router
 
     app.include_router(dispatch_router)
+    app.include_router(dispatch_ticket_router)
     # -- escalation: router
     from escalation.wiring import include_routers as escalation_routers
 

@@ -53,14 +53,17 @@ def test_a_ticket_from_call_to_close_over_http(client: TestClient, pg: tuple[Ses
         (zjj, "sign", {}, "in_progress"),
         (zjj, "reply", {"handling": "已更换灯泡", "resolved": True, "public_answer": "路灯已修复"}, "replied"),
         (dispatcher, "review", {"accept": True}, "awaiting_callback"),
-        (cb, "callback", {"satisfaction": "satisfied", "resolved": True}, "callback_done"),
-        (cb, "close", {}, "closed"),
     ]
     for who, action, body, expected in steps:
         response = act(client, who, t, action, **body)
         assert response.status_code == 200, (action, response.text)
         t = response.json()
         assert t["status"] == expected
+    # 回访 is answered per caller (escalation), from the moment the reply is accepted; 满意 closes.
+    (callback,) = client.get(f"/api/v1/escalation/tickets/{t['id']}/callbacks", headers=cb).json()
+    answer = {"satisfaction": "satisfied", "resolved": True}
+    answered = client.post(f"/api/v1/escalation/callbacks/{callback['id']}/answer", headers=cb, json=answer)
+    assert answered.status_code == 200 and answered.json()["ticket_status"] == "closed", answered.text
     detail = client.get(f"/api/v1/tickets/{t['id']}", headers=agent).json()
     assert [e["action"] for e in detail["timeline"]] == [
         "register",

@@ -42,12 +42,14 @@ def test_queue_dispatch_and_who_may(client: TestClient, pg_city: tuple[Session, 
     assert item["proposals"][0]["primary"]["code"] == "cgj" and item["proposals"][0]["rule_code"] == "CM-STREETLIGHT"
     assert client.get("/api/v1/dispatch/queue", headers=zjj).status_code == 403  # departments: no queue
     body = {"version": t["version"]}
-    assert client.post(f"/api/v1/dispatch/tickets/{t['id']}/dispatch", headers=agent, json=body).status_code == 403
-    assert client.post(f"/api/v1/dispatch/tickets/{t['id']}/dispatch", headers=zjj, json=body).status_code == 403
-    done = client.post(f"/api/v1/dispatch/tickets/{t['id']}/dispatch", headers=dispatcher, json=body)
+    assert client.post(f"/api/v1/tickets/{t['id']}/dispatch", headers=agent, json=body).status_code == 403
+    # a department does not see a ticket that is not theirs (404, as for every transition)
+    assert client.post(f"/api/v1/tickets/{t['id']}/dispatch", headers=zjj, json=body).status_code == 404
+    done = client.post(f"/api/v1/tickets/{t['id']}/dispatch", headers=dispatcher, json=body)
     assert done.status_code == 200, done.text
-    assert done.json()["primary_department_id"] == c.dept["cgj"] and done.json()["followed_proposal"] is True
-    again = client.post(f"/api/v1/dispatch/tickets/{t['id']}/dispatch", headers=dispatcher, json=body)
+    assert done.json()["status"] == "dispatched" and done.json()["primary_department_id"] == c.dept["cgj"]
+    assert done.json()["decision"]["followed_proposal"] is True
+    again = client.post(f"/api/v1/tickets/{t['id']}/dispatch", headers=dispatcher, json=body)
     assert again.status_code == 409
     assert client.get("/api/v1/dispatch/settings", headers=admin).json()["auto_enabled"] is False
 
@@ -85,7 +87,7 @@ def test_return_redispatch_and_coordination_over_http(client: TestClient, pg_cit
     assert c.dept["scjg"] in proposals["excluded_department_ids"]
     assert all(p["primary"]["code"] != "scjg" for p in proposals["proposals"])
     moved = client.post(
-        f"/api/v1/dispatch/tickets/{t['id']}/redispatch",
+        f"/api/v1/tickets/{t['id']}/return/accept",
         headers=dispatcher,
         json={"version": t["version"], "primary_department_id": c.dept["rsj"]},
     )
@@ -102,7 +104,7 @@ def test_return_redispatch_and_coordination_over_http(client: TestClient, pg_cit
     (item,) = [i for i in open_ if i["ticket_id"] == t["id"]]
     assert set(item["departments"]) == {c.dept["scjg"], c.dept["rsj"]} and item["return_count"] == 2
     refused = client.post(
-        f"/api/v1/dispatch/tickets/{t['id']}/redispatch", headers=dispatcher, json={"version": t["version"]}
+        f"/api/v1/tickets/{t['id']}/return/accept", headers=dispatcher, json={"version": t["version"]}
     )
     assert refused.status_code == 409 and refused.json()["code"] == "in_coordination"
     settle = {"department_id": c.dept["scjg"], "note": "食品安全由市场监管局主办"}
@@ -131,14 +133,14 @@ def test_reject_return_and_repeats_over_http(client: TestClient, pg_city: tuple[
     ).json()
     assert (
         client.post(
-            f"/api/v1/dispatch/tickets/{t['id']}/reject-return",
+            f"/api/v1/tickets/{t['id']}/return/reject",
             headers=dispatcher,
             json={"version": t["version"], "note": ""},
         ).status_code
         == 422
     )
     rejected = client.post(
-        f"/api/v1/dispatch/tickets/{t['id']}/reject-return",
+        f"/api/v1/tickets/{t['id']}/return/reject",
         headers=dispatcher,
         json={"version": t["version"], "note": "属于食品安全监管"},
     )

@@ -311,3 +311,29 @@ def test_config_is_validated(client: TestClient, pg: tuple[Session, Org]) -> Non
     assert client.put("/api/v1/escalation/config", json={}, headers=auth(session, org, "supervisor")).status_code == 403
     effective = client.get("/api/v1/escalation/config", headers=admin).json()
     assert effective["ladder"]["1"]["after_fraction"] == 0.8
+
+
+def test_a_callback_agent_answers_unsatisfied_and_the_ticket_is_reopened(
+    client: TestClient, pg: tuple[Session, Org]
+) -> None:
+    """The one 回访 route: the callback exists as soon as the reply is accepted; 不满意 and 未解决 (a
+    reasonable cause by the default rule) reopens the ticket (重办), which the sweep escalates."""
+    session, org = pg
+    t = ticket_in(session, org, TicketStatus.awaiting_callback)
+    cb = auth(session, org, "callback")
+    (callback,) = client.get(f"/api/v1/escalation/tickets/{t.id}/callbacks", headers=cb).json()
+    assert callback["status"] == "scheduled"
+    answer = {"satisfaction": "unsatisfied", "resolved": False, "reason": "噪音依旧"}
+    assert (
+        client.post(
+            f"/api/v1/escalation/callbacks/{callback['id']}/answer", headers=auth(session, org, "zjj"), json=answer
+        ).status_code
+        == 403
+    )
+    answered = client.post(f"/api/v1/escalation/callbacks/{callback['id']}/answer", headers=cb, json=answer)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["outcome"] == "reopened" and answered.json()["ticket_status"] == "dispatched"
+    t = reload(session, t)
+    assert (t.reopen_count, t.satisfaction) == (1, "unsatisfied")
+    again = client.post(f"/api/v1/escalation/callbacks/{callback['id']}/answer", headers=cb, json=answer)
+    assert again.status_code == 409 and again.json()["code"] == "callback_closed"
