@@ -142,3 +142,25 @@ def test_one_route_per_action(client: TestClient) -> None:
         answer = paths[f"/api/v1/tickets/{{ticket_id}}/{action}"]["post"]["responses"]["200"]
         assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/DispatchedTicket"}
     assert "/api/v1/escalation/callbacks/{callback_id}/answer" in paths
+
+
+def test_every_raised_error_uses_only_documented_keys() -> None:
+    """An error raised with a key ErrorOut does not document fails at run time (TypeError, a 500):
+    find them in the source instead, in every package."""
+    import ast
+    from pathlib import Path
+
+    from hotline import errors
+
+    classes = {name for name, obj in vars(errors).items() if isinstance(obj, type) and issubclass(obj, Exception)}
+    allowed = {"field", "where", "code", "error_type", *errors.ErrorExtras.__annotations__}
+    root = Path(__file__).resolve().parents[2]
+    bad = []
+    for package in ("hotline", "telephony", "classifier", "dispatch", "escalation", "dashboards"):
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in classes:
+                    bad += [
+                        f"{path.relative_to(root)}:{node.lineno} {k.arg}" for k in node.keywords if k.arg not in allowed
+                    ]
+    assert bad == []
