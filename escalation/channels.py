@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from escalation.config import Config, load_config
 from escalation.models import NotificationMessage, SmsOutbox
@@ -122,6 +123,15 @@ class EmailChannel:
             raise DeliveryError(f"SMTP: {type(exc).__name__}: {exc}") from exc
 
 
+# Channels other packages add (the composition root registers them): name → factory.
+_registered: dict[str, Callable[[], Channel]] = {}
+
+
+def register_channel(name: str, factory: Callable[[], Channel]) -> None:
+    """Deliver outbox messages of channel ``name`` through ``factory()`` (e.g. channels' webhooks)."""
+    _registered[name] = factory
+
+
 def channel_for(name: str) -> Channel:
     s = get_settings()
     if name == "inbox":
@@ -130,6 +140,8 @@ def channel_for(name: str) -> Channel:
         return SmsHttpChannel(s.sms_gateway_url, s.sms_gateway_token) if s.sms_gateway_url else SmsTableChannel()
     if name == "email":
         return EmailChannel()
+    if name in _registered:
+        return _registered[name]()
     raise DeliveryError(f"unknown channel {name}")
 
 
@@ -143,6 +155,8 @@ def _masked(message: NotificationMessage) -> str:
     if message.channel == "email" and message.address:
         local, _, domain = message.address.partition("@")
         return f"{local[:1]}***@{domain}"
+    if message.recipient_user_id is None and message.address:
+        return message.address  # a registered channel's endpoint reference (webhook: "client:<id>")
     return f"user {message.recipient_user_id}"
 
 
@@ -191,6 +205,19 @@ def _failed(message: NotificationMessage, error: str, now: datetime, cfg: Config
         )
 
 
+def _not_behind_another() -> Any:
+    """A message with a ``sequence_key`` waits while an earlier one of the same key is unsent."""
+    earlier = aliased(NotificationMessage)
+    return or_(
+        NotificationMessage.sequence_key.is_(None),
+        ~exists().where(
+            earlier.sequence_key == NotificationMessage.sequence_key,
+            earlier.id < NotificationMessage.id,
+            earlier.status.in_(("pending", "sending")),
+        ),
+    )
+
+
 def deliver_due(sm: sessionmaker[Session], *, limit: int = 500, rounds: int = 20) -> DeliveryStats:
     """Deliver what is due in the outbox, several workers at once (rows claimed SKIP LOCKED)."""
     stats = DeliveryStats()
@@ -209,7 +236,8 @@ def deliver_due(sm: sessionmaker[Session], *, limit: int = 500, rounds: int = 20
                             NotificationMessage.status == "sending",
                             NotificationMessage.claimed_at < now - timedelta(seconds=stuck),
                         ),
-                    )
+                    ),
+                    _not_behind_another(),
                 )
                 .order_by(NotificationMessage.next_attempt_at)
                 .limit(limit)
@@ -241,18 +269,21 @@ def deliver_due(sm: sessionmaker[Session], *, limit: int = 500, rounds: int = 20
                 message.last_error = None
                 stats.sent += 1
             session.commit()
+        sequenced = False
         for message_id in external:
-            _send_external(sm, message_id, stats)
-        if len(rows) < limit:
+            sequenced |= _send_external(sm, message_id, stats)
+        # A sequenced message sent may have freed the next one of its key: look again at once.
+        if len(rows) < limit and not sequenced:
             break
     return stats
 
 
-def _send_external(sm: sessionmaker[Session], message_id: int, stats: DeliveryStats) -> None:
+def _send_external(sm: sessionmaker[Session], message_id: int, stats: DeliveryStats) -> bool:
+    """Send one claimed message; True when it was sent and others may wait behind it."""
     with sm() as session:
         message = session.get(NotificationMessage, message_id)
         if message is None or message.status != "sending":
-            return
+            return False
         claimed_at = message.claimed_at
         error = None
         try:
@@ -270,9 +301,10 @@ def _send_external(sm: sessionmaker[Session], message_id: int, stats: DeliverySt
             if done.rowcount == 1:  # type: ignore[attr-defined]
                 stats.sent += 1
                 log.info("notification %s sent by %s to %s", message_id, message.channel, _masked(message))
-            return
+            return message.sequence_key is not None
         _failed(message, error, now, load_config(session), stats)
         session.commit()
+        return False
 
 
 def retry(session: Session, message: NotificationMessage) -> None:

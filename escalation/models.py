@@ -73,7 +73,9 @@ class NotificationMessage(Base):
     record_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_records.id", ondelete="CASCADE"), index=True)
     callback_id: Mapped[int | None] = mapped_column(Integer)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # inbox | sms | email
+    channel: Mapped[str] = mapped_column(String(16))  # inbox | sms | email | a registered one (webhook)
+    # Messages with the same key go out strictly in id order (a webhook's changes of one ticket).
+    sequence_key: Mapped[str | None] = mapped_column(String(100), index=True)
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     address: Mapped[str | None] = mapped_column(String(200))  # E.164 phone or e-mail address
     recipient_label: Mapped[str | None] = mapped_column(String(100))

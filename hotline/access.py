@@ -47,8 +47,11 @@ def can_see_ticket(user: User, ticket_id: ColumnElement[int] | InstrumentedAttri
     Hotline staff (agents, dispatchers, callback agents, supervisors, admins) see every ticket;
     a department user sees tickets its department or a unit below it holds now. An assignment
     withdrawn (the department sent the ticket back and it went elsewhere on 改派, or it was merged
-    away) grants nothing: the caller's name and number went with the ticket.
+    away) grants nothing: the caller's name and number went with the ticket. A channel client's
+    user sees only the tickets it filed.
     """
+    if Role(user.role) == Role.channel:
+        return exists().where(Ticket.id == ticket_id, Ticket.created_by_id == user.id)
     if not is_department_user(user):
         return true()
     if user.department_id is None:
@@ -62,7 +65,7 @@ def can_see_ticket(user: User, ticket_id: ColumnElement[int] | InstrumentedAttri
 
 def scope_tickets(session: Session, user: User, query: Select[Any]) -> Select[Any]:
     """Restrict a ticket query to what ``user`` may see (:func:`can_see_ticket`)."""
-    if not is_department_user(user):
+    if not is_department_user(user) and Role(user.role) != Role.channel:
         return query
     return query.where(can_see_ticket(user, Ticket.id))
 

@@ -21,7 +21,7 @@ from hotline.settings import get_settings
 # Worker and beat processes start here, not in the CLI: mask their logs from the first line.
 logs.install_redaction()
 # Task modules of every package; the composition root is the only place that lists them.
-TASK_MODULES = ["hotline.tasks", "dispatch.tasks", "escalation.tasks", "dashboards.tasks"]
+TASK_MODULES = ["hotline.tasks", "dispatch.tasks", "escalation.tasks", "dashboards.tasks", "channels.tasks"]
 # Routing each new ticket has a queue of its own, so that a burst of registrations never holds up
 # the deadline sweep, reminders and callbacks (the default queue); a worker listens to both.
 ROUTING_QUEUE = "routing"
@@ -65,6 +65,8 @@ def make_celery() -> Celery:
                 "schedule": 900.0,
                 "options": {"expires": 600.0},
             },
+            # channels: forget old rate-limit hits and SMS codes
+            "channels-purge": {"task": "channels.purge", "schedule": 3600.0, "options": {"expires": 1800.0}},
         },
     )
     return app

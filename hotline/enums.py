@@ -13,6 +13,7 @@ class Role(StrEnum):
     callback_agent = "callback_agent"  # 回访员
     supervisor = "supervisor"  # 督办员
     admin = "admin"
+    channel = "channel"  # a channel client's own user (WeChat back-end, 110, 网格化, 省平台): never logs in
 
 
 ROLE_LABELS = {
@@ -23,6 +24,7 @@ ROLE_LABELS = {
     Role.callback_agent: "回访员",
     Role.supervisor: "督办员",
     Role.admin: "管理员",
+    Role.channel: "渠道接入",
 }
 
 DEPARTMENT_ROLES = frozenset({Role.dept_handler, Role.dept_head})

@@ -71,6 +71,13 @@ class Unauthorized(HotlineError):
         return {"WWW-Authenticate": "Bearer"}
 
 
+class Unauthorized(HotlineError):
+    """No valid credentials (a channel client's key missing, wrong, revoked or expired)."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
 class NotFound(HotlineError):
     status_code = 404
     code = "not_found"

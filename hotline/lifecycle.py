@@ -121,7 +121,7 @@ RETURN_REASONS = {
 }
 
 HOTLINE_DISPATCH_ROLES = frozenset({Role.dispatcher, Role.supervisor, Role.admin})
-INTAKE_ROLES = frozenset({Role.agent, Role.dispatcher, Role.supervisor, Role.admin})
+INTAKE_ROLES = frozenset({Role.agent, Role.dispatcher, Role.supervisor, Role.admin, Role.channel})
 DEPARTMENT_ROLES = frozenset({Role.dept_handler, Role.dept_head})
 CALLBACK_ROLES = frozenset({Role.callback_agent, Role.supervisor, Role.admin})
 CLOSE_ROLES = frozenset({Role.callback_agent, Role.dispatcher, Role.supervisor, Role.admin})

@@ -65,6 +65,8 @@ def create_user(
     email: str | None = None,
 ) -> User:
     role = Role(role)
+    if role == Role.channel:
+        raise InvalidInput("渠道账号随渠道客户端注册生成（/api/v1/channel-clients），不能直接创建", field="role")
     if role in DEPARTMENT_ROLES and department_id is None:
         raise InvalidInput("承办单位用户必须属于一个部门", field="department_id")
     if department_id is not None and session.get(Department, department_id) is None:

@@ -38,6 +38,10 @@ def install() -> None:
     from dashboards.wiring import subscribe as dashboards_subscribe
 
     dashboards_subscribe()
+    # -- channels: webhooks from ticket events, the outbox's webhook channel
+    from channels.wiring import subscribe as channels_subscribe
+
+    channels_subscribe()
 
 
 def include_routers(app: FastAPI) -> None:
@@ -58,6 +62,10 @@ def include_routers(app: FastAPI) -> None:
     from escalation.wiring import include_pages as escalation_pages
 
     escalation_pages(app)
+    # -- channels: admin and client API, Open311, the citizens' pages
+    from channels.wiring import include_routers as channels_routers
+
+    channels_routers(app)
     # -- dashboards: router
     from dashboards.wiring import include_routers as dashboards_routers
 

@@ -165,6 +165,8 @@ def clean_tables(session: Session) -> None:
     else:
         for table in extra + tables + ["time_limit_policies"]:
             session.execute(text(f"DELETE FROM {table}"))
+    # Channel clients' own users go with their clients (the test organisation's users stay).
+    session.execute(text("DELETE FROM users WHERE role = 'channel'"))
     ensure_default_policies(session)
     session.commit()
 
