@@ -8,8 +8,10 @@ in this process. Each round posts the same ``--n`` appeals (tests/dispatch/label
 texts the project wrote) ``--concurrency`` at a time, first as an agent (``POST /api/v1/tickets``,
 bearer token), then as a channel client (``POST /api/v1/intake/appeals``, ``X-API-Key``, a fresh
 ``client_ref`` each), then the same channel posts again (retries: the same ``client_ref``s, answered
-from the claim). Both paths classify, look for repeats and dispatch. Rounds alternate which path
-goes first, so drift of a shared machine falls on both. Prints one JSON object.
+from the claim). Both paths classify and look for repeats; a channel's ticket is dispatched (直派) in
+its request, an agent's is held 90 s by default (``--agent-hold-seconds 0`` to dispatch it in the
+request too). Rounds alternate which path goes first, so drift of a shared machine falls on both.
+Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-ADMIN_DSN = os.environ.get("HOTLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 DB_NAME = "hotline_bench_channels"
 
 
@@ -72,17 +73,20 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="appeals per path per round")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--agent-hold-seconds",
+        type=int,
+        default=None,
+        help="dispatch's hold of agents' tickets (default: the product's 90 s, so the agents' 直派 happens "
+        "later in a worker; 0: in the request, as for channels)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
 
     import httpx
-    import psycopg
+    from pgdb import drop_database, fresh_database
 
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    url = f"{base}/{DB_NAME}"
+    url = fresh_database(DB_NAME)
     os.environ["HOTLINE_DATABASE_URL"] = url
     os.environ.setdefault("HOTLINE_DATA_DIR", "/tmp/hotline-bench-channels")
     os.environ.setdefault("HOTLINE_SECRET_KEY", "bench-secret-key-not-for-production-0123456789")
@@ -101,6 +105,10 @@ def main() -> None:
     password = "bench-password-0123"
     with get_sessionmaker()() as session:
         seed_demo(session, password)
+        if args.agent_hold_seconds is not None:
+            from dispatch.config import set_setting
+
+            set_setting(session, "agent_hold_seconds", args.agent_hold_seconds)
         _client, issued = clients.register_client(session, None, code="bench-app", name="压测App", channel=Channel.app)
         session.commit()
         assert issued is not None
@@ -110,6 +118,7 @@ def main() -> None:
     out: dict[str, Any] = {
         "n": args.n,
         "concurrency": args.concurrency,
+        "agent_hold_seconds": args.agent_hold_seconds if args.agent_hold_seconds is not None else "default (90)",
         "rounds": [],
         "load_before": os.getloadavg(),
     }
@@ -161,12 +170,8 @@ def main() -> None:
             session.execute(text("SELECT channel, count(*) FROM tickets GROUP BY 1")).all()
         )
         out["intakes"] = session.execute(text("SELECT count(*) FROM channel_intakes")).scalar()
-    from hotline.db import reset_engine_cache
-
-    reset_engine_cache()
     if not args.keep:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        drop_database(DB_NAME)
     print(json.dumps(out, ensure_ascii=False))
 
 

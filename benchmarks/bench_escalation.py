@@ -30,7 +30,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-ADMIN_DSN = os.environ.get("HOTLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 DB_NAME = "hotline_bench_escalation"
 
 
@@ -51,12 +50,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import psycopg
+    from pgdb import fresh_database
 
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    url = f"{base}/{DB_NAME}"
+    url = fresh_database(DB_NAME)
     os.environ["HOTLINE_DATABASE_URL"] = url
     os.environ.setdefault("HOTLINE_DATA_DIR", str(Path("/tmp/hotline-bench-escalation")))
     os.environ["HOTLINE_DRILL"] = "0"
@@ -255,13 +251,9 @@ def main() -> None:
 def _drop(keep: bool) -> None:
     if keep:
         return
-    import psycopg
+    from pgdb import drop_database
 
-    from hotline.db import reset_engine_cache
-
-    reset_engine_cache()
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    drop_database(DB_NAME)
 
 
 if __name__ == "__main__":

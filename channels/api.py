@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels import clients, intake, public, schemas, webhooks
-from channels.models import ChannelCall, ChannelClient, ChannelClientKey, ChannelIntake
+from channels.models import ChannelCall, ChannelClient, ChannelIntake
 from hotline import attachments, lifecycle
 from hotline.auth import require_roles
 from hotline.deps import get_db
-from hotline.enums import Role
+from hotline.enums import Role, TicketStatus
 from hotline.errors import InvalidInput, NotFound, Unauthorized
 from hotline.lifecycle import STATUS_LABELS
 from hotline.models import Ticket, User
@@ -167,7 +167,7 @@ def appeal_out(session: Session, result: intake.IntakeResult) -> schemas.AppealO
         created=result.created,
         channel=ticket.channel,
         status=ticket.status,
-        status_label=STATUS_LABELS[lifecycle.TicketStatus(ticket.status)],
+        status_label=STATUS_LABELS[TicketStatus(ticket.status)],
         attachments=[attachment_out(a).model_dump(mode="json") for a in result.attachments],
         public=public.view(session, ticket, own=True).as_json(),
     )
@@ -241,5 +241,3 @@ def own_deliveries(
     """The client's own webhook deliveries, newest first."""
     return webhooks.deliveries(session, client, status=status_, limit=limit)
 
-
-__all__ = ["admin_router", "client_router", "current_client", "ChannelClientKey"]

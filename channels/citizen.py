@@ -27,7 +27,7 @@ from channels import clients, intake, public, ratelimit, verification
 from channels.models import ChannelIntake
 from hotline import attachments, lifecycle
 from hotline.deps import get_db
-from hotline.enums import APPEAL_TYPE_LABELS, AppealType, TicketStatus
+from hotline.enums import APPEAL_TYPE_LABELS, AppealType
 from hotline.errors import HotlineError, InvalidInput, RateLimited
 from hotline.models import Citizen, Ticket, TicketCaller
 from hotline.pages import PAGE_HEADERS
@@ -72,13 +72,6 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
 <main>{body}</main>
 <footer>如遇紧急情况请拨打 110 / 119 / 120；也可拨打 12345 反映诉求。</footer></body></html>"""
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
-
-
-def notice(title: str, text: str, status: int = 200, link: tuple[str, str] | None = None) -> HTMLResponse:
-    more = f'<p><a class="button" href="{escape(link[0])}">{escape(link[1])}</a></p>' if link else ""
-    return page(
-        title, f'<section class="card done"><h1>{escape(title)}</h1><p>{escape(text)}</p>{more}</section>', status
-    )
 
 
 def _error_box(errors: dict[str, str]) -> str:
@@ -443,5 +436,3 @@ async def progress_survey(request: Request, session: Session = Depends(get_db)) 
     text = f"评价链接已通过短信发送至 {mask_phone(normalize_phone(phone))}，请点击短信中的链接进行评价"
     return await run_in_threadpool(progress_result, session, ticket, phone, text)
 
-
-__all__ = ["router", "TicketStatus"]

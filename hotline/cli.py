@@ -334,6 +334,8 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
     click.echo(f"  API docs (Swagger UI): {base}/docs")
     click.echo(f"  OpenAPI document:      {base}/openapi.json")
     click.echo(f"  health:                {base}/healthz")
+    click.echo(f"  citizens' pages:       {base}/citizen")
+    click.echo(f"  Open311 GeoReport v2:  {base}/open311/v2/services.json")
     _print_logins()
     click.echo("press Ctrl+C to stop", err=False)
     sys.stdout.flush()

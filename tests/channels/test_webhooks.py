@@ -17,7 +17,7 @@ from escalation.models import NotificationMessage
 from hotline import lifecycle
 from hotline.db import get_sessionmaker, utcnow
 from hotline.models import Ticket
-from tests.channels.conftest import APPEAL, Receiver, register_client
+from tests.channels.conftest import APPEAL, Receiver, Registered, register_client
 from tests.conftest import Org, login
 from tests.core.factory import user
 
@@ -65,12 +65,17 @@ def due_now(session: Session) -> None:
     session.commit()
 
 
+def filed(client: TestClient, code: str, receiver: Receiver) -> tuple[Registered, int]:
+    """A client with a webhook to ``receiver`` and the id of the ticket it filed."""
+    app = register_client(client, code, "app", webhook_url=receiver.url)
+    return app, client.post("/api/v1/intake/appeals", headers=app.headers, json=APPEAL).json()["ticket_id"]
+
+
 def test_changes_are_posted_signed_in_order_once(
     client: TestClient, pg: tuple[Session, Org], receiver: Receiver
 ) -> None:
     session, org = pg
-    app = register_client(client, "app-1", "app", webhook_url=receiver.url)
-    ticket_id = client.post("/api/v1/intake/appeals", headers=app.headers, json=APPEAL).json()["ticket_id"]
+    app, ticket_id = filed(client, "app-1", receiver)
     walk(session, org, ticket_id, "dispatch", "sign", "reply")
     assert [m.subject for m in messages(session)] == ["ticket.dispatched", "ticket.signed", "ticket.replied"]
 
@@ -90,17 +95,25 @@ def test_changes_are_posted_signed_in_order_once(
         assert APPEAL["content"].encode() not in r["body"]
     assert receiver.received[0]["json"]["ticket"]["department"] == "市住建局"
     assert receiver.received[2]["json"]["ticket"]["notes"] is None  # the reply is not public before review
-    # A wrong key does not verify.
-    wrong = sign(hashlib.sha256(b"hk_other").hexdigest(), "1", receiver.received[0]["body"])
-    assert receiver.received[0]["headers"]["X-Hotline-Signature"] != f"sha256={wrong}"
+    # Another key, or a body changed on the way, does not verify.
+    first = receiver.received[0]
+    stamp = first["headers"]["X-Hotline-Timestamp"]
+    assert (
+        first["headers"]["X-Hotline-Signature"]
+        != f"sha256={sign(hashlib.sha256(b'hk_x').hexdigest(), stamp, first['body'])}"
+    )
+    tampered = first["body"].replace(b"dispatched", b"closed")
+    assert (
+        first["headers"]["X-Hotline-Signature"]
+        != f"sha256={sign(hashlib.sha256(app.key.encode()).hexdigest(), stamp, tampered)}"
+    )
 
 
 def test_a_failing_endpoint_is_retried_with_backoff_and_holds_the_order(
     client: TestClient, pg: tuple[Session, Org], receiver: Receiver
 ) -> None:
     session, org = pg
-    app = register_client(client, "app-2", "app", webhook_url=receiver.url)
-    ticket_id = client.post("/api/v1/intake/appeals", headers=app.headers, json=APPEAL).json()["ticket_id"]
+    app, ticket_id = filed(client, "app-2", receiver)
     walk(session, org, ticket_id, "dispatch", "sign")
     receiver.fail = 2
     sm = get_sessionmaker()
