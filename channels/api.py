@@ -240,4 +240,3 @@ def own_deliveries(
 ) -> Any:
     """The client's own webhook deliveries, newest first."""
     return webhooks.deliveries(session, client, status=status_, limit=limit)
-

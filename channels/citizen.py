@@ -435,4 +435,3 @@ async def progress_survey(request: Request, session: Session = Depends(get_db)) 
         return progress_form(number, phone, exc.message, exc.status_code)
     text = f"评价链接已通过短信发送至 {mask_phone(normalize_phone(phone))}，请点击短信中的链接进行评价"
     return await run_in_threadpool(progress_result, session, ticket, phone, text)
-

@@ -4,8 +4,9 @@ The claim is a row: ``INSERT … ON CONFLICT (client_id, client_ref) DO NOTHING 
 first write of the transaction. A second post with the same reference at the same moment waits on
 that unique key until the first commits (PostgreSQL), then finds the row and answers the same
 ticket; if the first rolled back, the second files it. The ticket itself is registered by
-``hotline.lifecycle.register_ticket`` as the client's own user, so it is classified, checked for
-repeats and dispatched exactly like an agent's (the dispatch hook), and its timeline names the client.
+``hotline.lifecycle.register_ticket`` as the client's own user, so it is classified like an agent's,
+routed by the same worker after the commit (proposals, repeats, 直派: ``dispatch.route_registered``;
+no 90 s hold, which is for agents still on the call), and its timeline names the client.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from channels import webhooks
 from channels.models import ChannelClient, ChannelIntake
 from escalation.notify import insert_for
 from hotline import attachments, lifecycle
@@ -82,8 +82,6 @@ def file_appeal(session: Session, client: ChannelClient, req: IntakeRequest) -> 
     req.appeal.channel = Channel(client.channel)
     ticket = lifecycle.register_ticket(session, actor, req.appeal)
     session.execute(update(ChannelIntake).where(ChannelIntake.id == intake_id).values(ticket_id=ticket.id))
-    # Registration may have dispatched it already (直派) before it was linked to this intake.
-    webhooks.replay(session, ticket)
     files = attachments.add_attachments(session, ticket, actor, req.uploads, source="channel") if req.uploads else []
     intake = session.get(ChannelIntake, intake_id)
     assert intake is not None

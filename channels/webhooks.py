@@ -112,15 +112,6 @@ def on_ticket_event(session: Session, ticket: Ticket, event: TimelineEvent) -> N
     enqueue_after_commit(session, deliver.si())
 
 
-def replay(session: Session, ticket: Ticket) -> None:
-    """Queue what already happened to a ticket just linked to its client (the key dedupes)."""
-    session.flush()
-    for event in session.scalars(
-        select(TimelineEvent).where(TimelineEvent.ticket_id == ticket.id).order_by(TimelineEvent.id)
-    ):
-        on_ticket_event(session, ticket, event)
-
-
 class WebhookChannel:
     """The outbox's ``webhook`` channel: POST the message body to the client's URL, signed."""
 

@@ -202,9 +202,10 @@ def test_concurrent_http_retries_give_one_ticket(pg: tuple[Session, Org]) -> Non
 
 def test_channel_ticket_is_dispatched_like_the_phone_one(pg: tuple[Session, Org]) -> None:
     """The same appeal by an agent and by a channel client: the same 直派 to the same department."""
+    from dispatch.config import set_setting
     from dispatch.models import DispatchDecision
     from tests.core.factory import user
-    from tests.dispatch.conftest import load_city
+    from tests.dispatch.conftest import load_city, route
 
     session, org = pg
     load_city(session, org)
@@ -219,18 +220,29 @@ def test_channel_ticket_is_dispatched_like_the_phone_one(pg: tuple[Session, Org]
             **words, appeal_type=AppealType.complaint, phone="13800000002", address="东城区金凤街道金凤路1号"
         )
 
-    # Each against the same state (the other would be a repeat of it): the agent's is rolled back.
-    by_phone = lifecycle.register_ticket(session, user(session, org, "agent"), appeal())
-    phone_outcome = (by_phone.status, by_phone.primary_department_id)
-    phone_decision = session.scalars(select(DispatchDecision.outcome)).all()
-    session.rollback()
+    set_setting(session, "agent_hold_seconds", 90)  # the product's default (the city fixture has 0)
+    agent = user(session, org, "agent")
+    by_phone = lifecycle.register_ticket(session, agent, appeal())
+    session.commit()
+    assert route(by_phone.id) == "held"  # an agent may still answer on the call: 直派 after the hold
+    phone_decision = session.scalars(select(DispatchDecision)).one()
+    phone_choice = (phone_decision.primary_department_id, phone_decision.assist_department_ids)
+    # Out of the way, so that the channel's appeal is not a repeat of it.
+    session.expire_all()
+    held = session.get(Ticket, by_phone.id)
+    assert held is not None
+    lifecycle.reject_intake(session, held, agent, version=held.version, reason="other", note="测试：另行登记")
+    session.commit()
     made = session.get(ChannelClient, made.id)
     assert made is not None
     by_channel = intake.file_appeal(session, made, intake.IntakeRequest("p-1", appeal(), "h" * 64)).ticket
     session.commit()
     assert by_channel.channel == "province" and by_channel.created_by_id == made.user_id
-    assert phone_outcome[0] == "dispatched" and phone_outcome[1] is not None
-    assert (by_channel.status, by_channel.primary_department_id) == phone_outcome
-    assert phone_decision == ["auto_dispatched"]
-    assert session.scalars(select(DispatchDecision.outcome)).all() == ["auto_dispatched"]
-    assert clients.authenticate(session, "hk_nope") is None
+    assert route(by_channel.id) == "auto_dispatched"  # the worker's same routing, no hold
+    session.expire_all()
+    decision = session.scalars(select(DispatchDecision).where(DispatchDecision.ticket_id == by_channel.id)).one()
+    assert (decision.primary_department_id, decision.assist_department_ids) == phone_choice
+    assert phone_choice[0] is not None
+    routed = session.get(Ticket, by_channel.id)
+    assert routed is not None and routed.status == "dispatched"
+    assert routed.primary_department_id == phone_choice[0]
