@@ -8,10 +8,10 @@ in this process. Each round posts the same ``--n`` appeals (tests/dispatch/label
 texts the project wrote) ``--concurrency`` at a time, first as an agent (``POST /api/v1/tickets``,
 bearer token), then as a channel client (``POST /api/v1/intake/appeals``, ``X-API-Key``, a fresh
 ``client_ref`` each), then the same channel posts again (retries: the same ``client_ref``s, answered
-from the claim). Both paths classify and look for repeats; a channel's ticket is dispatched (直派) in
-its request, an agent's is held 90 s by default (``--agent-hold-seconds 0`` to dispatch it in the
-request too). Rounds alternate which path goes first, so drift of a shared machine falls on both.
-Prints one JSON object.
+from the claim). Both paths classify, write the ticket and leave its routing (proposals, repeats,
+直派) to a worker after the commit (``dispatch.route_registered``; no worker runs here, the task waits
+in the broker: ``HOTLINE_BENCH_REDIS``, default redis://127.0.0.1:6379/13). Rounds alternate which
+path goes first, so drift of a shared machine falls on both. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -73,13 +73,6 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="appeals per path per round")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--agent-hold-seconds",
-        type=int,
-        default=None,
-        help="dispatch's hold of agents' tickets (default: the product's 90 s, so the agents' 直派 happens "
-        "later in a worker; 0: in the request, as for channels)",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
 
@@ -105,10 +98,6 @@ def main() -> None:
     password = "bench-password-0123"
     with get_sessionmaker()() as session:
         seed_demo(session, password)
-        if args.agent_hold_seconds is not None:
-            from dispatch.config import set_setting
-
-            set_setting(session, "agent_hold_seconds", args.agent_hold_seconds)
         _client, issued = clients.register_client(session, None, code="bench-app", name="压测App", channel=Channel.app)
         session.commit()
         assert issued is not None
@@ -118,7 +107,6 @@ def main() -> None:
     out: dict[str, Any] = {
         "n": args.n,
         "concurrency": args.concurrency,
-        "agent_hold_seconds": args.agent_hold_seconds if args.agent_hold_seconds is not None else "default (90)",
         "rounds": [],
         "load_before": os.getloadavg(),
     }
