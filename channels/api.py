@@ -16,11 +16,14 @@ from channels import clients, intake, public, schemas, webhooks
 from channels.models import ChannelCall, ChannelClient, ChannelIntake
 from hotline import attachments, lifecycle
 from hotline.auth import require_roles
+from hotline.bodylimit import body_limit
 from hotline.deps import get_db
 from hotline.enums import Role, TicketStatus
 from hotline.errors import InvalidInput, NotFound, Unauthorized
+from hotline.http_errors import documented
 from hotline.lifecycle import STATUS_LABELS
 from hotline.models import Ticket, User
+from hotline.settings import get_settings
 
 admin_router = APIRouter(prefix="/api/v1/channel-clients", tags=["channels"])
 client_router = APIRouter(prefix="/api/v1/intake", tags=["channels"])
@@ -135,7 +138,7 @@ def current_client(request: Request, session: DB, key: Annotated[str | None, Dep
     """The client behind ``X-API-Key`` (401 when missing, wrong, revoked or expired); the call is recorded."""
     found = clients.authenticate(session, key)
     if found is None:
-        raise Unauthorized("API 密钥无效、已吊销或已过期", reason="invalid_api_key")
+        raise Unauthorized("API 密钥无效、已吊销或已过期", "X-API-Key", where="header", code="invalid_api_key")
     client, used = found
     clients.record_call(session, client, used, request.method, request.url.path)
     session.commit()
@@ -177,8 +180,12 @@ def appeal_out(session: Session, result: intake.IntakeResult) -> schemas.AppealO
     "/appeals",
     response_model=schemas.AppealOut,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": schemas.AppealOut, "description": "This client_ref was filed before: the same ticket."}},
+    responses={
+        200: {"model": schemas.AppealOut, "description": "This client_ref was filed before: the same ticket."},
+        **documented(401, 409, 415),
+    },
 )
+@body_limit(lambda: get_settings().max_upload_bytes)  # attachments come inline, base64
 def file_appeal(body: schemas.AppealIn, client: Client, session: DB, response: Response) -> Any:
     """File an appeal (classified and dispatched like a phone appeal). Idempotent on ``client_ref``:
     a retry answers 200 with the same ticket; the same reference with another body answers 409."""
@@ -209,7 +216,7 @@ def file_appeal(body: schemas.AppealIn, client: Client, session: DB, response: R
     return appeal_out(session, result)
 
 
-@client_router.get("/appeals/{client_ref}", response_model=schemas.AppealOut)
+@client_router.get("/appeals/{client_ref}", response_model=schemas.AppealOut, responses=documented(401))
 def appeal_status(client_ref: str, client: Client, session: DB) -> Any:
     """Where one of the client's appeals stands (what the public may see, and the ticket number)."""
     row = session.scalar(
@@ -217,13 +224,13 @@ def appeal_status(client_ref: str, client: Client, session: DB) -> Any:
     )
     ticket = session.get(Ticket, row.ticket_id) if row and row.ticket_id else None
     if row is None or ticket is None:
-        raise NotFound("没有该编号的诉求", client_ref=client_ref)
+        raise NotFound("没有该编号的诉求", "client_ref", where="path")
     return appeal_out(
         session, intake.IntakeResult(ticket, row, False, attachments.ticket_attachments(session, ticket.id))
     )
 
 
-@client_router.put("/webhook", response_model=schemas.ClientOut)
+@client_router.put("/webhook", response_model=schemas.ClientOut, responses=documented(401))
 def set_webhook(body: schemas.WebhookIn, client: Client, session: DB) -> Any:
     """Register (or, with null, remove) the client's webhook."""
     client.webhook_url = str(body.url) if body.url else None
@@ -231,7 +238,7 @@ def set_webhook(body: schemas.WebhookIn, client: Client, session: DB) -> Any:
     return client_out(session, client)
 
 
-@client_router.get("/deliveries", response_model=list[schemas.DeliveryOut])
+@client_router.get("/deliveries", response_model=list[schemas.DeliveryOut], responses=documented(401))
 def own_deliveries(
     client: Client,
     session: DB,

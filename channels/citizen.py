@@ -26,6 +26,7 @@ from starlette.datastructures import UploadFile
 from channels import clients, intake, public, ratelimit, verification
 from channels.models import ChannelIntake
 from hotline import attachments, lifecycle
+from hotline.bodylimit import body_limit
 from hotline.deps import get_db
 from hotline.enums import APPEAL_TYPE_LABELS, AppealType
 from hotline.errors import HotlineError, InvalidInput, RateLimited
@@ -211,6 +212,7 @@ def _send_code(session: Session, phone: str, address: str) -> None:
 
 
 @router.post("/appeal/code")
+@body_limit(lambda: get_settings().max_upload_bytes)  # without JavaScript the whole form comes, photos too
 async def appeal_code(request: Request, session: Session = Depends(get_db)) -> Response:
     """Send the SMS code. From the page's script (``Accept: application/json``): JSON; from the form
     without JavaScript: the form again, filled in, with the outcome."""
@@ -220,7 +222,7 @@ async def appeal_code(request: Request, session: Session = Depends(get_db)) -> R
         await run_in_threadpool(_send_code, session, form.phone, client_address(request))
     except HotlineError as exc:
         if wants_json:
-            extra = {"retry_after": exc.details["retry_after"]} if "retry_after" in exc.details else {}
+            extra = {"retry_after": exc.extras["retry_after"]} if "retry_after" in exc.extras else {}
             return JSONResponse({"ok": False, "detail": exc.message, **extra}, status_code=exc.status_code)
         return appeal_page(form, {"code": exc.message}, status=exc.status_code)
     text = f"验证码已发送至 {mask_phone(form.e164)}，10分钟内有效"
@@ -265,6 +267,7 @@ def _file(session: Session, form: AppealForm, address: str) -> Ticket:
 
 
 @router.post("/appeal", response_class=HTMLResponse)
+@body_limit(lambda: get_settings().max_upload_bytes)
 async def appeal_submit(request: Request, session: Session = Depends(get_db)) -> HTMLResponse:
     form = await AppealForm.read(request)
     errors = form.errors()
@@ -274,7 +277,7 @@ async def appeal_submit(request: Request, session: Session = Depends(get_db)) ->
         ticket = await run_in_threadpool(_file, session, form, client_address(request))
     except HotlineError as exc:
         session.rollback()
-        name = str(exc.details.get("field", "form"))
+        name = str(exc.errors[0]["loc"][-1]) if exc.errors else "form"
         return appeal_page(form, {name: exc.message}, status=exc.status_code)
     body = f"""<section class="card done"><h1>提交成功</h1>
 <p>您的诉求已受理，工单号：</p><p class="number" id="ticket-number">{escape(ticket.number)}</p>

@@ -64,7 +64,7 @@ def register_client(
     if channel == Channel.phone:
         raise InvalidInput("电话渠道由话务员登记，不能注册为渠道客户端", field="channel")
     if session.scalar(select(ChannelClient.id).where(ChannelClient.code == code)) is not None:
-        raise Conflict(f"渠道客户端编码已存在：{code}", reason="duplicate_code")
+        raise Conflict(f"渠道客户端编码已存在：{code}", "code", code="duplicate_code")
     now = utcnow()
     user = User(
         username=f"channel:{code}",
@@ -103,14 +103,14 @@ def web_client(session: Session) -> ChannelClient:
 def get_client(session: Session, client_id: int) -> ChannelClient:
     client = session.get(ChannelClient, client_id)
     if client is None:
-        raise NotFound("渠道客户端不存在", client_id=client_id)
+        raise NotFound("渠道客户端不存在", "client_id", where="path")
     return client
 
 
 def rotate_key(session: Session, client: ChannelClient, *, grace_seconds: int) -> IssuedKey:
     """A new key; the keys in use keep working for ``grace_seconds`` (0: stop at once)."""
     if not client.active:
-        raise Conflict("渠道客户端已停用，不能更换密钥", reason="client_revoked")
+        raise Conflict("渠道客户端已停用，不能更换密钥", code="client_revoked")
     now = utcnow()
     until = now + timedelta(seconds=grace_seconds)
     for key in live_keys(session, client, now):
@@ -122,7 +122,7 @@ def rotate_key(session: Session, client: ChannelClient, *, grace_seconds: int) -
 def revoke_key(session: Session, client: ChannelClient, key_id: int) -> ChannelClientKey:
     key = session.get(ChannelClientKey, key_id)
     if key is None or key.client_id != client.id:
-        raise NotFound("密钥不存在", key_id=key_id)
+        raise NotFound("密钥不存在", "key_id", where="path")
     key.revoked_at = key.revoked_at or utcnow()
     return key
 

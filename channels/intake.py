@@ -96,8 +96,8 @@ def _existing(session: Session, client: ChannelClient, req: IntakeRequest) -> In
     if intake.request_hash != req.request_hash:
         raise Conflict(
             f"编号 {req.client_ref} 已用于另一条不同内容的诉求，请换用新的编号",
-            reason="idempotency_mismatch",
-            client_ref=req.client_ref,
+            "client_ref",
+            code="idempotency_mismatch",
         )
     ticket = session.get(Ticket, intake.ticket_id)
     assert ticket is not None

@@ -37,7 +37,9 @@ from hotline.enums import APPEAL_TYPE_LABELS, OPEN_STATUSES, AppealType, TicketS
 from hotline.errors import HotlineError
 from hotline.models import Ticket
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+# Open311 has its own specification and error format (GeoReport v2), not this API's: kept out of
+# the OpenAPI document, whose every error is the one ErrorOut shape.
+router = APIRouter(prefix="/open311/v2", tags=["open311"], include_in_schema=False)
 SERVICES_FILE = Path(__file__).parent / "data" / "open311_services.yaml"
 FORMATS = {"json", "xml"}
 MAX_RESULTS = 1000

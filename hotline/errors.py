@@ -62,20 +62,13 @@ def error_body(code: str, detail: str, errors: list[dict[str, Any]] | None = Non
 
 
 class Unauthorized(HotlineError):
-    """Not logged in, or the token is no longer valid (401)."""
+    """Not logged in, the token is no longer valid, or a channel client's key is wrong (401)."""
 
     status_code = 401
     code = "not_authenticated"
 
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": "Bearer"}
-
-
-class Unauthorized(HotlineError):
-    """No valid credentials (a channel client's key missing, wrong, revoked or expired)."""
-
-    status_code = 401
-    code = "unauthorized"
 
 
 class NotFound(HotlineError):

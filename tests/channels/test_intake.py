@@ -41,7 +41,7 @@ def test_admin_registers_rotates_and_revokes_keys(client: TestClient, pg: tuple[
     assert client.post("/api/v1/intake/appeals", headers=first.headers, json=post).status_code == 201
     for bad in ({}, {"X-API-Key": "hk_000000000000_wrong"}, {"X-API-Key": first.key + "x"}, {"X-API-Key": "token"}):
         refused = client.post("/api/v1/intake/appeals", headers=bad, json={**post, "client_ref": "g-2"})
-        assert refused.status_code == 401 and refused.json()["code"] == "unauthorized", refused.text
+        assert refused.status_code == 401 and refused.json()["code"] == "invalid_api_key", refused.text
 
     # Rotation with no grace: the new key works, the old one no longer.
     rotated = client.post(f"/api/v1/channel-clients/{first.id}/keys/rotate", headers=admin, json={"grace_seconds": 0})
@@ -101,7 +101,7 @@ def test_intake_registers_like_a_phone_appeal_and_names_the_client(
     again = client.post("/api/v1/intake/appeals", headers=wechat.headers, json=body)
     assert again.status_code == 200 and again.json()["ticket_id"] == ticket.id and again.json()["created"] is False
     other = client.post("/api/v1/intake/appeals", headers=wechat.headers, json={**body, "title": "另一件事"})
-    assert other.status_code == 409 and other.json()["reason"] == "idempotency_mismatch"
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_mismatch"
     assert count(session, Ticket) == 1 and count(session, Attachment) == 1
 
     # The staff list shows it with its channel.
