@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from channels import citizen
 from hotline import lifecycle
 from hotline.models import Attachment, Ticket
-from tests.browser import launch_chromium
 from tests.channels.conftest import sms_to
 from tests.conftest import Org
 from tests.core.factory import user
@@ -170,54 +169,53 @@ def test_progress_lookup_shows_only_the_public(client: TestClient, pg: tuple[Ses
 
 
 @pytest.mark.browser
-def test_citizen_pages_on_a_phone(web: str, pg: tuple[Session, Org], tmp_path: Any) -> None:
+def test_citizen_pages_on_a_phone(web: str, pg: tuple[Session, Org], tmp_path: Any, chromium: Any) -> None:
     """Chromium at 390×844: the code button (our script), the form with a photo, the number, the
     lookup, the survey link sent from the progress page and the survey page it opens."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     session, org = pg
     photo = tmp_path / "现场照片.png"
     photo.write_bytes(PNG)
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
-        problems: list[str] = []
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.goto(f"{web}/citizen")
-        page.click("text=提交诉求")
-        page.locator("label.chip:has-text('投诉')").click()
-        page.fill("input[name=title]", FORM["title"])
-        page.fill("textarea[name=content]", FORM["content"])
-        page.fill("input[name=address]", FORM["address"])
-        page.set_input_files("input[name=photos]", str(photo))
-        page.fill("input[name=phone]", PHONE)
-        page.click("#code-button")
-        expect(page.locator("#code-status")).to_contain_text("验证码已发送至 137****0005")
-        expect(page.locator("#code-button")).to_be_disabled()  # counting down
-        page.fill("input[name=code]", code_from(session))
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
-        page.click("button.primary")
-        expect(page.locator("#ticket-number")).to_have_text(re.compile(r"\d{8}-\d{6}"))
-        number = page.inner_text("#ticket-number")
-        page.screenshot(path=str(tmp_path / "done.png"))
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.goto(f"{web}/citizen")
+    page.click("text=提交诉求")
+    page.locator("label.chip:has-text('投诉')").click()
+    page.fill("input[name=title]", FORM["title"])
+    page.fill("textarea[name=content]", FORM["content"])
+    page.fill("input[name=address]", FORM["address"])
+    page.set_input_files("input[name=photos]", str(photo))
+    page.fill("input[name=phone]", PHONE)
+    page.click("#code-button")
+    expect(page.locator("#code-status")).to_contain_text("验证码已发送至 137****0005")
+    expect(page.locator("#code-button")).to_be_disabled()  # counting down
+    page.fill("input[name=code]", code_from(session))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    page.click("button.primary")
+    expect(page.locator("#ticket-number")).to_have_text(re.compile(r"\d{8}-\d{6}"))
+    number = page.inner_text("#ticket-number")
+    page.screenshot(path=str(tmp_path / "done.png"))
 
-        ticket = session.scalars(select(Ticket)).one()
-        assert ticket.number == number and ticket.channel == "web"
-        staff_walk(session, org, ticket.id)
-        make_callback(session, ticket)
+    ticket = session.scalars(select(Ticket)).one()
+    assert ticket.number == number and ticket.channel == "web"
+    staff_walk(session, org, ticket.id)
+    make_callback(session, ticket)
 
-        page.click("text=查询进度")
-        expect(page.locator("input[name=number]")).to_have_value(number)
-        page.fill("input[name=phone]", PHONE)
-        page.click("button.primary")
-        expect(page.locator("#progress")).to_contain_text("已答复，待回访")
-        expect(page.locator("#public-answer")).to_contain_text("商户已加装油烟净化设备")
-        page.click("#survey-button")
-        expect(page.locator(".info")).to_contain_text("评价链接已通过短信发送")
-        link = re.search(r"(/survey/[\w-]+)", sms_to(session, E164)[-1])
-        assert link
-        page.goto(f"{web}{link.group(1)}")
-        expect(page.locator("h2").first).to_contain_text("您的诉求")
-        assert problems == []
-        browser.close()
+    page.click("text=查询进度")
+    expect(page.locator("input[name=number]")).to_have_value(number)
+    page.fill("input[name=phone]", PHONE)
+    page.click("button.primary")
+    expect(page.locator("#progress")).to_contain_text("已答复，待回访")
+    expect(page.locator("#public-answer")).to_contain_text("商户已加装油烟净化设备")
+    page.click("#survey-button")
+    expect(page.locator(".info")).to_contain_text("评价链接已通过短信发送")
+    link = re.search(r"(/survey/[\w-]+)", sms_to(session, E164)[-1])
+    assert link
+    page.goto(f"{web}{link.group(1)}")
+    expect(page.locator("h2").first).to_contain_text("您的诉求")
+    assert problems == []
+    context.close()
