@@ -27,11 +27,11 @@ from channels import clients, intake, public, ratelimit, verification
 from channels.models import ChannelIntake
 from hotline import attachments, lifecycle
 from hotline.bodylimit import body_limit
+from hotline.console import PAGE_HEADERS
 from hotline.deps import get_db
 from hotline.enums import APPEAL_TYPE_LABELS, AppealType
 from hotline.errors import HotlineError, InvalidInput, RateLimited
 from hotline.models import Citizen, Ticket, TicketCaller
-from hotline.pages import PAGE_HEADERS
 from hotline.phone import mask_phone, normalize_phone
 from hotline.settings import get_settings
 

@@ -7,8 +7,28 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.responses import Response
+    from starlette.types import Scope
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _static_files() -> type:
+    from fastapi.staticfiles import StaticFiles
+
+    from hotline.console import PAGE_HEADERS
+
+    headers = {**PAGE_HEADERS, "Cache-Control": "no-cache", "Cross-Origin-Resource-Policy": "same-origin"}
+
+    class Static(StaticFiles):
+        """The citizens' pages' stylesheet and script, with the pages' security headers."""
+
+        async def get_response(self, path: str, scope: Scope) -> Response:
+            response = await super().get_response(path, scope)
+            response.headers.update(headers)
+            return response
+
+    return Static
 
 
 def subscribe() -> None:
@@ -23,10 +43,9 @@ def subscribe() -> None:
 
 def include_routers(app: FastAPI) -> None:
     from channels import api, citizen, open311
-    from hotline.pages import mount_static
 
     app.include_router(api.admin_router)
     app.include_router(api.client_router)
     app.include_router(open311.router)
     app.include_router(citizen.router)
-    mount_static(app, "citizen", STATIC_DIR)
+    app.mount("/static/citizen", _static_files()(directory=STATIC_DIR), name="static-citizen")
