@@ -196,7 +196,27 @@ def table_workbook(
 # ---------------------------------------------------------------- 月报
 
 
-def _chart_at(ws: Worksheet, chart: Any, anchor: str, title: str) -> None:
+def _chart(
+    ws: Worksheet,
+    chart: Any,
+    anchor: str,
+    title: str,
+    *,
+    values: tuple[int, int, int, int],
+    labels: tuple[int, int, int],
+    header: bool = True,
+    fmt: str | None = None,
+) -> None:
+    """A chart of the cells ``values`` (first col, last col, first row, last row; the first row is
+    the series' name when ``header``) against the labels (col, first row, last row)."""
+    min_col, max_col, min_row, max_row = values
+    chart.add_data(
+        Reference(ws, min_col=min_col, max_col=max_col, min_row=min_row, max_row=max_row), titles_from_data=header
+    )
+    col, first, last = labels
+    chart.set_categories(Reference(ws, min_col=col, min_row=first, max_row=last))
+    if fmt:
+        chart.y_axis.number_format = fmt
     chart.title = title
     chart.height, chart.width = 8, 16
     ws.add_chart(chart, anchor)
@@ -215,53 +235,36 @@ def monthly_report(report: dict[str, Any], now: datetime) -> bytes:
         i for i, k in enumerate(kpis, start=2) if k["key"] in ("response_rate", "resolution_rate", "satisfaction_rate")
     ]
     if three:
-        bar = BarChart()
-        bar.add_data(Reference(ws, min_col=2, min_row=three[0], max_row=three[-1]), titles_from_data=False)
-        bar.set_categories(Reference(ws, min_col=1, min_row=three[0], max_row=three[-1]))
-        bar.y_axis.number_format = PERCENT
-        _chart_at(ws, bar, "H2", "三率")
+        span = (three[0], three[-1])
+        _chart(ws, BarChart(), "H2", "三率", values=(2, 2, *span), labels=(1, *span), header=False, fmt=PERCENT)
 
     ws = wb.create_sheet("红黑榜")
     rows = ranked_rows(report["ranking"])
     last = write_table(ws, RANK_COLS, rows)
-    if len(rows) > 0:
+    if rows:
         bar = BarChart()
         bar.type = "bar"
-        bar.add_data(Reference(ws, min_col=4, min_row=1, max_row=last), titles_from_data=True)
-        bar.set_categories(Reference(ws, min_col=3, min_row=2, max_row=last))
-        _chart_at(ws, bar, "Q2", "综合得分")
+        _chart(ws, bar, "Q2", "综合得分", values=(4, 4, 1, last), labels=(3, 2, last))
 
     ws = wb.create_sheet("业务领域")
     categories = with_shares(report["mix"]["category"])
     last = write_table(ws, MIX_COLS, categories)
     if categories:
-        pie = PieChart()
-        pie.add_data(Reference(ws, min_col=2, min_row=1, max_row=last), titles_from_data=True)
-        pie.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
-        _chart_at(ws, pie, "E2", "业务领域构成")
+        _chart(ws, PieChart(), "E2", "业务领域构成", values=(2, 2, 1, last), labels=(1, 2, last))
     types = with_shares(report["mix"]["appeal_type"])
     start = last + 3
     last = write_table(ws, [Col("诉求类型", "name", width=22), *MIX_COLS[1:]], types, first_row=start)
     ws.freeze_panes = "A2"
     if types:
-        bar = BarChart()
-        bar.add_data(Reference(ws, min_col=2, min_row=start, max_row=last), titles_from_data=True)
-        bar.set_categories(Reference(ws, min_col=1, min_row=start + 1, max_row=last))
-        _chart_at(ws, bar, "E20", "诉求类型")
+        _chart(ws, BarChart(), "E20", "诉求类型", values=(2, 2, start, last), labels=(1, start + 1, last))
 
     ws = wb.create_sheet("趋势")
     series = report["trend"]["series"]
     last = write_table(ws, TREND_COLS, series)
     if series:
-        line = LineChart()
-        line.add_data(Reference(ws, min_col=2, min_row=1, max_row=last), titles_from_data=True)
-        line.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
-        _chart_at(ws, line, "J2", "每日受理量")
-        rates = LineChart()
-        rates.add_data(Reference(ws, min_col=4, max_col=7, min_row=1, max_row=last), titles_from_data=True)
-        rates.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
-        rates.y_axis.number_format = PERCENT
-        _chart_at(ws, rates, "J20", "接通率、按时办结率、满意率")
+        _chart(ws, LineChart(), "J2", "受理量", values=(2, 2, 1, last), labels=(1, 2, last))
+        rates = "接通率、按时办结率、满意率"
+        _chart(ws, LineChart(), "J20", rates, values=(4, 7, 1, last), labels=(1, 2, last), fmt=PERCENT)
 
     write_table(wb.create_sheet("督办通报"), RECORD_COLS, report["records"])
     write_table(wb.create_sheet("热点诉求"), TOPIC_COLS, report["hot_topics"]["items"])

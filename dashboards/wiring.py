@@ -23,6 +23,14 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(router)
 
 
+def seed_demo(session: Session) -> dict[str, object]:
+    """The demo's hot topics at once (beat refreshes them every 15 minutes after)."""
+    from dashboards.hot_topics_store import refresh
+    from hotline.db import utcnow
+
+    return {"hot_topics": refresh(session, utcnow()).clusters}
+
+
 def after_upgrade(session: Session) -> int:
     """A database that had tickets before the dashboards existed gets their facts once."""
     from dashboards import facts

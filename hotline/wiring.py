@@ -93,4 +93,8 @@ def seed_demo_extras(session: Session) -> dict[str, object]:
     from escalation.wiring import seed_demo as escalation_seed
 
     extras.update(escalation_seed(session))
+    # -- dashboards: demo seed (hot topics of the demo's tickets)
+    from dashboards.wiring import seed_demo as dashboards_seed
+
+    extras.update(dashboards_seed(session))
     return extras
