@@ -201,7 +201,7 @@ def export_table(name: str, v: ViewDep) -> Response:
     the table's own route: ``kpis``, ``trend``, ``mix``, ``districts``, ``overdue``, ``escalations``,
     ``ranking`` (the month of ``date``), ``hot-topics``."""
     if name not in EXPORTS:
-        raise NotFound(f"没有这张报表：{name}")
+        raise NotFound(f"没有这张报表：{name}", "name", where="path")
     now = utcnow()
     title, sheets = _export_sheets(name, v, now)
     meta = {"period": v.period.to_dict(), "scope": v.scope.to_dict(), "now": now}

@@ -100,7 +100,7 @@ def parse_period(
 ) -> Period:
     """The period of ``kind`` around ``day`` (today when not given); ``custom`` takes first/last."""
     if kind not in KINDS:
-        raise InvalidInput(f"统计周期须为 {'/'.join(KINDS)} 之一", field="period")
+        raise InvalidInput(f"统计周期须为 {'/'.join(KINDS)} 之一", "period", where="query", allowed=list(KINDS))
     day = day or today()
     if kind == "day":
         return Period(kind, day, day)
@@ -110,11 +110,11 @@ def parse_period(
     if kind == "month":
         return Period(kind, month_start(day), next_month(day) - timedelta(days=1))
     if first is None or last is None:
-        raise InvalidInput("自定义周期须给出起止日期", field="first" if first is None else "last")
+        raise InvalidInput("自定义周期须给出起止日期", "first" if first is None else "last", where="query")
     if last < first:
-        raise InvalidInput("结束日期不能早于开始日期", field="last")
+        raise InvalidInput("结束日期不能早于开始日期", "last", where="query")
     if (last - first).days + 1 > LONGEST_CUSTOM_DAYS:
-        raise InvalidInput(f"自定义周期最长 {LONGEST_CUSTOM_DAYS} 天", field="last")
+        raise InvalidInput(f"自定义周期最长 {LONGEST_CUSTOM_DAYS} 天", "last", where="query")
     return Period(kind, first, last)
 
 
@@ -126,7 +126,7 @@ def parse_month(value: str | None) -> Period:
         year, month = (int(x) for x in value.split("-"))
         return parse_period("month", date(year, month, 1))
     except ValueError as exc:
-        raise InvalidInput("月份格式须为 YYYY-MM", field="month") from exc
+        raise InvalidInput("月份格式须为 YYYY-MM", "month", where="query") from exc
 
 
 def bucket_of(column: Any, buckets: list[tuple[str, datetime, datetime]]) -> Any:

@@ -126,7 +126,7 @@ def resolve_scope(org: OrgTree, user: User, department_id: int | None) -> Scope:
     by default for a head, who may narrow it to a unit below but never look above or aside."""
     require_viewer(user)
     if department_id is not None and department_id not in org.units:
-        raise InvalidInput("部门不存在", field="department_id")
+        raise InvalidInput("部门不存在", "department_id", where="query")
     if Role(user.role) == Role.dept_head:
         own = user.department_id
         assert own is not None  # require_viewer refused a head without a department
