@@ -143,7 +143,7 @@ def escalation_board(
     session: Session, scope: Scope, org: OrgTree, now: datetime, *, limit: int = 100
 ) -> dict[str, Any]:
     """Open tickets under 督办 by level (the level is on the ticket row; escalation/ writes it)."""
-    open_escalated = (Ticket.status.in_(OPEN), Ticket.escalation_level >= 1)
+    open_escalated = (Ticket.escalation_level > 0, Ticket.status.in_(OPEN))
     counts = dict(
         session.execute(
             _scoped(

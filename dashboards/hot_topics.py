@@ -143,9 +143,10 @@ def words(text: str) -> list[str]:
 
 
 def place_key(name: str) -> str:
-    """What identifies a place: 魅力之城小区 and 魅力之城 are one place."""
+    """What identifies a place: 魅力之城小区 and 魅力之城 are one place (but 金色小区 stays itself: a
+    two-character stem names no place, 金色花园 is another)."""
     for ending in GENERIC_ENDINGS:
-        if name.endswith(ending) and len(name) - len(ending) >= 2:
+        if name.endswith(ending) and len(name) - len(ending) >= 3:
             return name[: -len(ending)]
     return name
 
@@ -194,7 +195,7 @@ class PlaceReader:
                 ending = w.endswith(PLACE_ENDINGS) and (len(w) == 1 or flag.startswith(PLACE_FLAGS))
                 if ending:
                     lead = previous[1] in LEAD_FLAGS and len(previous[0]) == 2 and previous[0] not in GENERIC_ENDINGS
-                    if not run and lead:
+                    if not run and lead and w.endswith(ROAD_ENDINGS):
                         run = [previous]  # 解放路: a road named by a verb or a noun
                     run.append((w, flag))
                     complete = len(run)
@@ -245,7 +246,9 @@ def specific(places: Sequence[str]) -> list[str]:
 
 
 def _same_place(a: str, b: str) -> bool:
-    return a in b or b in a
+    """One name inside the other (丽发新城, 万家丽南路丽发新城), the shorter of three characters at least."""
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 3 and short in long
 
 
 # ---------------------------------------------------------------- clustering
@@ -363,22 +366,24 @@ def _gather(uf: _UnionFind, members: list[int], matrix: Any, threshold: float) -
     alike (≥ ``threshold``), or starts a new one."""
     if len(members) < 2:
         return
-    rows = matrix[members].toarray()
-    sums: list[Any] = []
+    block = matrix[members]
+    rows = block[:, np.unique(block.indices)].toarray()  # only the words this place's appeals use
+    sums = np.zeros((len(members), rows.shape[1]))  # one row per matter found, the first ``found`` used
+    norms = np.zeros(len(members))
     leaders: list[int] = []
     for k, i in enumerate(members):
-        best, score = -1, threshold
-        for c, total in enumerate(sums):
-            norm = float(np.linalg.norm(total))
-            sim = float(rows[k] @ total) / norm if norm else 0.0
-            if sim >= score:
-                best, score = c, sim
-        if best < 0:
-            sums.append(rows[k].copy())
-            leaders.append(i)
-        else:
-            sums[best] += rows[k]
-            uf.union(leaders[best], i)
+        found = len(leaders)
+        if found:
+            sims = (sums[:found] @ rows[k]) / np.where(norms[:found] > 0, norms[:found], 1.0)
+            best = int(np.argmax(sims))
+            if sims[best] >= threshold:
+                sums[best] += rows[k]
+                norms[best] = float(np.linalg.norm(sums[best]))
+                uf.union(leaders[best], i)
+                continue
+        sums[found] = rows[k]
+        norms[found] = float(np.linalg.norm(rows[k]))
+        leaders.append(i)
 
 
 def _merge_keys(keys: list[str]) -> dict[str, str]:
@@ -431,12 +436,16 @@ def _topic(
     closeness = matrix[members] @ centroid
     chosen = [appeals[i] for i in members]
     best = max(range(len(members)), key=lambda k: (closeness[k], chosen[k].likes, -len(chosen[k].title)))
-    named = Counter(p for i in members for p in dict.fromkeys(place_key(x) for x in places[i]))
+    keys = {place_key(x) for i in members for x in places[i]}
+    same = _merge_keys(sorted(keys))  # 凉塘路 and 星沙四区凉塘路旧城 are one place
+    named = Counter(p for i in members for p in {same[place_key(x)] for x in places[i]})
     full = Counter(p for i in members for p in places[i])
     place = None
-    if named:
-        key = max(named, key=lambda k: (named[k], not k.endswith(ROAD_ENDINGS), len(k)))
-        place = max((p for p in full if place_key(p) == key), key=lambda p: (full[p], len(p)), default=key)
+    key = max(named, key=lambda k: (named[k], not k.endswith(ROAD_ENDINGS), len(k)), default=None)
+    # A matter raised all over the city (咨询社保转移) has no place: the commonest one must be named
+    # by at least 40% of the members to stand for the topic.
+    if key is not None and named[key] >= 0.4 * len(members):
+        place = max((p for p in full if same[place_key(p)] == key), key=lambda p: (full[p], -len(p)), default=key)
     citizens = len({a.citizen if a.citizen is not None else ("appeal", a.id) for a in chosen})
     week_start = reference - timedelta(days=6)
     this_week = sum(1 for a in chosen if a.day >= week_start)

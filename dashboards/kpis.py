@@ -9,7 +9,7 @@ district cost no extra query. Definitions live in :mod:`dashboards.definitions`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from dashboards import sources
 from dashboards.definitions import BY_KEY, KPIS, SETTING_DEFAULTS, score
 from dashboards.models import DashboardCase
-from dashboards.period import Period, bucket_of
+from dashboards.period import Period, as_date, local_day
 from dashboards.scope import Scope
 from hotline.enums import Satisfaction
 from hotline.models import Ticket
@@ -90,14 +90,9 @@ def call_counters(session: Session, start: datetime, end: datetime) -> Counters:
     c = sources.calls.c
     row = session.execute(select(*call_columns()).where(c.started_at >= start, c.started_at < end)).one()
     out: Counters = Counter({k: int(v) for k, v in row._mapping.items()})
-    t = sources.callback_tasks.c
+    t = sources.callback_tasks.c  # a task's called_at is its call's arrival: no join with the calls
     out["called_back"] = int(
-        session.scalar(
-            select(func.count())
-            .select_from(sources.callback_tasks.join(sources.calls, sources.calls.c.linkedid == t.linkedid))
-            .where(c.started_at >= start, c.started_at < end, t.status == "done")
-        )
-        or 0
+        session.scalar(select(func.count()).where(t.called_at >= start, t.called_at < end, t.status == "done")) or 0
     )
     return out
 
@@ -251,39 +246,45 @@ def trend(session: Session, period: Period, scope: Scope, now: datetime) -> dict
     """Per bucket (day, week or month): 受理量, 接通率, 按时办结率, 满意率 and the score."""
     settings = Settings.load(session)
     buckets = period.buckets()
+    index = period.bucket_of_day()
     per_bucket: dict[int, Counters] = {i: Counter() for i in range(len(buckets))}
+
+    def add(day: Any, counters: dict[str, Any]) -> None:
+        i = index.get(as_date(day))
+        if i is not None:
+            per_bucket[i].update({k: int(v) for k, v in counters.items()})
+
     c = DashboardCase
-    b = bucket_of(c.registered_at, buckets).label("b")
-    rows = session.execute(
-        select(b, c.department_id, *case_columns(now))
+    day = local_day(session, c.registered_at).label("day")
+    for r in session.execute(
+        select(day, c.department_id, *case_columns(now))
         .where(c.registered_at >= period.start, c.registered_at < period.end, c.merged.is_(False))
-        .group_by(b, c.department_id)
-    )
-    for r in rows:
-        if scope.contains(r.department_id) and r.b in per_bucket:
-            per_bucket[r.b].update({k: int(v) for k, v in r._mapping.items() if k not in ("b", "department_id")})
-    tb = bucket_of(Ticket.created_at, buckets).label("b")
+        .group_by(day, c.department_id)
+    ):
+        if scope.contains(r.department_id):
+            add(r.day, {k: v for k, v in r._mapping.items() if k not in ("day", "department_id")})
+    day = local_day(session, Ticket.created_at).label("day")
     for r in session.execute(
         select(
-            tb,
+            day,
             Ticket.primary_department_id,
             func.count().label("registered"),
             count_where(Ticket.resolution == "direct").label("direct"),
         )
         .where(Ticket.created_at >= period.start, Ticket.created_at < period.end)
-        .group_by(tb, Ticket.primary_department_id)
+        .group_by(day, Ticket.primary_department_id)
     ):
-        if scope.contains(r.primary_department_id) and r.b in per_bucket:
-            per_bucket[r.b].update(registered=r.registered, direct=int(r.direct))
+        if scope.contains(r.primary_department_id):
+            add(r.day, {"registered": r.registered, "direct": r.direct})
     if scope.is_city:
-        cb = bucket_of(sources.calls.c.started_at, buckets).label("b")
+        calls = sources.calls.c
+        day = local_day(session, calls.started_at).label("day")
         for r in session.execute(
-            select(cb, *call_columns())
-            .where(sources.calls.c.started_at >= period.start, sources.calls.c.started_at < period.end)
-            .group_by(cb)
+            select(day, *call_columns())
+            .where(calls.started_at >= period.start, calls.started_at < period.end)
+            .group_by(day)
         ):
-            if r.b in per_bucket:
-                per_bucket[r.b].update({k: int(v) for k, v in r._mapping.items() if k != "b"})
+            add(r.day, {k: v for k, v in r._mapping.items() if k != "day"})
     series = []
     for i, (label, start, _end) in enumerate(buckets):
         vals = values(per_bucket[i], settings, city=scope.is_city)
@@ -298,10 +299,3 @@ def trend(session: Session, period: Period, scope: Scope, now: datetime) -> dict
         )
     names = {k: BY_KEY[k].name for k in ("answer_rate", "answer_rate_15s", "ontime_rate", "satisfaction_rate")}
     return {"period": period.to_dict(), "scope": scope.to_dict(), "series": series, "names": names}
-
-
-def sum_counters(items: Iterable[Counters]) -> Counters:
-    total: Counters = Counter()
-    for item in items:
-        total.update(item)
-    return total

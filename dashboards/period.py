@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy.orm import Session
 
 from hotline.errors import InvalidInput
 from hotline.settings import get_settings
@@ -70,6 +71,16 @@ class Period:
             "end": self.end.isoformat(),
         }
 
+    def bucket_of_day(self) -> dict[date, int]:
+        """Each local day of the period → the index of its trend bucket."""
+        out: dict[date, int] = {}
+        for i, (_label, start, end) in enumerate(self.buckets()):
+            d = start.astimezone(local_tz()).date()
+            while day_start(d) < end:
+                out[d] = i
+                d += timedelta(days=1)
+        return out
+
     def buckets(self) -> list[tuple[str, datetime, datetime]]:
         """Trend buckets: days up to two months, then weeks up to half a year, then months."""
         if self.days <= 62:
@@ -129,6 +140,16 @@ def parse_month(value: str | None) -> Period:
         raise InvalidInput("月份格式须为 YYYY-MM", "month", where="query") from exc
 
 
-def bucket_of(column: Any, buckets: list[tuple[str, datetime, datetime]]) -> Any:
-    """SQL: the index of the bucket ``column`` falls in (the same on every database, DST-correct)."""
-    return case(*[(column < end, i) for i, (_label, _start, end) in enumerate(buckets)], else_=len(buckets))
+def local_day(session: Session, column: Any) -> Any:
+    """SQL: the local calendar day of a UTC timestamp column (grouping by day, then days into
+    buckets in Python). PostgreSQL converts with the zone's rules; SQLite, which stores UTC text,
+    shifts by the zone's offset now (exact for zones without daylight saving, as Asia/Shanghai)."""
+    tz = local_tz()
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(tz.key, column))
+    offset = datetime.now(tz).utcoffset() or timedelta(0)
+    return func.date(column, f"{int(offset.total_seconds()):+d} seconds")
+
+
+def as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

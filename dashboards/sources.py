@@ -37,6 +37,7 @@ calls = table(
 callback_tasks = table(
     "telephony_callback_tasks",
     column("linkedid", String()),
+    column("called_at", UTCDateTime()),  # when the abandoned call came in
     column("status", String()),
 )
 

@@ -81,7 +81,7 @@ def snapshot(session: Session, now: datetime | None = None) -> dict[str, Any]:
     levels = dict(
         session.execute(
             select(Ticket.escalation_level, func.count())
-            .where(Ticket.status.in_(OPEN), Ticket.escalation_level >= 1)
+            .where(Ticket.escalation_level > 0, Ticket.status.in_(OPEN))
             .group_by(Ticket.escalation_level)
         ).all()
     )

@@ -221,8 +221,8 @@ def add_calls(session: Session) -> None:
     )
     session.add_all(
         [
-            CallbackTask(linkedid="C4", status="done", wait_seconds=14),
-            CallbackTask(linkedid="C5", status="open", wait_seconds=40),
+            CallbackTask(linkedid="C4", status="done", wait_seconds=14, called_at=at("2026-11-05T09:00")),
+            CallbackTask(linkedid="C5", status="open", wait_seconds=40, called_at=at("2026-11-06T09:00")),
         ]
     )
     session.commit()
