@@ -531,7 +531,7 @@ class Life:
                 department = self.pick_department(not_this=previous)
                 self.assign(at, department, dispatcher)
                 self.route_to(at, department)
-                data = {
+                data: dict[str, Any] = {
                     "from_department_id": previous,
                     "primary_department_id": department,
                     "assist_department_ids": [],

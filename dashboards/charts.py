@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from dashboards import sources
@@ -31,7 +31,8 @@ LEVEL_NAMES = {1: "预警/催办", 2: "督办单", 3: "黄牌督办", 4: "红牌
 OPEN = [s.value for s in OPEN_STATUSES]
 
 
-def _scoped(query: Select[Any], scope: Scope) -> Select[Any]:
+def _scoped(query: Any, scope: Scope) -> Any:
+    """``query`` restricted to tickets whose 主办 lies in ``scope``."""
     if scope.ids is None:
         return query
     return query.where(Ticket.primary_department_id.in_(sorted(scope.ids)))
@@ -144,7 +145,7 @@ def escalation_board(
 ) -> dict[str, Any]:
     """Open tickets under 督办 by level (the level is on the ticket row; escalation/ writes it)."""
     open_escalated = (Ticket.escalation_level > 0, Ticket.status.in_(OPEN))
-    counts = dict(
+    counts: dict[int, int] = dict(
         session.execute(
             _scoped(
                 select(Ticket.escalation_level, func.count()).where(*open_escalated).group_by(Ticket.escalation_level),

@@ -82,6 +82,11 @@ def _about(wb: Workbook, title: str, period: dict[str, Any] | None, scope: dict[
 
 # ---------------------------------------------------------------- the tables
 
+
+def _figure(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: row["figures"][key]
+
+
 KPI_COLS = [
     Col("指标", "name", width=18),
     Col("数值", "value", lambda r: UNIT_FORMATS.get(r["unit"]), width=12),
@@ -129,7 +134,7 @@ RANK_COLS = [
     Col("榜单", "list", width=8),
     Col("单位", "name", width=18),
     Col("综合得分", "score", DECIMAL),
-    *[Col(name, lambda r, k=key: r["figures"][k], PERCENT) for name, key in RANK_FIGURES],
+    *[Col(name, _figure(key), PERCENT) for name, key in RANK_FIGURES],
     Col("承办件数", "cases", COUNT),
     Col("受理量", "tickets", COUNT),
 ]

@@ -104,8 +104,8 @@ def _hand_over(
     """派单 / 改派: the department becomes the 主办 with fresh 签收 and reply occasions."""
     if not isinstance(department_id, int):
         return
-    for case in cases.values():
-        case.current = False
+    for other in cases.values():
+        other.current = False
     case = cases.get(department_id)
     if case is None:
         case = cases[department_id] = new_case(ticket_id, department_id, registered_at, at)
@@ -138,11 +138,12 @@ def apply_event(
         _hand_over(cases, ticket_id, registered_at, data.get("primary_department_id"), at, data)
         return
     if action == "merge":
-        for case in cases.values():
-            case.merged = True
+        for each in cases.values():
+            each.merged = True
         return
     if action in ("sign", "return", "reject_return"):
-        case = cases.get(data.get("department_id"))  # type: ignore[arg-type]
+        held = data.get("department_id")
+        case = cases.get(held) if isinstance(held, int) else None
         if case is None or (action == "sign" and data.get("role") != "primary"):
             return
         if action == "reject_return":  # forced back: a new 签收, the original reply deadline
@@ -157,9 +158,10 @@ def apply_event(
         if action == "return":
             case.returns += 1
         return
-    case = _current(cases)
-    if case is None:
+    current = _current(cases)
+    if current is None:
         return
+    case = current
     if action == "reopen":
         case.reopens += 1
         case.sign_due = _due(data, "sign_due")

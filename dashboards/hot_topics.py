@@ -43,12 +43,14 @@ PLACE_ENDINGS = (
     "阁", "里", "湖", "站", "酒店", "大楼", "中心", "港", "洲", "岛", "桥",
 )  # fmt: skip
 ROAD_ENDINGS = ("路", "街", "大道", "巷")
+# A name ending in one of these is complete whatever follows (暮云街道 | 丽发新城, 万家丽南路 | 丽发新城).
+BOUNDARY_ENDINGS = (*ROAD_ENDINGS, "街道", "镇", "乡", "村")
 GENERIC_ENDINGS = ("小区", "社区", "一期", "二期", "三期", "四期", "项目")
 NAME_FLAGS = ("n", "nr", "ns", "nt", "nz", "ng", "eng", "j", "an", "b", "s")
 PLACE_FLAGS = ("n", "nr", "ns", "nt", "nz", "ng", "j", "s")
 LEAD_FLAGS = frozenset({"n", "nr", "ns", "nt", "nz", "vn", "v", "m"})
 STOP_CHARS = frozenset(
-    "的了在和与对到把被向从给及或等是有也都就又不很请要将已为于我你他她它这那其该每各个旁边近内外买卖建修开住去来找办交装拆"
+    "的了在和与对到把被向从给及或等是有也都就又不很请要将已为于我你他她它这那其该每各个旁边近内外买卖建修开住去来找办交装拆号区县市省"
 )
 NOT_PLACES = ("政府", "市委", "中心城", "城市", "乡村", "农村", "公司", "银行")
 # Administrative and anonymised prefixes that are not the place of an appeal (A市, A5区, K3县, 经开区).
@@ -172,8 +174,10 @@ class PlaceReader:
         """Runs of name-like words that end in a place word: 翠湖花园, 丽发新城社区, 劳动东路.
 
         Without jieba's HMM (too slow at scale) a name jieba does not know falls apart into single
-        characters: those count as name-like. A place word followed by another place word goes on
-        (翠 湖 花园, 花园 路); followed by anything else, the name is complete (万家丽南路 | 丽发新城).
+        characters: those count as name-like. A place word followed by another place word or by a lone
+        character goes on (翠 湖 花园, 华府 华 庭); followed by a word, or after a road, street or
+        town, the name is complete (劳动东路 | 魅力之城, 暮云街道 | 丽发新城); what is kept is the longest
+        run that ends in a place word.
         """
         _, pos = _jieba()
         out: list[str] = []
@@ -200,11 +204,13 @@ class PlaceReader:
                     run.append((w, flag))
                     complete = len(run)
                 elif _name_like(w, flag) or (w == "之" and run):
-                    if complete:  # a name is complete: what follows starts another
+                    ended = complete and run[complete - 1][0].endswith(BOUNDARY_ENDINGS)
+                    if complete and (len(w) > 1 or ended):  # complete: a word, or anything after a road, starts anew
                         _flush(run, complete, out)
                         run, complete = [], 0
                     run.append((w, flag))
-                    if len(run) > 6:
+                    if len(run) > 6:  # names are short: keep the last words
+                        complete = max(0, complete - (len(run) - 6))
                         run = run[-6:]
                 else:
                     _flush(run, complete, out)
@@ -228,6 +234,8 @@ def _name_like(word: str, flag: str) -> bool:
     """A word that may be part of a place's name (a lone character: a name jieba does not know)."""
     if len(word) == 1:
         return "\u4e00" <= word <= "\u9fff" and word not in STOP_CHARS
+    if word.isdigit() or word.endswith(("区", "县", "市", "省")):  # a house number; a district is no 小区
+        return False
     return flag.startswith(NAME_FLAGS) and word not in STOPWORDS
 
 

@@ -40,7 +40,7 @@ def units_ranked(org: OrgTree, scope: Scope) -> list[Unit]:
 def ranking(session: Session, period: Period, scope: Scope, org: OrgTree, now: datetime) -> dict[str, Any]:
     settings = Settings.load(session)
     counters = PeriodCounters.load(session, period, now)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for unit in units_ranked(org, scope):
         unit_scope = Scope(unit, org.subtree(unit.id))
         unit_counters = counters.for_scope(unit_scope)
@@ -61,7 +61,7 @@ def ranking(session: Session, period: Period, scope: Scope, org: OrgTree, now: d
             }
         )
 
-    def order(row: dict[str, Any]) -> tuple[float, float, float, str]:
+    def order(row: dict[str, Any]) -> tuple[float, float, float, str]:  # best first
         figures = row["figures"]
         return (
             -(row["score"] or 0.0),
@@ -73,7 +73,7 @@ def ranking(session: Session, period: Period, scope: Scope, org: OrgTree, now: d
     eligible = sorted((r for r in rows if r["eligible"]), key=order)
     for rank, row in enumerate(eligible, start=1):
         row["rank"] = rank
-    others = sorted((r for r in rows if not r["eligible"]), key=lambda r: r["code"])
+    others = sorted((r for r in rows if not r["eligible"]), key=lambda r: str(r["code"]))
     for row in others:
         row["rank"] = None
     red = eligible[:LIST_SIZE]
