@@ -256,26 +256,21 @@ def trend(session: Session, period: Period, scope: Scope, now: datetime) -> dict
 
     c = DashboardCase
     day = local_day(session, c.registered_at).label("day")
-    for r in session.execute(
-        select(day, c.department_id, *case_columns(now))
-        .where(c.registered_at >= period.start, c.registered_at < period.end, c.merged.is_(False))
-        .group_by(day, c.department_id)
-    ):
-        if scope.contains(r.department_id):
-            add(r.day, {k: v for k, v in r._mapping.items() if k not in ("day", "department_id")})
+    cases = select(day, *case_columns(now)).where(
+        c.registered_at >= period.start, c.registered_at < period.end, c.merged.is_(False)
+    )
+    if scope.ids is not None:
+        cases = cases.where(c.department_id.in_(sorted(scope.ids)))
+    for r in session.execute(cases.group_by(day)):
+        add(r.day, {k: v for k, v in r._mapping.items() if k != "day"})
     day = local_day(session, Ticket.created_at).label("day")
-    for r in session.execute(
-        select(
-            day,
-            Ticket.primary_department_id,
-            func.count().label("registered"),
-            count_where(Ticket.resolution == "direct").label("direct"),
-        )
-        .where(Ticket.created_at >= period.start, Ticket.created_at < period.end)
-        .group_by(day, Ticket.primary_department_id)
-    ):
-        if scope.contains(r.primary_department_id):
-            add(r.day, {"registered": r.registered, "direct": r.direct})
+    tickets = select(
+        day, func.count().label("registered"), count_where(Ticket.resolution == "direct").label("direct")
+    ).where(Ticket.created_at >= period.start, Ticket.created_at < period.end)
+    if scope.ids is not None:
+        tickets = tickets.where(Ticket.primary_department_id.in_(sorted(scope.ids)))
+    for r in session.execute(tickets.group_by(day)):
+        add(r.day, {"registered": r.registered, "direct": r.direct})
     if scope.is_city:
         calls = sources.calls.c
         day = local_day(session, calls.started_at).label("day")
