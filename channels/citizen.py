@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile
 
 from channels import clients, intake, public, ratelimit, verification
 from channels.models import ChannelIntake
-from hotline import attachments, lifecycle
+from hotline import attachments, clientaddr, lifecycle
 from hotline.bodylimit import body_limit
 from hotline.console import PAGE_HEADERS
 from hotline.deps import get_db
@@ -52,7 +52,8 @@ LIMITS = {
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The sender's address, X-Forwarded-For read only from ``HOTLINE_TRUSTED_PROXIES``."""
+    return clientaddr.client_address(request.scope)
 
 
 def limit(session: Session, kind: str, key: str, message: str) -> None:
