@@ -109,7 +109,8 @@ def corpus_bodies(count: int, seed: int = 7) -> list[str]:
             "channel": "phone",
             "phone": phone,
             "contact_name": "市民",
-            "title": row["title"][:200],
+            # unique text: the model runs for every registration (no proposal cached from a form)
+            "title": f"{row['title'][:180]}（{i}）",
             "content": row["text"][:2000],
             "address": rng.choice(PLACES) or None,
             "appeal_type": "complaint",
@@ -118,7 +119,44 @@ def corpus_bodies(count: int, seed: int = 7) -> list[str]:
     return bodies
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
+def tree_pids(root: int) -> list[int]:
+    """``root`` and its descendants (uvicorn's worker processes, Celery's pool)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` (what they have used so far)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def backend_pids(dsn: str, database: str) -> list[int]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def wait_http(url: str, timeout: float = 240) -> None:
     import httpx
 
     end = time.monotonic() + timeout
@@ -249,6 +287,7 @@ def main() -> None:
     ap.add_argument("--raw-seconds", type=int, default=20)
     ap.add_argument("--redis", default=os.environ.get("HOTLINE_BENCH_REDIS", "redis://127.0.0.1:6379/9"))
     ap.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    ap.add_argument("--profile", help="py-spy the API processes during the run into this file (raw format)")
     args = ap.parse_args()
 
     name = f"bench_reg_{uuid.uuid4().hex[:8]}"
@@ -284,23 +323,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         hotline = str(Path(sys.executable).with_name("hotline"))
         procs.append(subprocess.Popen([hotline, "api", "--port", str(port), "--workers", str(args.workers)], env=env))
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "hotline.celery_app:celery_app",
-                    "worker",
-                    "--loglevel",
-                    "WARNING",
-                    "--concurrency",
-                    str(args.celery_concurrency),
-                ],
-                env=env,
-            )
-        )
+        procs.append(subprocess.Popen([hotline, "worker", "--concurrency", str(args.celery_concurrency)], env=env))
         wait_http(f"{base}/healthz")
         tokens = login_all(base, args.connections)
         work = Path(tempfile.mkdtemp(prefix="bench-reg-wrk-"))
@@ -309,11 +332,37 @@ def main() -> None:
         with psycopg.connect(f"{base_dsn}/{name}") as conn:
             before = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]  # type: ignore[index]
         load_before = os.getloadavg()[0]
+        api_pids, worker_pids = tree_pids(procs[0].pid), tree_pids(procs[1].pid)
         # warm-up: the classifier loads, the pools fill
         run_wrk(base, work / "bodies.txt", work / "tokens.txt", args.connections, 5, args.wrk_threads)
         with psycopg.connect(f"{base_dsn}/{name}") as conn:
             warmed = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]  # type: ignore[index]
+        pg_pids = backend_pids(f"{base_dsn}/{name}", name)
+        cpu0 = (cpu_seconds(api_pids), cpu_seconds(worker_pids), cpu_seconds(pg_pids))
+        spy = None
+        if args.profile:
+            spy = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--subprocesses",
+                    "-p",
+                    str(procs[0].pid),
+                    "-d",
+                    str(args.duration),
+                    "-r",
+                    "49",
+                    "-f",
+                    "raw",
+                    "-o",
+                    args.profile,
+                    "--nonblocking",
+                ],
+            )
         wrk = run_wrk(base, work / "bodies.txt", work / "tokens.txt", args.connections, args.duration, args.wrk_threads)
+        cpu1 = cpu_seconds(api_pids)
+        if spy is not None:
+            spy.wait(60)
         result["registration"] = wrk
         result["load_average_before"] = round(load_before, 2)
         # every acknowledged registration exists once, and is routed within seconds
@@ -332,6 +381,16 @@ def main() -> None:
                 if unrouted == 0:
                     break
                 time.sleep(1)
+        pg_pids = sorted(set(pg_pids) | set(backend_pids(f"{base_dsn}/{name}", name)))
+        cpu2 = (cpu_seconds(worker_pids), cpu_seconds(pg_pids))
+        done = max(1, wrk["requests"])
+        # CPU per registration, what the two cores pay for each: the API during the run, the worker's
+        # routing and PostgreSQL until every ticket was routed (backends that closed meanwhile are lost)
+        result["cpu_ms_per_registration"] = {
+            "api": round((cpu1 - cpu0[0]) * 1000 / done, 2),
+            "worker": round((cpu2[0] - cpu0[1]) * 1000 / done, 2),
+            "postgresql": round((cpu2[1] - cpu0[2]) * 1000 / done, 2),
+        }
         result["check"] = {
             "acknowledged": wrk["requests"] - wrk["errors_status"],
             "stored": made,

@@ -1,6 +1,6 @@
 """Reactions to ticket events, subscribed by the composition root (hotline/wiring.py).
 
-A registration only enqueues its routing for after the commit (``dispatch.route_registered``). The
+A registration leaves a pending row for the worker that routes it (``dispatch.route_pending``). The
 others run inside the transaction of the change, in a savepoint: a failure of dispatch is logged and
 undone, and never stops a 退单 or its ruling.
 """
@@ -12,10 +12,9 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from dispatch.models import DispatchPending
 from dispatch.returns import on_return_ruled, on_returned
-from dispatch.tasks import route_registered
 from hotline import hooks
-from hotline.celery_app import enqueue_after_commit
 from hotline.models import Ticket, TimelineEvent
 
 log = logging.getLogger(__name__)
@@ -38,9 +37,9 @@ def _safely(fn: Handler) -> Callable[[Session, Ticket, TimelineEvent], None]:
 
 
 def on_register(session: Session, ticket: Ticket, _event: TimelineEvent) -> None:
-    """Routing reads the catalogue, the gazetteer and open tickets: it runs in a worker once the
-    registration has committed, so the agent's request does only the registration's own writes."""
-    enqueue_after_commit(session, route_registered.si(ticket.id))
+    """Routing reads the catalogue, the gazetteer and open tickets: a worker does it after the commit
+    (``dispatch.route_pending``), so the agent's request writes only one row more for it."""
+    session.add(DispatchPending(ticket_id=ticket.id, created_at=ticket.created_at))
 
 
 _HANDLERS = {

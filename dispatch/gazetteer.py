@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from classifier.yamlfile import load_yaml
@@ -112,6 +112,7 @@ class Gazetteer:
             if code in units:
                 self.names.setdefault(normalize_text(name), set()).add(code)
         self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+        self._resolved: dict[str, Place] = {}  # addresses repeat (compounds, roads): resolve each once
 
     def __len__(self) -> int:
         return len(self.names)
@@ -147,9 +148,18 @@ class Gazetteer:
         return [(name, codes) for _start, name, codes in sorted(found)]
 
     def resolve(self, text: str | None) -> Place:
-        place = Place()
         if not text:
-            return place
+            return Place()
+        known = self._resolved.get(text)
+        if known is None:
+            known = self._resolve(text)
+            if len(self._resolved) >= 50_000:
+                self._resolved.clear()
+            self._resolved[text] = known
+        return replace(known, matched=list(known.matched))
+
+    def _resolve(self, text: str) -> Place:
+        place = Place()
         mentions = self.find(text)
         if not mentions:
             return place

@@ -72,6 +72,17 @@ class DispatchPlace(Base):
     source: Mapped[str | None] = mapped_column(String(64))
 
 
+class DispatchPending(Base):
+    """A ticket registered and not yet routed: written with the registration, taken by the worker
+    (``dispatch.route_pending``), deleted with the decision. Nothing is lost if the broker is down
+    when the ticket is registered, and nothing is routed twice (the row is the claim)."""
+
+    __tablename__ = "dispatch_pending"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class DispatchDecision(Base):
     """Every routing decision for a ticket, append-only: what was proposed, why, and what became of it."""
 

@@ -2,58 +2,72 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch.config import DISPATCH_ROLES, require_role, setting
+from dispatch.config import DISPATCH_ROLES, require_role, settings
 from dispatch.gazetteer import Place
 from dispatch.models import (
     DispatchRepeatCandidate,
 )
-from dispatch.places import resolve_place
-from dispatch.similarity import similarity
+from dispatch.places import gazetteer
+from dispatch.similarity import cosine, grams
 from hotline import lifecycle
 from hotline.db import utcnow
 from hotline.enums import OPEN_STATUSES, Role
 from hotline.errors import Conflict, NotFound
-from hotline.models import Ticket, User
+from hotline.models import TICKET_SEARCH, Ticket, User
+
+# How many of the newest open tickets of the window each link looks at (same caller, same place,
+# same category): bounded, so the cost of a check does not grow with the city's backlog.
+LINK_LIMITS = {"citizen": 20, "place": 60, "category": 40}
+
+
+def _candidates(session: Session, ticket: Ticket, place: Place, since: datetime) -> list[Ticket]:
+    """Open tickets of the window linked to ``ticket``, each link through an index: the caller
+    (``citizen_id``), the place named in the address (the search document's words) and the
+    category (newest first); a few dozen at most."""
+    base = select(Ticket).where(
+        Ticket.id != ticket.id,
+        Ticket.created_at >= since,
+        Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+    )
+    newest = (Ticket.created_at.desc(), Ticket.id.desc())
+    queries = []
+    if ticket.citizen_id is not None:
+        queries.append(
+            base.where(Ticket.citizen_id == ticket.citizen_id).order_by(*newest).limit(LINK_LIMITS["citizen"])
+        )
+    if place.matched:
+        dialect = session.get_bind().dialect.name
+        found = TICKET_SEARCH.search(dialect, base, Ticket.id, Ticket.search_document, max(place.matched, key=len))
+        if found is not None:
+            queries.append(found[0].order_by(*newest).limit(LINK_LIMITS["place"]))
+    if ticket.category:
+        queries.append(base.where(Ticket.category == ticket.category).order_by(*newest).limit(LINK_LIMITS["category"]))
+    seen: dict[int, Ticket] = {}
+    for query in queries:
+        for other in session.scalars(query):
+            seen.setdefault(other.id, other)
+    return list(seen.values())
 
 
 def detect_repeats(session: Session, ticket: Ticket, place: Place | None = None) -> list[DispatchRepeatCandidate]:
     """Open tickets of the window that look like the same matter: same citizen or same place, similar text."""
-    days = int(setting(session, "repeat_window_days"))
-    threshold = float(setting(session, "repeat_threshold"))
-    since = utcnow() - timedelta(days=days)
-    place = place if place is not None else resolve_place(session, ticket.address)
-    filters = []
-    if ticket.citizen_id is not None:
-        filters.append(Ticket.citizen_id == ticket.citizen_id)
-    if ticket.category:
-        filters.append(Ticket.category == ticket.category)
-    if place.matched:
-        filters.append(Ticket.address.contains(max(place.matched, key=len), autoescape=True))
-    if not filters:
-        return []
-    others = session.scalars(
-        select(Ticket)
-        .where(
-            Ticket.id != ticket.id,
-            Ticket.created_at >= since,
-            Ticket.status.in_([s.value for s in OPEN_STATUSES]),
-            or_(*filters),
-        )
-        .order_by(Ticket.id.desc())
-        .limit(300)
-    ).all()
-    text = f"{ticket.title}。{ticket.content}"
+    cfg = settings(session)
+    threshold = float(cfg["repeat_threshold"])
+    since = utcnow() - timedelta(days=int(cfg["repeat_window_days"]))
+    places = gazetteer(session)
+    place = place if place is not None else places.resolve(ticket.address)
+    mine = grams(f"{ticket.title}。{ticket.content}")
+    fine = place.community or place.street
     found: list[DispatchRepeatCandidate] = []
-    for other in others:
-        sim = similarity(text, f"{other.title}。{other.content}")
+    for other in _candidates(session, ticket, place, since):
+        sim = cosine(mine, grams(f"{other.title}。{other.content}"))
         same_citizen = ticket.citizen_id is not None and other.citizen_id == ticket.citizen_id
-        other_place = resolve_place(session, other.address) if other.address else Place()
-        fine = place.community or place.street
+        other_place = places.resolve(other.address)
         other_fine = other_place.community or other_place.street
         same_place = bool(fine) and other_fine == fine
         # Alike words about two known, different places are two matters (路灯不亮 on two streets).

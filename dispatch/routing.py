@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.config import DISPATCH_ROLES, require_role, setting
-from dispatch.models import DispatchDecision
+from dispatch.models import DispatchDecision, DispatchPending
 from dispatch.proposals import (
     Appeal,
     Proposed,
@@ -20,25 +21,53 @@ from dispatch.proposals import (
 )
 from dispatch.repeats import detect_repeats
 from hotline import lifecycle
+from hotline.classification import classify_registered
 from hotline.db import utcnow
 from hotline.enums import AssignmentRole, Role, TicketStatus
 from hotline.errors import InvalidInput
 from hotline.models import Ticket, User
 from hotline.orgs import get_system_user
 
+log = logging.getLogger(__name__)
+
 
 def route_registered(session: Session, ticket_id: int) -> str:
     """Route a ticket registered a moment ago, once: the worker's half of registration (the agent does
-    not wait for proposals and 并单 candidates). A second delivery of the task finds the decision."""
+    not wait for proposals and 并单 candidates). The pending row goes with the decision."""
+    pending = session.get(DispatchPending, ticket_id)
     ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
-    if ticket is None:
-        return "missing"
     routed = select(DispatchDecision.id).where(
         DispatchDecision.ticket_id == ticket_id, DispatchDecision.kind == "initial"
     )
-    if session.scalar(routed.limit(1)) is not None:
-        return "already"
-    return route_new_ticket(session, ticket).outcome
+    if ticket is None or session.scalar(routed.limit(1)) is not None:
+        outcome = "missing" if ticket is None else "already"
+    else:
+        outcome = route_new_ticket(session, ticket).outcome
+    if pending is not None:
+        session.delete(pending)
+        session.flush()
+    return outcome
+
+
+def route_pending(session: Session, *, limit: int = 50) -> dict[str, int]:
+    """Route up to ``limit`` of the oldest pending tickets; several workers share them (on PostgreSQL
+    each claims its rows with SKIP LOCKED). A ticket whose routing fails stays pending for the next
+    round and does not stop the others. Answers the outcomes counted."""
+    claim = select(DispatchPending.ticket_id).order_by(DispatchPending.created_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        claim = claim.with_for_update(skip_locked=True)
+    ids = list(session.scalars(claim))
+    classify_registered(session, ids)
+    counts: dict[str, int] = {}
+    for ticket_id in ids:
+        try:
+            with session.begin_nested():
+                outcome = route_registered(session, ticket_id)
+        except Exception:  # noqa: BLE001 - one ticket's failure must not stop the batch
+            log.exception("dispatch: routing ticket %s failed; it stays pending", ticket_id)
+            outcome = "failed"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 def route_new_ticket(session: Session, ticket: Ticket) -> DispatchDecision:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import time
+
 from dispatch import routing
 from hotline.celery_app import celery_app
 from hotline.db import session_scope
 from hotline.errors import Conflict
 
 
-@celery_app.task(name="dispatch.route_registered")
-def route_registered(ticket_id: int) -> str:
-    """Proposals, 并单 candidates and 直派/hold/queue for a ticket just registered (once per ticket)."""
-    with session_scope() as session:
-        return routing.route_registered(session, ticket_id)
+@celery_app.task(name="dispatch.route_pending")
+def route_pending(budget_seconds: float = 10.0) -> dict[str, int]:
+    """Route the tickets registered since the last round, in batches (beat sends this every second;
+    each batch commits on its own, so a worker that dies loses at most one batch, which stays pending)."""
+    totals: dict[str, int] = {}
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            counts = routing.route_pending(session)
+        for outcome, n in counts.items():
+            totals[outcome] = totals.get(outcome, 0) + n
+        if not counts or set(counts) == {"failed"}:
+            break
+    return totals
 
 
 @celery_app.task(name="dispatch.apply_held_decision")

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from kombu import Connection
 from sqlalchemy import text
 
-from hotline import api, attachments_api, classification, console, http_errors, logs, wiring
+from hotline import api, attachments_api, classification, console, fulltext, http_errors, logs, wiring
 from hotline.bodylimit import BodyLimitMiddleware
 from hotline.db import get_engine
 from hotline.requestlog import RequestLogMiddleware
@@ -42,10 +42,12 @@ def check_broker() -> dict[str, Any]:
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    # Load the classifier in the background: the first agent should not wait seconds for it.
+    # Load the classifier and the search words' dictionary in the background: the first agent
+    # should not wait seconds for either.
     threading.Thread(
         target=classification.predict, args=("预热", "预热"), name="classifier-warmup", daemon=True
     ).start()
+    threading.Thread(target=fulltext.words, args=("预热",), name="search-warmup", daemon=True).start()
     yield
 
 

@@ -26,7 +26,7 @@ TASK_MODULES = ["hotline.tasks", "dispatch.tasks", "escalation.tasks", "dashboar
 # the deadline sweep, reminders and callbacks (the default queue); a worker listens to both.
 ROUTING_QUEUE = "routing"
 TASK_ROUTES = {
-    "dispatch.route_registered": {"queue": ROUTING_QUEUE},
+    "dispatch.route_pending": {"queue": ROUTING_QUEUE},
     "dispatch.apply_held_decision": {"queue": ROUTING_QUEUE},
 }
 
@@ -59,6 +59,12 @@ def make_celery() -> Celery:
                 "options": {"expires": max(5.0, settings.effective_sweep_interval * 5)},
             },
             "escalation-resync": {"task": "escalation.resync", "schedule": 600.0, "options": {"expires": 300.0}},
+            # dispatch: route the tickets registered since the last round (proposals, 并单, 直派)
+            "dispatch-route-pending": {
+                "task": "dispatch.route_pending",
+                "schedule": settings.routing_interval_seconds,
+                "options": {"expires": max(2.0, settings.routing_interval_seconds * 2)},
+            },
             # dashboards: 热点诉求 clustered again from the last 30 days' appeals
             "dashboards-hot-topics": {
                 "task": "dashboards.refresh_hot_topics",

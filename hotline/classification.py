@@ -54,8 +54,8 @@ def registry() -> Any:
         return reg
 
 
-# The agent's form asks for proposals as the text is typed; the registration of that same text
-# then finds them here instead of running the model again (per process, per model version).
+# The agent's form asks for proposals as the text is typed, and asks again for the same text (a
+# field left, a debounce): those answers come from here (per process, per model version).
 _recent: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
 _RECENT_MAX = 2048
 
@@ -93,6 +93,44 @@ def category_labels() -> list[str]:
     return list(dict.fromkeys([*CATEGORIES, *labels]))
 
 
+def safety_rule(title: str, content: str) -> dict[str, Any] | None:
+    """The safety rule that fires on this text (特急/紧急 on 燃气泄漏, 扬言, fire ...), without the model:
+    registration applies it at once, the model's proposals come later (:func:`classify_registered`)."""
+    try:
+        hit = registry().rules.check(title, content)
+    except Exception:  # noqa: BLE001 - same as predict(): never a failed registration
+        log.exception("urgency rules unavailable")
+        return None
+    return hit.to_dict() if hit is not None else None
+
+
+def classify_registered(session: Session, ticket_ids: Sequence[int]) -> int:
+    """The model's proposals for tickets registered without them, in one batch (the worker's half of
+    registration): stored on the ticket with the model version, the category filled where staff left
+    it empty, and staff's different choices kept as labelled examples. Answers how many were done."""
+    if not ticket_ids:
+        return 0
+    # (a JSON column keeps None as JSON null, which IS NULL does not see: filtered here)
+    tickets = [t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids))) if t.classification is None]
+    if not tickets:
+        return 0
+    try:
+        predictions = registry().active().predict_batch([t.title for t in tickets], [t.content for t in tickets], k=3)
+    except Exception:  # noqa: BLE001 - unclassified tickets are still routed, by rules alone
+        log.exception("classifier unavailable")
+        return 0
+    creators = {u.id: u for u in session.scalars(select(User).where(User.id.in_({t.created_by_id for t in tickets})))}
+    for ticket, prediction in zip(tickets, predictions, strict=True):
+        ticket.classification = prediction.to_dict()
+        if ticket.category is None:
+            ticket.category = proposed(ticket.classification, "category")
+        creator = creators.get(ticket.created_by_id) if ticket.created_by_id else None
+        if creator is not None:
+            record_corrections(session, ticket, creator)
+    session.flush()
+    return len(tickets)
+
+
 def proposed(classification: dict[str, Any] | None, head: str) -> str | None:
     """The top label of one head, unless the model abstained."""
     if not classification or not classification.get(head):
@@ -101,10 +139,9 @@ def proposed(classification: dict[str, Any] | None, head: str) -> str | None:
     return None if result.get("abstained") else result.get("label")
 
 
-def rule_urgency(classification: dict[str, Any] | None) -> Urgency | None:
+def rule_urgency(rule: dict[str, Any] | None) -> Urgency | None:
     """The urgency a safety rule forces (特急/紧急 on 燃气泄漏, 扬言, fire ...), if one fired."""
-    hit = (classification or {}).get("urgency_rule")
-    return URGENCY_BY_LABEL.get(hit["urgency"]) if hit else None
+    return URGENCY_BY_LABEL.get(rule["urgency"]) if rule else None
 
 
 def at_least(urgency: Urgency, floor: Urgency | None) -> Urgency:

@@ -230,7 +230,7 @@ class Searchable:
             return query.where(document_column.op("@@")(q)), -func.ts_rank_cd(document_column, q)
         fts_match = _fts5_query(groups)
         fts = table(self.fts_table, column("rowid"))
-        name = literal_column(self.fts_table)
+        name: ColumnElement[Any] = literal_column(self.fts_table)
         narrowed = query.join(fts, fts.c.rowid == id_column).where(
             name.op("MATCH")(bindparam("fts_query", fts_match, type_=Text, unique=True))
         )

@@ -409,11 +409,15 @@ def register_ticket(session: Session, actor: User, appeal: NewAppeal) -> Ticket:
     if appeal.channel == Channel.phone and not appeal.phone:
         raise InvalidInput("电话渠道的工单必须有来电号码", field="phone")
     citizen = find_or_create_citizen(session, appeal.phone, appeal.contact_name) if appeal.phone else None
-    if appeal.classification is None:
-        appeal.classification = classification.predict(title, content)
-    # Staff's choices stand, except that a safety rule's urgency is a floor nobody lowers.
+    # The model's proposals come from the agent's form (or a worker adds them after the commit);
+    # a safety rule's urgency is applied now: it is a floor nobody lowers.
+    rule = (
+        classification.safety_rule(title, content)
+        if appeal.classification is None
+        else appeal.classification.get("urgency_rule")
+    )
     category = appeal.category or classification.proposed(appeal.classification, "category")
-    urgency = classification.at_least(appeal.urgency, classification.rule_urgency(appeal.classification))
+    urgency = classification.at_least(appeal.urgency, classification.rule_urgency(rule))
     now = utcnow()
     ticket = Ticket(
         number=next_ticket_number(session, now),
@@ -439,11 +443,11 @@ def register_ticket(session: Session, actor: User, appeal: NewAppeal) -> Ticket:
     )
     session.add(ticket)
     _flush(session)
+    set_committed_value(ticket, "assignments", [])  # a new ticket has none: no query to learn it
     if citizen:
         session.add(TicketCaller(ticket_id=ticket.id, citizen_id=citizen.id, added_at=now))
     classification.record_corrections(session, ticket, actor)
     note = f"{APPEAL_TYPE_LABELS[appeal.appeal_type]}，渠道 {appeal.channel.value}"
-    rule = (appeal.classification or {}).get("urgency_rule")
     if rule and urgency != appeal.urgency:
         note += f"；安全规则「{rule['name']}」定为{rule['urgency']}"
     _record(

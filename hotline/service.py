@@ -59,12 +59,9 @@ def ticket_out(ticket: Ticket, viewer: User, now: datetime | None = None) -> Tic
 
 def ticket_detail(session: Session, ticket: Ticket, viewer: User) -> TicketDetail:
     base = ticket_out(ticket, viewer).model_dump()
-    names = dict(
-        session.execute(
-            select(Department.id, Department.name).where(
-                Department.id.in_([a.department_id for a in ticket.assignments])
-            )
-        ).all()
+    ids = [a.department_id for a in ticket.assignments]
+    names = (
+        dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all()) if ids else {}
     )
     assignments = []
     for assignment in ticket.assignments:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     # Seconds between deadline sweeps (Celery beat); down to 1 for drills.
     sweep_interval_seconds: float = 60.0
+    # Seconds between rounds of routing new tickets (Celery beat): how soon proposals, 并单 and 直派 follow.
+    routing_interval_seconds: float = Field(default=1.0, gt=0)
     ami_host: str = ""
     ami_port: int = 5038
     ami_username: str = ""

@@ -31,12 +31,18 @@ def test_a_safety_rule_sets_the_urgency_floor_and_the_model_is_recorded(db: tupl
     session, org = db
     t = lifecycle.register_ticket(session, user(session, org, "agent"), appeal(urgency=Urgency.normal))
     session.commit()
+    # at registration: the safety rule's floor, no model yet (the worker adds its proposals)
     assert t.urgency == Urgency.critical
+    assert t.classification is None and t.category is None
+    event = lifecycle.timeline(session, t.id)[0]
+    assert "燃气泄漏" in (event.note or "") and event.data["urgency_rule"]["name"] == "燃气泄漏"
+    # the worker's batch: the model's proposals, stored with its version, the empty category filled
+    assert classification.classify_registered(session, [t.id]) == 1
+    session.commit()
     assert t.classification and t.classification["model_version"]
     assert t.classification["urgency_rule"]["name"] == "燃气泄漏"
     assert t.category == "公用事业(水电气热)"  # left empty by the agent: the model's proposal
-    event = lifecycle.timeline(session, t.id)[0]
-    assert "燃气泄漏" in (event.note or "") and event.data["model_version"] == t.classification["model_version"]
+    assert classification.classify_registered(session, [t.id]) == 0  # once
 
 
 def test_staff_choices_stand_and_become_labelled_examples(db: tuple[Session, Org]) -> None:
@@ -44,6 +50,8 @@ def test_staff_choices_stand_and_become_labelled_examples(db: tuple[Session, Org
     t = lifecycle.register_ticket(
         session, user(session, org, "agent"), appeal(category="公共安全", appeal_type=AppealType.report)
     )
+    session.commit()
+    classification.classify_registered(session, [t.id])
     session.commit()
     assert t.category == "公共安全"
     rows = session.scalars(select(ClassificationFeedback).where(ClassificationFeedback.ticket_id == t.id)).all()
