@@ -11,7 +11,7 @@ single-text latency p50/p99 (``Model.predict``, one appeal at a time, as on a ke
 
 from __future__ import annotations
 
-from onecore import REPO  # first: one BLAS thread before numpy loads, and the repo on sys.path
+from onecore import APPEALS  # first: one BLAS thread before numpy loads, and the repo on sys.path
 
 # isort: split
 
@@ -52,7 +52,7 @@ def bootstrap_macro_f1(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "appeals")
+    ap.add_argument("--data", type=Path, default=APPEALS)
     ap.add_argument("--no-unlabeled", action="store_true", help="do not use unlabeled.csv for the LSA features")
     ap.add_argument("--batch-rounds", type=int, default=5, help="passes over the batch set")
     ap.add_argument("--single", type=int, default=1000, help="single-text predictions timed")

@@ -25,7 +25,7 @@ same; ``--weak-cap``: at most N per category, a random sample per fold seed).
 
 from __future__ import annotations
 
-from onecore import REPO  # first: one BLAS thread before numpy loads, and the repo on sys.path
+from onecore import APPEALS  # first: one BLAS thread before numpy loads, and the repo on sys.path
 
 # isort: split
 
@@ -72,7 +72,7 @@ def plain_svc(train: list[Example], test: list[Example]) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "appeals")
+    ap.add_argument("--data", type=Path, default=APPEALS)
     ap.add_argument("--config", default="{}", help="TrainConfig overrides as JSON")
     ap.add_argument("--unlabeled", default="unlabeled", help="comma-separated unlabeled files ('' for none)")
     ap.add_argument("--seeds", default="0,1,2")

@@ -13,7 +13,7 @@ fold are dropped. Result (2026-11-22): 0.832 vs 0.852 — not used.
 
 from __future__ import annotations
 
-from onecore import REPO  # first: one BLAS thread before numpy loads, and the repo on sys.path
+from onecore import APPEALS  # first: one BLAS thread before numpy loads, and the repo on sys.path
 
 # isort: split
 
@@ -41,7 +41,7 @@ def category_proba(model: Model, titles: list[str], texts: list[str]) -> np.ndar
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "appeals")
+    ap.add_argument("--data", type=Path, default=APPEALS)
     ap.add_argument("--t1", type=float, default=0.5, help="message-view confidence to train the reply view")
     ap.add_argument("--t2", type=float, default=0.8, help="joint confidence to add a pseudo-labelled message")
     ap.add_argument("--seeds", default="0,1")

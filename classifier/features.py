@@ -19,9 +19,12 @@ import scipy.sparse as sp
 import yaml
 from sklearn.decomposition import TruncatedSVD
 
-from .text import get_segmenter, normalize
+from .text import get_segmenter, is_segmented, normalize, split_segmented
 from .yamlfile import load_yaml
 
+# A word that jieba's dictionary expects this many times in the training text, but that never
+# occurs there, was removed as a stop word (FeatureExtractor.words_of).
+STOP_EXPECTED = 5.0
 _BITS = 20  # bits per code point in an n-gram code; 3 × 20 = 60 bits fits int64
 _MAXCP = (1 << _BITS) - 1
 
@@ -128,9 +131,10 @@ class CharNgramTfidf:
     def fit(self, texts: Sequence[str]) -> CharNgramTfidf:
         n_docs = len(texts)
         docs, codes = _codes(texts, self.ngram_range)
-        # document frequency: unique (doc, code) pairs, then count per code
-        pairs = np.unique(np.stack([codes, docs]), axis=1) if len(codes) else np.zeros((2, 0), np.int64)
-        uniq, df = np.unique(pairs[0], return_counts=True)
+        # document frequency: distinct codes, then distinct (doc, code) pairs as one int64 each
+        uniq, inv = np.unique(codes, return_inverse=True)
+        pairs = np.unique(docs * len(uniq) + inv) % max(len(uniq), 1)
+        df = np.bincount(pairs, minlength=len(uniq))
         keep = df >= min(self.min_df, max(1, n_docs))
         uniq, df = uniq[keep], df[keep]
         if self.max_features is not None and len(uniq) > self.max_features:
@@ -287,6 +291,14 @@ class FeatureExtractor:
         return seg
 
     def _prepare(self, titles: Sequence[str], texts: Sequence[str]) -> tuple[list[str], list[str], list[list[str]]]:
+        """Normalised title, normalised text, and the words of each appeal.
+
+        A model trained on segmented text (``segmented_``) sees every text as its words joined by
+        spaces, whether the words came segmented or were cut here from raw text, and takes its
+        word features from the whole text (the words are given: no segmentation cost).
+        """
+        if self.__dict__.get("segmented_"):
+            return self._prepare_segmented(titles, texts)
         nt = [normalize(t) for t in titles]
         nx = [normalize(t) for t in texts]
         cut = self.segmenter.cut
@@ -294,8 +306,47 @@ class FeatureExtractor:
         words = [cut(a + "。" + b[:n]) if n else cut(a) for a, b in zip(nt, nx, strict=True)]
         return nt, nx, words
 
+    def words_of(self, text: str) -> list[str]:
+        """The words of one text, in a model trained on segmented text: split when the text comes
+        segmented; otherwise cut the way jieba cuts by default (how such data sets are made), less
+        the words the data's stop-word list removed (的, 了, 我们 ...). Those are told by absence:
+        a word jieba's dictionary makes common enough to be expected at least ``STOP_EXPECTED``
+        times in the training text, yet never there. A rare word the model never saw is kept."""
+        if is_segmented(text):
+            return split_segmented(text)
+        seg = get_segmenter("")
+        vocab, n = self.token_vocab_, self.n_tokens_
+        return [w for w in seg.cut_as_jieba_default(normalize(text)) if w in vocab or seg.share(w) * n < STOP_EXPECTED]
+
+    def _prepare_segmented(
+        self, titles: Sequence[str], texts: Sequence[str]
+    ) -> tuple[list[str], list[str], list[list[str]]]:
+        title_words = [self.words_of(t) if t else [] for t in titles]
+        text_words = [self.words_of(t) if t else [] for t in texts]
+        if not self.titles_:  # trained on one text column: the title is the text's first words
+            text_words = [a + b for a, b in zip(title_words, text_words, strict=True)]
+            title_words = [[] for _ in titles]
+        words = [a + b for a, b in zip(title_words, text_words, strict=True)]
+        return [" ".join(w) for w in title_words], [" ".join(w) for w in text_words], words
+
     def fit(self, titles: Sequence[str], texts: Sequence[str], unlabeled: Sequence[str] = ()) -> FeatureExtractor:
-        """Fit on the training appeals; ``unlabeled`` (whole appeal texts) only shapes the LSA."""
+        """Fit on the training appeals; ``unlabeled`` (whole appeal texts) only shapes the LSA.
+
+        When most training texts come segmented (words separated by spaces), the model works on
+        words: see ``_prepare``."""
+        self._fit(titles, texts, unlabeled)
+        return self
+
+    def _fit(
+        self, titles: Sequence[str], texts: Sequence[str], unlabeled: Sequence[str]
+    ) -> tuple[list[str], list[str], list[list[str]]]:
+        self.segmented_ = 2 * sum(is_segmented(t) for t in texts) > len(texts)
+        self.titles_ = any((t or "").strip() for t in titles)
+        if self.segmented_:
+            # every word of the training texts; a raw text's words outside it are dropped
+            words = [split_segmented(t) for t in texts if is_segmented(t)]
+            self.token_vocab_ = frozenset(w for ws in words for w in ws)
+            self.n_tokens_ = sum(map(len, words))
         nt, nx, words = self._prepare(titles, texts)
         # Titles are short: a title n-gram seen once is still informative, hence min_df=1.
         self.title_char_ = CharNgramTfidf(self.title_char_ngrams, min_df=1).fit(nt)
@@ -303,15 +354,19 @@ class FeatureExtractor:
         self.words_ = WordTfidf(min_df=self.min_df).fit(words)
         self.lsa_: LatentSemantic | None = None
         if self.lsa_components > 0:
-            docs = [a + "。" + b for a, b in zip(nt, nx, strict=True)] + [normalize(u) for u in unlabeled]
+            docs = [a + "。" + b for a, b in zip(nt, nx, strict=True)] + self._prepare(
+                [""] * len(unlabeled), unlabeled
+            )[1]
             self.lsa_ = LatentSemantic(self.lsa_components).fit(docs)
         self.lexicon_: CategoryLexicon | None = None
         if self.lexicon_weight > 0 and any(self.lexicon.values()):
             self.lexicon_ = CategoryLexicon({c: t for c, t in self.lexicon.items() if t})
-        return self
+        return nt, nx, words
 
     def transform(self, titles: Sequence[str], texts: Sequence[str]) -> sp.csr_matrix:
-        nt, nx, words = self._prepare(titles, texts)
+        return self._assemble(*self._prepare(titles, texts))
+
+    def _assemble(self, nt: list[str], nx: list[str], words: list[list[str]]) -> sp.csr_matrix:
         wt, wx, ww = self.weights
         blocks = [
             self.title_char_.transform(nt) * wt,
@@ -324,6 +379,8 @@ class FeatureExtractor:
         lex = self.__dict__.get("lexicon_")
         if lex is not None:
             # per category: log(1 + hits) in the title, then in the text, scaled by lexicon_weight
+            if self.__dict__.get("segmented_"):  # terms are matched across word boundaries
+                nt, nx = [t.replace(" ", "") for t in nt], [t.replace(" ", "") for t in nx]
             z = np.hstack([lex.counts(nt), lex.counts(nx)])
             blocks.append(sp.csr_matrix(np.log1p(z) * self.lexicon_weight))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
@@ -331,7 +388,7 @@ class FeatureExtractor:
     def fit_transform(
         self, titles: Sequence[str], texts: Sequence[str], unlabeled: Sequence[str] = ()
     ) -> sp.csr_matrix:
-        return self.fit(titles, texts, unlabeled).transform(titles, texts)
+        return self._assemble(*self._fit(titles, texts, unlabeled))
 
     def blocks(self) -> dict[str, tuple[int, int]]:
         """Column range of each feature block: title_char, text_char, words, lsa, lexicon."""

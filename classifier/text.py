@@ -85,11 +85,42 @@ class Segmenter:
     def cut(self, text: str) -> list[str]:
         """Words of an already normalised text, without punctuation, spaces and stop words."""
         # HMM off: ~10% faster and new-word guessing splits place names unpredictably anyway.
-        return [
-            w
-            for w in self._tok.lcut(text, HMM=False)
-            if w not in STOPWORDS and not w.isspace() and any(ch.isalnum() for ch in w)
-        ]
+        return [w for w in self._tok.lcut(text, HMM=False) if w not in STOPWORDS and is_word(w)]
+
+    def cut_as_jieba_default(self, text: str) -> list[str]:
+        """Words as ``jieba.lcut(text)`` gives them (HMM on), without punctuation and spaces: how
+        text segmented elsewhere with jieba's defaults was cut, so a raw text meets the same words."""
+        return [w for w in self._tok.lcut(text, HMM=True) if is_word(w)]
+
+    def share(self, word: str) -> float:
+        """How often jieba's dictionary says ``word`` occurs, as a share of all words."""
+        return self._tok.FREQ.get(word, 0) / self._tok.total
+
+
+def is_word(token: str) -> bool:
+    """A token that carries meaning: not punctuation, not blank."""
+    return any(ch.isalnum() for ch in token)
+
+
+_HAN = re.compile("[\u4e00-\u9fff]")
+_HAN_SPACE_HAN = re.compile("[\u4e00-\u9fff] (?=[\u4e00-\u9fff])")
+
+
+def is_segmented(text: str) -> bool:
+    """True for text whose words are already separated by spaces (jieba's output joined with " ",
+    as in full_segmented.csv). Ordinary Chinese puts no space between two Han characters; segmented
+    text puts one after most words (about one Han character in two)."""
+    han = len(_HAN.findall(text))
+    return han >= 4 and len(_HAN_SPACE_HAN.findall(text)) >= 0.15 * han
+
+
+# a token of punctuation only (no letter, digit or Han character), as a whole space-separated token
+_PUNCT_TOKEN = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
+
+
+def split_segmented(text: str) -> list[str]:
+    """The words of an already segmented text, normalised, without punctuation tokens."""
+    return _PUNCT_TOKEN.sub(" ", normalize(text)).split()
 
 
 _SEGMENTERS: dict[str, Segmenter] = {}

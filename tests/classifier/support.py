@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -13,7 +14,8 @@ from classifier.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "classifier" / "corpus" / "default_corpus.csv"
-SHARED = REPO.parent / "shared" / "data" / "appeals"
+# HOTLINE_APPEALS_DATA: where ../shared is not beside the checkout (a worktree)
+SHARED = Path(os.environ.get("HOTLINE_APPEALS_DATA") or REPO.parent / "shared" / "data" / "appeals")
 
 # Small and quick: tests check behaviour, not accuracy.
 FAST = TrainConfig(lsa_components=40, folds=3)

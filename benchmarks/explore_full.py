@@ -1,0 +1,255 @@
+"""Model search on full_segmented.csv, by grouped cross-validation inside the "explore" part only.
+
+    nice -n 10 .venv/bin/python benchmarks/explore_full.py EXPERIMENT [EXPERIMENT ...] [--seeds 0,1]
+
+Each experiment's class scores for every held-out message are kept in
+benchmarks/out/explore/<experiment>/seed<S>.npy (so a crash loses nothing and ensembles of saved
+experiments cost nothing: ``ens:a+b+c``). Prints one JSON line per experiment: macro-F1 per seed,
+mean, per-class F1. The "check" quarter (full_data.explore_check_split) is never read here.
+"""
+
+from __future__ import annotations
+
+from onecore import REPO  # first: one BLAS thread before numpy loads, and the repo on sys.path
+
+# isort: split
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+from full_data import explore_check_split, grouped_folds, load_full
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.metrics import f1_score
+from sklearn.naive_bayes import ComplementNB
+from sklearn.preprocessing import normalize as l2_rows
+from sklearn.svm import LinearSVC
+
+OUT = REPO / "benchmarks" / "out" / "explore"
+
+Blocks = dict[str, sp.csr_matrix]
+
+
+def tok(s: str) -> list[str]:
+    return s.split()
+
+
+def head_tokens(s: str, n: int = 12) -> list[str]:
+    return s.split()[:n]
+
+
+def vectorizers() -> dict[str, Callable[[], object]]:
+    return {
+        "w1": lambda: TfidfVectorizer(tokenizer=tok, token_pattern=None, lowercase=False, sublinear_tf=True),
+        "w12": lambda: TfidfVectorizer(
+            tokenizer=tok, token_pattern=None, lowercase=False, sublinear_tf=True, ngram_range=(1, 2), min_df=2
+        ),
+        "c13": lambda: TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True),
+        "c24": lambda: TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True, min_df=2),
+        "cw13": lambda: TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True),
+        "bin12": lambda: CountVectorizer(
+            tokenizer=tok, token_pattern=None, lowercase=False, binary=True, ngram_range=(1, 2), min_df=2
+        ),
+        # the first words: the title, where the citizen names the matter, opens every message
+        "h12": lambda: TfidfVectorizer(tokenizer=head_tokens, token_pattern=None, lowercase=False, sublinear_tf=True),
+        "hc13": lambda: TfidfVectorizer(
+            analyzer="char", ngram_range=(1, 3), sublinear_tf=True, preprocessor=lambda s: " ".join(head_tokens(s))
+        ),
+        "cnt12": lambda: CountVectorizer(
+            tokenizer=tok, token_pattern=None, lowercase=False, ngram_range=(1, 2), min_df=2
+        ),
+    }
+
+
+def stack(b: Blocks, names: str, weights: dict[str, float] | None = None) -> sp.csr_matrix:
+    w = weights or {}
+    return sp.hstack([b[n] * w.get(n, 1.0) for n in names.split("+")]).tocsr()
+
+
+def svm(names: str, c: float = 1.0, balanced: bool = False, weights: dict[str, float] | None = None):
+    def run(tr: Blocks, y: np.ndarray, te: Blocks) -> np.ndarray:
+        m = LinearSVC(C=c, class_weight="balanced" if balanced else None).fit(stack(tr, names, weights), y)
+        return m.decision_function(stack(te, names, weights))
+
+    run.blocks = names
+    return run
+
+
+def lr(names: str, c: float = 10.0, balanced: bool = False):
+    def run(tr: Blocks, y: np.ndarray, te: Blocks) -> np.ndarray:
+        m = LogisticRegression(C=c, max_iter=2000, class_weight="balanced" if balanced else None)
+        m.fit(stack(tr, names), y)
+        return m.predict_log_proba(stack(te, names))
+
+    run.blocks = names
+    return run
+
+
+def cnb(names: str, alpha: float = 0.1):
+    def run(tr: Blocks, y: np.ndarray, te: Blocks) -> np.ndarray:
+        m = ComplementNB(alpha=alpha).fit(stack(tr, names), y)
+        return m.predict_log_proba(stack(te, names))
+
+    run.blocks = names
+    return run
+
+
+def sgd_mh(names: str, alpha: float = 1e-5):
+    def run(tr: Blocks, y: np.ndarray, te: Blocks) -> np.ndarray:
+        m = SGDClassifier(loss="modified_huber", alpha=alpha, max_iter=50, tol=None, random_state=0)
+        m.fit(stack(tr, names), y)
+        return m.decision_function(stack(te, names))
+
+    run.blocks = names
+    return run
+
+
+def nbsvm(bin_name: str = "bin12", c: float = 0.5, extra: str = "", beta_lr: bool = False):
+    """NB-SVM (Wang & Manning 2012): per class, binary features scaled by the log-count ratio
+    r = log((p/|p|1) / (q/|q|1)), a one-vs-rest linear SVM on them; ``extra`` blocks are appended
+    unscaled."""
+
+    def run(tr: Blocks, y: np.ndarray, te: Blocks) -> np.ndarray:
+        xb, xbt = tr[bin_name], te[bin_name]
+        classes = sorted(set(y.tolist()))
+        out = np.zeros((xbt.shape[0], len(classes)))
+        for j, c_ in enumerate(classes):
+            pos = y == c_
+            p = np.asarray(xb[pos].sum(axis=0)).ravel() + 1.0
+            q = np.asarray(xb[~pos].sum(axis=0)).ravel() + 1.0
+            r = np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+            d = sp.diags(r)
+            xa, xta = l2_rows((xb @ d).tocsr()), l2_rows((xbt @ d).tocsr())
+            if extra:
+                xa = sp.hstack([xa, stack(tr, extra)]).tocsr()
+                xta = sp.hstack([xta, stack(te, extra)]).tocsr()
+            m = LogisticRegression(C=c, max_iter=2000).fit(xa, pos) if beta_lr else LinearSVC(C=c).fit(xa, pos)
+            out[:, j] = m.decision_function(xta)
+        return out
+
+    run.blocks = "+".join(b for b in (bin_name, extra) if b)
+    return run
+
+
+EXPERIMENTS: dict[str, Callable] = {
+    "plain": svm("w1+c13"),
+    "plain_bal": svm("w1+c13", balanced=True),
+    "plain_c05": svm("w1+c13", c=0.5),
+    "plain_c2": svm("w1+c13", c=2.0),
+    "w12c13": svm("w12+c13"),
+    "w12c13_bal": svm("w12+c13", balanced=True),
+    "w12c24": svm("w12+c24"),
+    "w1c24": svm("w1+c24"),
+    "w12": svm("w12"),
+    "c13": svm("c13"),
+    "w1cw13": svm("w1+cw13"),
+    "lr_w12c13": lr("w12+c13", c=30.0),
+    "lr_w1c13": lr("w1+c13", c=30.0),
+    "cnb_cnt12": cnb("cnt12", 0.3),
+    "cnb_w12": cnb("w12", 0.03),
+    "sgd_w12c13": sgd_mh("w12+c13"),
+    "nbsvm": nbsvm(),
+    "w12c13h": svm("w12+c13+h12"),
+    "w12c13hc": svm("w12+c13+hc13"),
+    "w12c24h": svm("w12+c24+h12"),
+    "nbsvm_c13": nbsvm(extra="c13", c=0.3),
+}
+
+
+def needed_blocks(names: list[str]) -> set[str]:
+    """The vectorizers the experiments' block names mention (``w1+c13`` → w1, c13)."""
+    known = set(vectorizers())
+    return {b for n in names for b in known if b in EXPERIMENTS[n].blocks.split("+")}
+
+
+def run(names: list[str], seeds: list[int], folds: int) -> None:
+    data = load_full()
+    explore, _ = explore_check_split(data)
+    segs = [data.segs[i] for i in explore]
+    y = data.labels[explore]
+    groups = data.groups[explore]
+    classes = data.classes
+    todo = [n for n in names if not n.startswith("ens:")]
+    for seed in seeds:
+        for f, (tr, te) in enumerate(grouped_folds(y, groups, folds, seed)):
+            pending = [n for n in todo if not (OUT / n / f"seed{seed}_fold{f}.npy").is_file()]
+            if not pending:
+                continue
+            vecs = {k: v() for k, v in vectorizers().items() if k in needed_blocks(pending)}
+            b_tr = {k: v.fit_transform([segs[i] for i in tr]).tocsr() for k, v in vecs.items()}
+            b_te = {k: v.transform([segs[i] for i in te]).tocsr() for k, v in vecs.items()}
+            for n in pending:
+                t0 = time.perf_counter()
+                scores = EXPERIMENTS[n](b_tr, y[tr], b_te)
+                (OUT / n).mkdir(parents=True, exist_ok=True)
+                np.save(OUT / n / f"seed{seed}_fold{f}.npy", np.column_stack([te, scores]))
+                (OUT / n / f"seed{seed}_fold{f}.json").write_text(
+                    json.dumps({"seconds": round(time.perf_counter() - t0, 1)})
+                )
+    for n in names:
+        report(n, seeds, y, classes, folds)
+
+
+def load_scores(name: str, seed: int, n: int, folds: int) -> np.ndarray:
+    """(n, classes) held-out scores of one seed; for ``ens:a+b``, the sum of the members' scores
+    standardised per message."""
+    if name.startswith("ens:"):
+        total = 0
+        for part in name[4:].split("+"):
+            s = load_scores(part, seed, n, folds)
+            total = total + (s - s.mean(axis=1, keepdims=True)) / (s.std(axis=1, keepdims=True) + 1e-9)
+        return total
+    out = None
+    for f in range(folds):
+        block = np.load(OUT / name / f"seed{seed}_fold{f}.npy")
+        if out is None:
+            out = np.zeros((n, block.shape[1] - 1))
+        out[block[:, 0].astype(int)] = block[:, 1:]
+    return out
+
+
+def report(name: str, seeds: list[int], y: np.ndarray, classes: list[str], folds: int) -> None:
+    f1s, pcs, secs = [], [], []
+    for seed in seeds:
+        pred = np.array(classes)[load_scores(name, seed, len(y), folds).argmax(axis=1)]
+        f1s.append(f1_score(y, pred, average="macro"))
+        pcs.append(f1_score(y, pred, average=None, labels=classes))
+        if not name.startswith("ens:"):
+            secs.append(
+                sum(json.loads((OUT / name / f"seed{seed}_fold{f}.json").read_text())["seconds"] for f in range(folds))
+            )
+    pc = np.mean(pcs, axis=0)
+    print(
+        json.dumps(
+            {
+                "exp": name,
+                "macro_f1": [round(f, 4) for f in f1s],
+                "mean": round(float(np.mean(f1s)), 4),
+                "min_class": round(float(pc.min()), 3),
+                "per_class": {c: round(float(v), 3) for c, v in zip(classes, pc, strict=True)},
+                "fit_seconds_per_seed": [round(x, 1) for x in secs],
+            },
+            ensure_ascii=False,
+        ),
+        flush=True,
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("experiments", nargs="+")
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--folds", type=int, default=5)
+    args = ap.parse_args()
+    unknown = [n for n in args.experiments if not n.startswith("ens:") and n not in EXPERIMENTS]
+    if unknown:
+        ap.error(f"unknown experiments: {unknown}; known: {sorted(EXPERIMENTS)}")
+    run(args.experiments, [int(s) for s in args.seeds.split(",")], args.folds)
+
+
+if __name__ == "__main__":
+    main()
