@@ -38,11 +38,12 @@ OUT = REPO / "benchmarks" / "out" / "cv_full"
 
 
 def config_from_json(text: str) -> TrainConfig:
+    """The segmented data's defaults with the given overrides."""
     overrides = json.loads(text)
     for k, v in overrides.items():
         if isinstance(v, list):  # JSON has no tuples
             overrides[k] = tuple(tuple(x) if isinstance(x, list) else x for x in v)
-    return TrainConfig(**overrides)
+    return TrainConfig.for_segmented(**overrides)
 
 
 def fit_predict(model: str, cfg: TrainConfig, segs: list[str], y: np.ndarray, tr: np.ndarray, te: np.ndarray):
@@ -63,6 +64,7 @@ def main() -> None:
     ap.add_argument("--part", choices=["all", "explore", "check"], default="all")
     ap.add_argument("--train-size", type=int, default=0, help="subsample each training fold to N messages")
     ap.add_argument("--label", default="", help="name of the run (its folder under benchmarks/out/cv_full)")
+    ap.add_argument("--only-folds", default="", help="run only these folds (e.g. 0,1) for a first look")
     args = ap.parse_args()
     cfg = config_from_json(args.config)
     label = args.label or f"{args.model}-{args.part}-{args.train_size or 'all'}"
@@ -93,6 +95,8 @@ def main() -> None:
             pred = np.empty(len(y), dtype=object)
             scored = np.zeros(len(y), dtype=bool)
             for f, (tr, te) in enumerate(folds):
+                if args.only_folds and str(f) not in args.only_folds.split(","):
+                    continue
                 path = out / f"seed{seed}_fold{f}.json"
                 if path.is_file():
                     saved = json.loads(path.read_text())

@@ -16,6 +16,7 @@ from onecore import REPO  # first: one BLAS thread before numpy loads, and the r
 
 import argparse
 import json
+import re
 import time
 from collections.abc import Callable
 
@@ -36,6 +37,105 @@ Blocks = dict[str, sp.csr_matrix]
 
 def tok(s: str) -> list[str]:
     return s.split()
+
+
+def word_vectors(dim: int = 100, window: int = 4, min_count: int = 5) -> tuple[dict[str, int], np.ndarray]:
+    """Word embeddings trained here, without labels, on every message of the source: the file's
+    segmented messages plus unlabeled, hot_topics and replies (raw, cut by jieba, kept to the file's
+    words). Count-based word2vec (Levy & Goldberg 2014): PPMI of co-occurrence within ``window``
+    words, context distribution smoothed (0.75), reduced by truncated SVD; vectors U·sqrt(S).
+    Cached in benchmarks/out/emb_<dim>.npz."""
+    cache = OUT.parent / f"emb_{dim}.npz"
+    if cache.is_file():
+        z = np.load(cache, allow_pickle=True)
+        return {w: i for i, w in enumerate(z["words"].tolist())}, z["vectors"]
+    from collections import Counter
+
+    from full_data import APPEALS
+    from sklearn.decomposition import TruncatedSVD
+
+    from classifier.io import read_table
+    from classifier.text import get_segmenter
+
+    docs = [s.split() for s in load_full().segs]
+    known = {w for d in docs for w in d}
+    cut = get_segmenter("").cut_as_jieba_default
+    for name in ("unlabeled", "hot_topics", "replies"):
+        for r in read_table(APPEALS / f"{name}.csv"):
+            docs.append([w for w in cut(f"{r['title']}。{r['text']}") if w in known])
+    counts = Counter(w for d in docs for w in d)
+    words = sorted(w for w, c in counts.items() if c >= min_count)
+    index = {w: i for i, w in enumerate(words)}
+    rows, cols = [], []
+    for d in docs:
+        ids = np.array([index.get(w, -1) for w in d])
+        for k in range(1, window + 1):
+            a, b = ids[:-k], ids[k:]
+            ok = (a >= 0) & (b >= 0)
+            rows += [a[ok], b[ok]]
+            cols += [b[ok], a[ok]]
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    n = len(words)
+    co = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(n, n))
+    co.sum_duplicates()
+    total = co.sum()
+    row_sum = np.asarray(co.sum(axis=1)).ravel()
+    ctx = row_sum**0.75
+    ctx /= ctx.sum()
+    co = co.tocoo()
+    pmi = np.log(co.data / total) - np.log(row_sum[co.row] / total) - np.log(ctx[co.col])
+    keep = pmi > 0
+    ppmi = sp.csr_matrix((pmi[keep], (co.row[keep], co.col[keep])), shape=(n, n))
+    svd = TruncatedSVD(dim, random_state=0).fit(ppmi)
+    vectors = (svd.transform(ppmi) / np.sqrt(svd.singular_values_)).astype(np.float32)  # U·sqrt(S)
+    np.savez(cache, words=np.array(words, dtype=object), vectors=vectors)
+    return index, vectors
+
+
+class AveragedEmbedding:
+    """A message as the TF-IDF-weighted mean of its word vectors (fastText-style averaging), L2."""
+
+    def fit_transform(self, segs: list[str]) -> sp.csr_matrix:
+        self.index, self.vectors = word_vectors()
+        self.tfidf = TfidfVectorizer(tokenizer=tok, token_pattern=None, lowercase=False, sublinear_tf=True)
+        self.tfidf.fit(segs)
+        return self.transform(segs)
+
+    def transform(self, segs: list[str]) -> sp.csr_matrix:
+        x = self.tfidf.transform(segs)
+        vocab = self.tfidf.get_feature_names_out()
+        m = np.zeros((len(vocab), self.vectors.shape[1]), np.float32)
+        for j, w in enumerate(vocab):
+            i = self.index.get(w)
+            if i is not None:
+                m[j] = self.vectors[i]
+        return sp.csr_matrix(l2_rows(np.asarray(x @ m)))
+
+
+def digits0(s: str) -> str:
+    return re.sub(r"\d+", "0", s.lower())
+
+
+def stacked(names: str, nb: str = "cnt12", folds: int = 3):
+    """The classifier's head in small: a LinearSVC and a ComplementNB, stacked by a logistic
+    regression fitted on their out-of-fold scores."""
+
+    def run(tr: Blocks, y: np.ndarray, te: Blocks) -> np.ndarray:
+        from sklearn.model_selection import StratifiedKFold
+
+        def base(a: Blocks, ya: np.ndarray, b: Blocks) -> np.ndarray:
+            s = LinearSVC(class_weight="balanced").fit(stack(a, names), ya).decision_function(stack(b, names))
+            p = ComplementNB(alpha=0.1).fit(a[nb], ya).predict_log_proba(b[nb])
+            return np.hstack([s, p - p.max(axis=1, keepdims=True)])
+
+        oof = np.zeros((len(y), 2 * len(set(y.tolist()))))
+        for i, j in StratifiedKFold(folds, shuffle=True, random_state=0).split(y, y):
+            oof[j] = base({k: v[i] for k, v in tr.items()}, y[i], {k: v[j] for k, v in tr.items()})
+        stacker = LogisticRegression(C=1.0, max_iter=5000).fit(oof, y)
+        return stacker.predict_log_proba(base(tr, y, te))
+
+    run.blocks = names + "+" + nb
+    return run
 
 
 def head_tokens(s: str, n: int = 12) -> list[str]:
@@ -59,6 +159,10 @@ def vectorizers() -> dict[str, Callable[[], object]]:
         "hc13": lambda: TfidfVectorizer(
             analyzer="char", ngram_range=(1, 3), sublinear_tf=True, preprocessor=lambda s: " ".join(head_tokens(s))
         ),
+        "emb": AveragedEmbedding,
+        # as the classifier normalises: lower case, digit runs → 0
+        "w1n": lambda: TfidfVectorizer(tokenizer=tok, token_pattern=None, sublinear_tf=True, preprocessor=digits0),
+        "c13n": lambda: TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, preprocessor=digits0),
         "cnt12": lambda: CountVectorizer(
             tokenizer=tok, token_pattern=None, lowercase=False, ngram_range=(1, 2), min_df=2
         ),
@@ -154,6 +258,10 @@ EXPERIMENTS: dict[str, Callable] = {
     "sgd_w12c13": sgd_mh("w12+c13"),
     "nbsvm": nbsvm(),
     "w12c13h": svm("w12+c13+h12"),
+    "plain_digits0": svm("w1n+c13n"),
+    "stack_w12c13": stacked("w12+c13"),
+    "emb": svm("emb"),
+    "w12c13emb": svm("w12+c13+emb", weights={"emb": 0.5}),
     "w12c13hc": svm("w12+c13+hc13"),
     "w12c24h": svm("w12+c24+h12"),
     "nbsvm_c13": nbsvm(extra="c13", c=0.3),

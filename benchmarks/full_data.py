@@ -82,21 +82,3 @@ def plain_peer(train_segs: list[str], train_labels: np.ndarray, test_segs: list[
     x = sp.hstack([words.fit_transform(train_segs), chars.fit_transform(train_segs)]).tocsr()
     xt = sp.hstack([words.transform(test_segs), chars.transform(test_segs)]).tocsr()
     return LinearSVC().fit(x, train_labels).predict(xt)
-
-
-def match_raw(data: FullData, raw_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """For each raw message (title + text), the row of the file holding it segmented, and the
-    Jaccard of their word sets (the file lacks the stop words, so a true match scores ~0.5-0.9;
-    the next best candidate rarely passes 0.3)."""
-    from classifier.text import get_segmenter
-
-    cut = get_segmenter("").cut_as_jieba_default
-    vocab = CountVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False, binary=True)
-    x = vocab.fit_transform(data.segs).astype(np.float32).tocsr()
-    q = vocab.transform([" ".join(cut(t)) for t in raw_texts]).astype(np.float32).tocsr()
-    inter = (q @ x.T).toarray()
-    size_x = np.asarray(x.sum(axis=1)).ravel()
-    size_q = np.asarray(q.sum(axis=1)).ravel()
-    jac = inter / np.maximum(size_q[:, None] + size_x[None, :] - inter, 1)
-    best = jac.argmax(axis=1)
-    return best, jac[np.arange(len(raw_texts)), best]

@@ -125,7 +125,7 @@ def train(
             examples,
             user_dicts=user_dict,
             unlabeled=extra,
-            config=TrainConfig(lexicon_weight=0.25, lexicon_userdict=True) if lexicon else TrainConfig(),
+            config=TrainConfig(lexicon_weight=0.25, lexicon_userdict=True) if lexicon else None,
             progress=not quiet,
             source=Path(data).name,
             lexicon=None if lexicon in (None, "default") else lexicon,

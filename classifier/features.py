@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import yaml
 from sklearn.decomposition import TruncatedSVD
 
-from .text import get_segmenter, is_segmented, normalize, split_segmented
+from .text import get_segmenter, is_segmented, mostly_segmented, normalize, split_segmented
 from .yamlfile import load_yaml
 
 # A word that jieba's dictionary expects this many times in the training text, but that never
@@ -340,7 +340,7 @@ class FeatureExtractor:
     def _fit(
         self, titles: Sequence[str], texts: Sequence[str], unlabeled: Sequence[str]
     ) -> tuple[list[str], list[str], list[list[str]]]:
-        self.segmented_ = 2 * sum(is_segmented(t) for t in texts) > len(texts)
+        self.segmented_ = mostly_segmented(texts)
         self.titles_ = any((t or "").strip() for t in titles)
         if self.segmented_:
             # every word of the training texts; a raw text's words outside it are dropped

@@ -118,6 +118,12 @@ def is_segmented(text: str) -> bool:
 _PUNCT_TOKEN = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")
 
 
+def mostly_segmented(texts: Iterable[str]) -> bool:
+    """Whether a data set comes segmented: more than half of its texts are."""
+    flags = [is_segmented(t) for t in texts]
+    return 2 * sum(flags) > len(flags)
+
+
 def split_segmented(text: str) -> list[str]:
     """The words of an already segmented text, normalised, without punctuation tokens."""
     return _PUNCT_TOKEN.sub(" ", normalize(text)).split()

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from .features import FeatureExtractor, load_lexicon
 from .io import TRAIN_DATA_FILE, Example, read_examples
 from .model import Head, Model, base_scores
-from .text import RESOURCES, default_user_dict_text, normalize
+from .text import RESOURCES, default_user_dict_text, mostly_segmented, normalize
 
 if TYPE_CHECKING:
     from .registry import ModelRegistry
@@ -66,6 +66,16 @@ class TrainConfig:
     lexicon_weight: float = 0.0
     lexicon_view: bool = False
     lexicon_userdict: bool = False
+
+    @classmethod
+    def for_segmented(cls, **changes: Any) -> TrainConfig:
+        """The defaults for data that comes segmented (``train_model`` picks them when no config is
+        given): one SVC on all features beside the NB, no LSA, 3 stacking folds. Chosen by grouped
+        cross-validation inside the explore part of full_segmented.csv (classifier/README.md)."""
+        return cls(**{**SEGMENTED_DEFAULTS, **changes})
+
+
+SEGMENTED_DEFAULTS: dict[str, Any] = {"views": (), "lsa_components": 0, "folds": 3}
 
 
 def data_hash(examples: Sequence[Example]) -> str:
@@ -218,7 +228,9 @@ def train_model(
     ``resources/category_lexicon.yaml``. Used only when ``config`` enables it (``lexicon_weight``
     > 0 or ``lexicon_userdict``), and only for categories among the training labels.
     """
-    cfg = config or TrainConfig()
+    if config is None:
+        config = TrainConfig.for_segmented() if mostly_segmented(e.text for e in examples) else TrainConfig()
+    cfg = config
     thr = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     examples = [e for e in examples if (e.title or "").strip() or (e.text or "").strip()]
     if not any(e.category for e in examples):

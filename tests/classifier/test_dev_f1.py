@@ -1,4 +1,10 @@
-"""Accuracy on the real public appeal data (train.csv → dev.csv), through the CLI."""
+"""Accuracy on the real public appeal data (train.csv → dev.csv), through the CLI.
+
+A regression floor, not a target. #4 aimed at 0.88 on dev; 148 appeals measure macro-F1 only to
+±0.06 (95% bootstrap interval 0.79-0.92 around the 0.862 measured), so that target could neither
+be reached nor missed with any confidence. Issue 17 replaced it with repeated grouped
+cross-validation on the 8,828 messages of full_segmented.csv (classifier/README.md).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,9 @@ from click.testing import CliRunner
 
 from classifier.cli import group
 
-TARGET_DEV_MACRO_F1 = 0.88  # the issue's target
-# Measured 0.862 (0.862-0.872 over fold seeds); a plain TF-IDF + linear SVM gets about 0.86.
-# The floor guards against regressions; the target stays visible as an expected failure.
-FLOOR_DEV_MACRO_F1 = 0.86
+# Measured 0.862 (0.862-0.872 over fold seeds): the floor catches a model that got worse by more
+# than one or two of dev's appeals.
+FLOOR_DEV_MACRO_F1 = 0.85
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +54,3 @@ def test_dev_macro_f1_floor(dev_result: dict) -> None:
     assert dev_result["n"] == 148
     assert set(dev_result["per_class"]) >= {"城乡建设", "劳动和社会保障", "教育文体", "环境保护"}
     assert dev_result["macro_f1"] >= FLOOR_DEV_MACRO_F1, json.dumps(dev_result, ensure_ascii=False)
-
-
-@pytest.mark.xfail(reason="target 0.88 not reached: dev macro-F1 measured 0.862", strict=False)
-def test_dev_macro_f1_target(dev_result: dict) -> None:
-    assert dev_result["macro_f1"] >= TARGET_DEV_MACRO_F1, dev_result["macro_f1"]
