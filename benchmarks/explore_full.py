@@ -2,10 +2,12 @@
 
     nice -n 10 .venv/bin/python benchmarks/explore_full.py EXPERIMENT [EXPERIMENT ...] [--seeds 0,1]
 
-Each experiment's class scores for every held-out message are kept in
-benchmarks/out/explore/<experiment>/seed<S>.npy (so a crash loses nothing and ensembles of saved
-experiments cost nothing: ``ens:a+b+c``). Prints one JSON line per experiment: macro-F1 per seed,
-mean, per-class F1. The "check" quarter (full_data.explore_check_split) is never read here.
+Each experiment's class scores for the held-out messages of each fold are kept in
+benchmarks/out/explore/<experiment>/seed<S>_fold<F>.npy (a crash loses nothing, a rerun resumes,
+and ensembles of saved experiments cost nothing: ``ens:a+b+c``). Prints one JSON line per
+experiment: macro-F1 pooled over the folds done and per fold, per-class F1; ``--report`` only
+reports what is saved (when a run was stopped, over the folds it finished). The "check" quarter
+(full_data.explore_check_split) is never read here.
 """
 
 from __future__ import annotations
@@ -274,14 +276,14 @@ def needed_blocks(names: list[str]) -> set[str]:
     return {b for n in names for b in known if b in EXPERIMENTS[n].blocks.split("+")}
 
 
-def run(names: list[str], seeds: list[int], folds: int) -> None:
+def run(names: list[str], seeds: list[int], folds: int, fit: bool = True) -> None:
     data = load_full()
     explore, _ = explore_check_split(data)
     segs = [data.segs[i] for i in explore]
     y = data.labels[explore]
     groups = data.groups[explore]
     classes = data.classes
-    todo = [n for n in names if not n.startswith("ens:")]
+    todo = [n for n in names if not n.startswith("ens:")] if fit else []
     for seed in seeds:
         for f, (tr, te) in enumerate(grouped_folds(y, groups, folds, seed)):
             pending = [n for n in todo if not (OUT / n / f"seed{seed}_fold{f}.npy").is_file()]
@@ -302,44 +304,55 @@ def run(names: list[str], seeds: list[int], folds: int) -> None:
         report(n, seeds, y, classes, folds)
 
 
-def load_scores(name: str, seed: int, n: int, folds: int) -> np.ndarray:
-    """(n, classes) held-out scores of one seed; for ``ens:a+b``, the sum of the members' scores
-    standardised per message."""
+def load_scores(name: str, seed: int, n: int, folds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out rows and their (rows, classes) scores over the given folds of one seed; for
+    ``ens:a+b``, the sum of the members' scores standardised per message."""
     if name.startswith("ens:"):
         total = 0
         for part in name[4:].split("+"):
-            s = load_scores(part, seed, n, folds)
+            rows, s = load_scores(part, seed, n, folds)
             total = total + (s - s.mean(axis=1, keepdims=True)) / (s.std(axis=1, keepdims=True) + 1e-9)
-        return total
-    out = None
-    for f in range(folds):
-        block = np.load(OUT / name / f"seed{seed}_fold{f}.npy")
-        if out is None:
-            out = np.zeros((n, block.shape[1] - 1))
-        out[block[:, 0].astype(int)] = block[:, 1:]
-    return out
+        return rows, total
+    blocks = [np.load(OUT / name / f"seed{seed}_fold{f}.npy") for f in folds]
+    b = np.vstack(blocks)
+    order = np.argsort(b[:, 0], kind="stable")
+    return b[order, 0].astype(int), b[order, 1:]
+
+
+def done_folds(name: str, seed: int, folds: int) -> list[int]:
+    if name.startswith("ens:"):
+        sets = [set(done_folds(p, seed, folds)) for p in name[4:].split("+")]
+        return sorted(set.intersection(*sets))
+    return [f for f in range(folds) if (OUT / name / f"seed{seed}_fold{f}.npy").is_file()]
 
 
 def report(name: str, seeds: list[int], y: np.ndarray, classes: list[str], folds: int) -> None:
-    f1s, pcs, secs = [], [], []
+    """Macro-F1 pooled over the folds done (all of them once the run is complete) and per fold."""
+    pooled, per_fold, pcs, secs, n_done = [], [], [], [], []
+    cl = np.array(classes)
     for seed in seeds:
-        pred = np.array(classes)[load_scores(name, seed, len(y), folds).argmax(axis=1)]
-        f1s.append(f1_score(y, pred, average="macro"))
-        pcs.append(f1_score(y, pred, average=None, labels=classes))
-        if not name.startswith("ens:"):
-            secs.append(
-                sum(json.loads((OUT / name / f"seed{seed}_fold{f}.json").read_text())["seconds"] for f in range(folds))
-            )
+        done = done_folds(name, seed, folds)
+        n_done.append(len(done))
+        rows, scores = load_scores(name, seed, len(y), done)
+        pred = cl[scores.argmax(axis=1)]
+        pooled.append(f1_score(y[rows], pred, average="macro"))
+        pcs.append(f1_score(y[rows], pred, average=None, labels=classes))
+        for f in done:
+            r, s = load_scores(name, seed, len(y), [f])
+            per_fold.append(round(float(f1_score(y[r], cl[s.argmax(axis=1)], average="macro")), 4))
+            if not name.startswith("ens:"):
+                secs.append(json.loads((OUT / name / f"seed{seed}_fold{f}.json").read_text())["seconds"])
     pc = np.mean(pcs, axis=0)
     print(
         json.dumps(
             {
                 "exp": name,
-                "macro_f1": [round(f, 4) for f in f1s],
-                "mean": round(float(np.mean(f1s)), 4),
+                "folds_done": n_done,
+                "macro_f1_pooled": [round(f, 4) for f in pooled],
+                "macro_f1_per_fold": per_fold,
                 "min_class": round(float(pc.min()), 3),
                 "per_class": {c: round(float(v), 3) for c, v in zip(classes, pc, strict=True)},
-                "fit_seconds_per_seed": [round(x, 1) for x in secs],
+                "fit_seconds_per_fold": round(float(np.mean(secs)), 1) if secs else None,
             },
             ensure_ascii=False,
         ),
@@ -352,11 +365,12 @@ def main() -> None:
     ap.add_argument("experiments", nargs="+")
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--report", action="store_true", help="only report what is saved (no fitting)")
     args = ap.parse_args()
     unknown = [n for n in args.experiments if not n.startswith("ens:") and n not in EXPERIMENTS]
     if unknown:
         ap.error(f"unknown experiments: {unknown}; known: {sorted(EXPERIMENTS)}")
-    run(args.experiments, [int(s) for s in args.seeds.split(",")], args.folds)
+    run(args.experiments, [int(s) for s in args.seeds.split(",")], args.folds, fit=not args.report)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -9,6 +10,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import jieba
 
@@ -88,9 +90,12 @@ class Segmenter:
         return [w for w in self._tok.lcut(text, HMM=False) if w not in STOPWORDS and is_word(w)]
 
     def cut_as_jieba_default(self, text: str) -> list[str]:
-        """Words as ``jieba.lcut(text)`` gives them (HMM on), without punctuation and spaces: how
-        text segmented elsewhere with jieba's defaults was cut, so a raw text meets the same words."""
-        return [w for w in self._tok.lcut(text, HMM=True) if is_word(w)]
+        """Words as ``jieba.lcut(text)`` gives them (default dictionary, HMM on), without
+        punctuation and spaces: how text segmented elsewhere with jieba's defaults was cut, so a
+        raw text meets the same words. Cut by jieba-rs (``rjieba``): the same dictionary and
+        algorithm, 6x faster than jieba on whole appeals (0.3% of words differ, in runs of Latin
+        letters and digits); a user dictionary does not apply here."""
+        return [w for w in _rust_jieba().cut(text, True) if is_word(w)]
 
     def share(self, word: str) -> float:
         """How often jieba's dictionary says ``word`` occurs, as a share of all words."""
@@ -110,8 +115,9 @@ def is_segmented(text: str) -> bool:
     """True for text whose words are already separated by spaces (jieba's output joined with " ",
     as in full_segmented.csv). Ordinary Chinese puts no space between two Han characters; segmented
     text puts one after most words (about one Han character in two)."""
-    han = len(_HAN.findall(text))
-    return han >= 4 and len(_HAN_SPACE_HAN.findall(text)) >= 0.15 * han
+    head = text[:300]  # enough to tell, and a long appeal costs no more than a short one
+    han = len(_HAN.findall(head))
+    return han >= 4 and len(_HAN_SPACE_HAN.findall(head)) >= 0.15 * han
 
 
 # a token of punctuation only (no letter, digit or Han character), as a whole space-separated token
@@ -127,6 +133,13 @@ def mostly_segmented(texts: Iterable[str]) -> bool:
 def split_segmented(text: str) -> list[str]:
     """The words of an already segmented text, normalised, without punctuation tokens."""
     return _PUNCT_TOKEN.sub(" ", normalize(text)).split()
+
+
+@functools.cache
+def _rust_jieba() -> Any:
+    import rjieba
+
+    return rjieba.Jieba()
 
 
 _SEGMENTERS: dict[str, Segmenter] = {}

@@ -62,6 +62,7 @@ def test_trains_on_the_segmented_file_and_measures_dev_raw(trained: dict) -> Non
     r = CliRunner().invoke(group, ["eval", "--model", str(trained["out"]), "--data", str(SHARED / "dev.csv")])
     assert r.exit_code == 0, r.output
     result = json.loads(r.output)
+    print(json.dumps({"dev_macro_f1": result["macro_f1"], "per_class": result["per_class"]}, ensure_ascii=False))
     assert result["n"] == 148
     assert result["macro_f1"] >= FLOOR_DEV_MACRO_F1, json.dumps(result, ensure_ascii=False)
     meta = json.loads((Path(trained["out"]) / "meta.json").read_text(encoding="utf-8"))
