@@ -21,9 +21,10 @@ from classifier.cli import group
 from .support import SHARED, word_jaccard
 
 SLICE = 2400  # training messages
-# Measured with this slice: dev macro-F1 0.00 raw, 0.00 segmented; the forms agree on 0.00.
-FLOOR_DEV_MACRO_F1 = 0.00
-FLOOR_AGREEMENT = 0.00
+# Measured with this slice: dev macro-F1 0.869 (raw messages); raw and segmented forms agreed on
+# all 148. The floors catch a model that lost two or three of dev's appeals.
+FLOOR_DEV_MACRO_F1 = 0.84
+FLOOR_AGREEMENT = 0.97
 
 
 @pytest.fixture(scope="module")
