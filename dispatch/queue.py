@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch.models import (
-    DispatchCoordination,
-)
-from dispatch.proposals import Appeal, latest_decision, propose
-from dispatch.repeats import repeats_of
+from dispatch.models import DispatchCoordination, DispatchDecision, DispatchRepeatCandidate
 from hotline.enums import TicketStatus
 from hotline.models import Ticket
 
@@ -29,37 +25,36 @@ def queue(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
         .order_by(Ticket.created_at, Ticket.id)
         .limit(limit)
     ).all()
+    ids = [t.id for t in tickets]
+    # the page's decisions and candidates in two queries, whatever its length
+    latest = (
+        select(func.max(DispatchDecision.id))
+        .where(DispatchDecision.ticket_id.in_(ids))
+        .group_by(DispatchDecision.ticket_id)
+    )
+    decisions = {
+        d.ticket_id: d for d in session.scalars(select(DispatchDecision).where(DispatchDecision.id.in_(latest)))
+    }
+    candidates: dict[int, list[DispatchRepeatCandidate]] = {}
+    for row in session.scalars(
+        select(DispatchRepeatCandidate)
+        .where(DispatchRepeatCandidate.ticket_id.in_(ids), DispatchRepeatCandidate.status == "flagged")
+        .order_by(DispatchRepeatCandidate.score.desc())
+    ):
+        candidates.setdefault(row.ticket_id, []).append(row)
     items = []
     for t in tickets:
-        decision = latest_decision(session, t.id)
-        if decision is None:
-            proposed = propose(session, Appeal.of(t))
-            proposals, outcome, reason, confidence, decision_id = (
-                [p.to_dict() for p in proposed.proposals],
-                "undecided",
-                proposed.reason,
-                proposed.confidence,
-                None,
-            )
-        else:
-            proposals, outcome, reason, confidence, decision_id = (
-                decision.proposals,
-                decision.outcome,
-                decision.reason or "",
-                decision.confidence,
-                decision.id,
-            )
+        decision = decisions.get(t.id)
         items.append(
             {
                 "ticket": t,
-                "decision_id": decision_id,
-                "outcome": outcome,
-                "reason": reason,
-                "confidence": confidence,
-                "proposals": proposals[:3],
-                "repeat_candidates": [
-                    r for r in repeats_of(session, t.id) if r.ticket_id == t.id and r.status == "flagged"
-                ],
+                "decision_id": decision.id if decision else None,
+                # not routed yet: the worker's round is a second away (dispatch.route_pending)
+                "outcome": decision.outcome if decision else "pending",
+                "reason": (decision.reason or "") if decision else "正在分析派单建议",
+                "confidence": decision.confidence if decision else 0.0,
+                "proposals": decision.proposals[:3] if decision else [],
+                "repeat_candidates": candidates.get(t.id, []),
             }
         )
     return items

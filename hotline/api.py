@@ -108,8 +108,8 @@ def tickets(
         created_to=created_to,
         q=q,
     )
-    items, total = list_tickets(session, user, flt, page, page_size)
-    return schemas.Page(items=items, total=total, page=page, page_size=page_size)
+    items, total, exact = list_tickets(session, user, flt, page, page_size)
+    return schemas.Page(items=items, total=total, total_exact=exact, page=page, page_size=page_size)
 
 
 @router.get("/tickets/{ticket_id}", response_model=schemas.TicketDetail, tags=["tickets"])

@@ -36,6 +36,8 @@ class Strict(BaseModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
+    # False: the total is the database's estimate (more than a thousand rows; see hotline.service.count_rows)
+    total_exact: bool = True
     page: int
     page_size: int
 
