@@ -21,6 +21,7 @@ from hotline.models import Attachment, Ticket, TimelineEvent
 from tests.channels.conftest import APPEAL, Registered, register_client
 from tests.conftest import Org, login
 from tests.core.test_attachments import PNG
+from tests.dispatch.conftest import route
 
 
 def count(session: Session, model: Any) -> int:
@@ -92,8 +93,11 @@ def test_intake_registers_like_a_phone_appeal_and_names_the_client(
     assert out["created"] is True and out["channel"] == "wechat" and out["client_ref"] == "wx-0001"
     assert out["attachments"][0]["source"] == "channel" and out["attachments"][0]["content_type"] == "image/png"
     assert "13800000001" not in created.text and "张先生" not in created.text  # the public view only
+    route(out["ticket_id"])  # what the worker does after the commit: classify, then route
     ticket = session.get(Ticket, out["ticket_id"])
-    assert ticket is not None and ticket.classification is not None  # classified on the way in
+    assert ticket is not None
+    session.refresh(ticket)
+    assert ticket.classification is not None  # classified like a phone appeal
     events = session.scalars(select(TimelineEvent).where(TimelineEvent.ticket_id == ticket.id)).all()
     assert events[0].action == "register" and events[0].actor_name == "微信公众号"
 

@@ -17,6 +17,7 @@ from hotline import lifecycle
 from hotline.db import utcnow
 from hotline.enums import TicketStatus
 from telephony.models import AgentStatus, CallRecord
+from tests import aio
 from tests.conftest import Org, login
 from tests.core.factory import register, ticket_in, user
 
@@ -98,7 +99,7 @@ def test_the_stream_sends_a_snapshot_when_a_call_arrives(pg: tuple[Session, Org]
         await stream.aclose()
         return seen
 
-    first, second = asyncio.run(watch())
+    first, second = aio.run(watch())
     assert first["queue"]["waiting"] == 0 and second["queue"]["waiting"] == 1  # type: ignore[index]
 
 

@@ -90,7 +90,9 @@ def route(ticket_id: int) -> str:
     """What the worker does after a registration commits (``dispatch.route_registered``), done here
     in the test's process; tests/integration checks that a real worker does it."""
     from dispatch.routing import route_registered
+    from hotline.classification import classify_registered
     from hotline.db import session_scope
 
     with session_scope() as session:
+        classify_registered(session, [ticket_id])
         return route_registered(session, ticket_id)
