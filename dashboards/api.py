@@ -24,7 +24,7 @@ from dashboards.period import Period, parse_month, parse_period
 from dashboards.schemas import SettingsIn
 from dashboards.scope import OrgTree, Scope, require_city, require_viewer, resolve_scope
 from dashboards.wallboard import broadcaster, snapshot
-from hotline.auth import get_current_user, require_roles
+from hotline.auth import get_current_user, get_stream_user, require_roles
 from hotline.db import utcnow
 from hotline.deps import get_db
 from hotline.enums import Role
@@ -141,7 +141,9 @@ def wallboard(session: DB, user: CurrentUser) -> dict[str, Any]:
 
 
 @router.get("/wallboard/stream")
-async def wallboard_stream(request: Request, session: DB, user: CurrentUser) -> EventSourceResponse:
+async def wallboard_stream(
+    request: Request, session: DB, user: Annotated[User, Depends(get_stream_user)]
+) -> EventSourceResponse:
     """数据大屏, live: a ``snapshot`` event now and whenever the figures change (EventSource:
     ``?token=<bearer token>``)."""
     require_city(user)

@@ -15,6 +15,8 @@ declare module 'vue-router' {
     menu?: { group: MenuGroup; order: number; icon?: Component }
     /** Keep the page (and a half-filled form) alive while the user opens other pages. */
     keepAlive?: boolean
+    /** Drawn alone, without the menu and header (the wallboard on the center's wall). */
+    fullscreen?: boolean
   }
 }
 

@@ -15,7 +15,7 @@ export const HOME: Record<Role, string> = {
   dept_handler: '/department/inbox',
   dept_head: '/department/inbox',
   callback_agent: '/callback/queue',
-  supervisor: '/tickets',
+  supervisor: '/dashboards/kpis',
   admin: '/admin/users',
 }
 

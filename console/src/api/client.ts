@@ -53,6 +53,8 @@ export interface RequestOptions {
   query?: Query
   /** Read the answer as text instead of JSON. */
   text?: boolean
+  /** Read a successful answer as a Blob (a file: an .xlsx export); errors still read as JSON. */
+  blob?: boolean
   signal?: AbortSignal
 }
 
@@ -110,7 +112,8 @@ export async function api<T = unknown>(path: string, options: RequestOptions = {
   let data: unknown = null
   if (response.status !== 204) {
     try {
-      data = isJson && !options.text ? await response.json() : await response.text()
+      if (options.blob && response.ok) data = await response.blob()
+      else data = isJson && !options.text ? await response.json() : await response.text()
     } catch {
       data = null
     }

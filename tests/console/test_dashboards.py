@@ -1,0 +1,253 @@
+"""The supervisors' pages (/console/dashboards/…, /console/wallboard) in headless Chromium against
+the product on PostgreSQL: the dashboard counts a ticket registered and dispatched through the API
+as the flow does; a department head sees only their department and the units below it; the
+wallboard changes, without a reload, when a call reaches the queue through the telephony bridge's
+path (AMI events folded by the bridge's Tracker and written by its upserts)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from telephony import service as telephony_service
+from telephony.state import Tracker
+from tests.conftest import PASSWORD, Org
+from tests.console.conftest import Browser
+
+pytestmark = [pytest.mark.browser]
+SHOTS = os.environ.get("HOTLINE_CONSOLE_SHOTS")  # a folder: save the pages' screenshots there (docs)
+
+
+def bearer(http: httpx.Client, username: str) -> dict[str, str]:
+    answer = http.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def register_and_dispatch(http: httpx.Client, title: str, department_id: int) -> dict[str, Any]:
+    """An agent registers an appeal and a dispatcher sends it to ``department_id``, over HTTP."""
+    created = http.post(
+        "/api/v1/tickets",
+        headers=bearer(http, "agent"),
+        json={
+            "title": title,
+            "content": f"{title}，请尽快处理。",
+            "appeal_type": "complaint",
+            "phone": "13800000042",
+            "address": "和平路88号",
+        },
+    )
+    assert created.status_code == 201, created.text
+    ticket = created.json()
+    sent = http.post(
+        f"/api/v1/tickets/{ticket['id']}/dispatch",
+        headers=bearer(http, "dispatcher"),
+        json={"version": ticket["version"], "primary_department_id": department_id},
+    )
+    assert sent.status_code == 200, sent.text
+    return dict(sent.json())
+
+
+def kpi(page: Any, key: str) -> Any:
+    return page.locator(f"[data-kpi={key}] [data-test=kpi-value]")
+
+
+def shot(page: Any, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / name))
+
+
+def test_the_supervisors_dashboard_counts_the_ticket_the_flow_created(
+    pg: tuple[Session, Org], console_url: str, browser: Browser
+) -> None:
+    from playwright.sync_api import expect
+
+    _session, org = pg
+    page = browser.login("supervisor", PASSWORD, "/login")
+    expect(page).to_have_url(re.compile(r"/console/dashboards/kpis"))  # a supervisor starts here
+    expect(page.locator("[data-test=kpi-scope]")).to_have_text("全市")
+    expect(kpi(page, "tickets")).to_have_text("0 件")
+    # every KPI shows its definition beside it
+    expect(page.locator("[data-kpi=answer_rate_15s] .kpi-definition")).to_contain_text("15秒内放弃的电话计入分母")
+
+    with httpx.Client(base_url=console_url) as http:
+        register_and_dispatch(http, "和平路夜市烧烤油烟扰民", org.dept["dc.hp"])
+
+    page.locator("[data-test=dashboard-period] label", has_text="日").click()
+    expect(page).to_have_url(re.compile(r"period=day"))
+    expect(kpi(page, "tickets")).to_have_text("1 件")
+    expect(page.locator("[data-kpi=tickets] .kpi-fraction")).to_have_count(0)  # a count, not a rate
+    expect(kpi(page, "calls_offered")).to_have_text("0 通")  # the city sees the calls too
+
+    # the scope narrows to a district: 西城区 has none of it, 东城区 has it
+    browser.choose(page, "范围", "西城区")
+    expect(page.locator("[data-test=kpi-scope]")).to_have_text("西城区")
+    expect(kpi(page, "tickets")).to_have_text("0 件")
+    expect(page.locator("[data-kpi=calls_offered]")).to_have_count(0)  # calls belong to no department
+    browser.open(f"/dashboards/kpis?period=day&department_id={org.dept['dc']}")
+    expect(kpi(page, "tickets")).to_have_text("1 件")
+    shot(page, "dashboard-kpis.png")
+
+    # the district chart's table, the overdue list (not overdue yet), the exports
+    browser.open("/dashboards/analysis?period=day")
+    expect(page.locator("[data-test=mix-total]")).to_have_text("1")
+    expect(page.locator(".districts-table tbody tr", has_text="东城区")).to_contain_text("1")
+    with page.expect_download() as info:
+        page.locator("[data-test=export-districts]").click()
+    assert info.value.suggested_filename.endswith(".xlsx")
+    assert Path(info.value.path()).read_bytes()[:2] == b"PK"  # a zip: a real workbook
+
+    browser.open("/dashboards/ranking")
+    expect(page.locator("[data-test=ranking-table]")).to_contain_text("东城区")
+    with page.expect_download() as info:
+        page.locator("[data-test=monthly-report]").click()
+    assert info.value.suggested_filename.startswith("12345热线月报-全市-")
+
+    assert browser.csp_violations() == []
+    assert browser.unexpected_problems() == []
+
+
+def test_a_department_head_sees_only_their_subtree(pg: tuple[Session, Org], console_url: str, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    _session, org = pg
+    with httpx.Client(base_url=console_url) as http:
+        register_and_dispatch(http, "新苑社区路灯不亮", org.dept["dc.hp.xy"])
+        register_and_dispatch(http, "建康街道下水道堵塞", org.dept["xc.jk"])
+
+    page = browser.login("dc_head", PASSWORD, "/dashboards/kpis?period=day")
+    expect(page.locator("[data-test=kpi-scope]")).to_have_text("东城区")
+    expect(kpi(page, "tickets")).to_have_text("1 件")  # theirs, not 西城区's
+    expect(page.locator("[data-kpi=calls_offered]")).to_have_count(0)
+    menu = page.locator("[data-test=menu]")
+    expect(menu).to_contain_text("指标看板")
+    expect(menu).not_to_contain_text("数据大屏")  # the wall is city-wide
+
+    # the scope picker offers their units only
+    item = page.locator(".el-form-item", has=page.locator("label:text-is('范围')"))
+    item.locator(".el-select").click()
+    dropdown = page.locator(".el-select-dropdown:visible")
+    expect(dropdown).to_contain_text("东城区")
+    expect(dropdown).not_to_contain_text("西城区")
+    page.keyboard.press("Escape")
+
+    # a unit below is fine; a unit aside is refused by the API and said so
+    browser.open(f"/dashboards/kpis?period=day&department_id={org.dept['dc.hp']}")
+    expect(page.locator("[data-test=kpi-scope]")).to_have_text("和平街道")
+    expect(kpi(page, "tickets")).to_have_text("1 件")
+    browser.open(f"/dashboards/kpis?period=day&department_id={org.dept['xc']}")
+    expect(page.locator("[data-test=dashboard-error]")).to_contain_text("只能查看本单位及下级单位的统计")
+    expect(page.locator("[data-test=kpi-summary]")).to_have_count(0)
+
+    browser.open("/dashboards/analysis?period=day")
+    expect(page.locator(".districts-table tbody tr")).to_have_count(1)
+    expect(page.locator(".districts-table tbody")).to_contain_text("东城区")
+    browser.open("/dashboards/ranking")
+    expect(page.locator("[data-test=ranking-table]")).to_contain_text("和平街道")  # the units below theirs
+    expect(page.locator("[data-test=ranking-table]")).not_to_contain_text("西城区")
+
+    browser.open("/wallboard")
+    expect(page).to_have_url(re.compile(r"/console/forbidden"))
+    assert browser.csp_violations() == []
+    assert browser.unexpected_problems(403) == []
+
+
+def test_another_role_sees_no_dashboard(pg: tuple[Session, Org], browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.login("agent", PASSWORD, "/dashboards/kpis")
+    expect(page).to_have_url(re.compile(r"/console/forbidden"))
+    expect(page.locator("[data-test=menu]")).not_to_contain_text("指标看板")
+    assert browser.unexpected_problems() == []
+
+
+def bridge_writes(session: Session, tracker: Tracker) -> None:
+    """What the bridge's writer thread does with the Tracker's changes."""
+    calls, agents, outbox = tracker.take_dirty()
+    telephony_service.upsert_calls(session, calls)
+    telephony_service.upsert_agents(session, agents)
+    telephony_service.create_callback_tasks(session, [snap for kind, snap in outbox if kind == "abandoned"])
+    session.commit()
+
+
+def test_the_wallboard_updates_when_a_call_arrives(pg: tuple[Session, Org], browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    session, _org = pg
+    tracker = Tracker()
+    now = time.time()
+    tracker.handle(
+        {
+            "Event": "QueueMemberAdded",
+            "Queue": "hotline",
+            "Interface": "PJSIP/8001",
+            "MemberName": "8001",
+            "Status": "1",
+            "Paused": "1",
+            "PausedReason": "培训",
+        },
+        now,
+    )
+    bridge_writes(session, tracker)
+
+    browser.login("supervisor", PASSWORD, "/login")
+    page = browser.open("/wallboard")
+    expect(page.locator("[data-test=wallboard-live]")).to_have_text("● 实时")
+    expect(page.locator("[data-test=menu]")).to_have_count(0)  # full screen: no menu, no header
+    expect(page.locator("[data-test=wb-waiting]")).to_have_text("0")
+    expect(page.locator("[data-test=wb-agents] [data-state=paused] b")).to_have_text("1")
+    expect(page.locator("[data-test=wb-calls]")).to_have_text("0")
+
+    # a citizen calls 12345 and waits in the queue
+    lid, channel, now = "1765000000.42", "PJSIP/trunk-0000002a", time.time()
+    tracker.handle(
+        {
+            "Event": "Newchannel",
+            "Channel": channel,
+            "Uniqueid": lid,
+            "Linkedid": lid,
+            "Context": "hotline-inbound",
+            "Exten": "12345",
+            "CallerIDNum": "13800000042",
+        },
+        now,
+    )
+    tracker.handle(
+        {
+            "Event": "QueueCallerJoin",
+            "Queue": "hotline",
+            "Channel": channel,
+            "Uniqueid": lid,
+            "Linkedid": lid,
+            "CallerIDNum": "13800000042",
+            "Position": "1",
+            "Count": "1",
+        },
+        now,
+    )
+    bridge_writes(session, tracker)
+    expect(page.locator("[data-test=wb-waiting]")).to_have_text("1", timeout=15_000)  # live: no reload
+    shot(page, "wallboard.png")
+
+    # … and hangs up after 20 s in the queue: abandoned, counted in today's calls
+    tracker.handle(
+        {"Event": "QueueCallerAbandon", "Queue": "hotline", "Uniqueid": lid, "Linkedid": lid, "HoldTime": "20"},
+        now + 20,
+    )
+    tracker.handle({"Event": "Hangup", "Channel": channel, "Uniqueid": lid, "Linkedid": lid, "Cause": "16"}, now + 20)
+    bridge_writes(session, tracker)
+    expect(page.locator("[data-test=wb-waiting]")).to_have_text("0", timeout=15_000)
+    expect(page.locator("[data-test=wb-calls]")).to_have_text("1")
+    expect(page.locator("[data-wb=calls] .wb-sub")).to_contain_text("放弃 1")
+    expect(page.locator("[data-test=wb-answer-15s]")).to_have_text("0.0%")
+    expect(page.locator("[data-test=wallboard]")).not_to_contain_text("13800000042")  # no number on the wall
+    assert browser.csp_violations() == []
+    assert browser.unexpected_problems() == []
