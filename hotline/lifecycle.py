@@ -516,8 +516,11 @@ def transfer_emergency(
 
 
 @transition
-def answer_directly(session: Session, ticket: Ticket, actor: User, *, version: int | None, answer: str) -> Ticket:
-    """直办: answered on the call (知识库 or 三方通话) and closed at once."""
+def answer_directly(
+    session: Session, ticket: Ticket, actor: User, *, version: int | None, answer: str, article_id: int | None = None
+) -> Ticket:
+    """直办: answered on the call (知识库 or 三方通话) and closed at once. ``article_id``: the
+    知识库 article that answered the citizen (the knowledge package checks it and counts the use)."""
     _check(ticket, actor, action="直办", version=version, statuses=[TicketStatus.registered], roles=INTAKE_ROLES)
     answer = _require_text(answer, "答复内容", "answer")
     before = ticket.status
@@ -527,7 +530,8 @@ def answer_directly(session: Session, ticket: Ticket, actor: User, *, version: i
     ticket.answer_text = answer
     ticket.closed_at = now
     _touch(ticket, now)
-    _record(session, ticket, actor, "answer_directly", from_status=before, note=answer)
+    data = {"article_id": article_id} if article_id is not None else None
+    _record(session, ticket, actor, "answer_directly", from_status=before, note=answer, data=data)
     _flush(session)
     return ticket
 

@@ -249,6 +249,7 @@ class TransferIn(Strict):
 class AnswerIn(Strict):
     version: Version
     answer: Text
+    article_id: int | None = Field(None, ge=1, description="知识库: the article that answered the citizen")
 
 
 class ReturnIn(Strict):

@@ -42,6 +42,10 @@ def install() -> None:
     from channels.wiring import subscribe as channels_subscribe
 
     channels_subscribe()
+    # -- knowledge: 直办 from an article (the use counted with the ticket's event)
+    from knowledge.wiring import subscribe as knowledge_subscribe
+
+    knowledge_subscribe()
 
 
 def include_routers(app: FastAPI) -> None:
@@ -70,6 +74,10 @@ def include_routers(app: FastAPI) -> None:
     from dashboards.wiring import include_routers as dashboards_routers
 
     dashboards_routers(app)
+    # -- knowledge: router
+    from knowledge.wiring import include_routers as knowledge_routers
+
+    knowledge_routers(app)
 
 
 def after_upgrade(session: Session) -> dict[str, object]:
@@ -97,4 +105,8 @@ def seed_demo_extras(session: Session) -> dict[str, object]:
     from dashboards.wiring import seed_demo as dashboards_seed
 
     extras.update(dashboards_seed(session))
+    # -- knowledge: the demo city's articles
+    from knowledge.wiring import seed_demo as knowledge_seed
+
+    extras.update(knowledge_seed(session))
     return extras
