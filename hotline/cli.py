@@ -71,6 +71,35 @@ def _safe_url(url: str) -> str:
         return url.split("@")[-1]
 
 
+# ---------------------------------------------------------------- backup and restore
+
+
+@main.command("backup")
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(target: Path) -> None:
+    """Back up the database and the data dir's files (attachments, models) into TARGET (a new directory)."""
+    from hotline.backup import BackupError, backup
+
+    try:
+        manifest = backup(target)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(manifest, ensure_ascii=False))
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_command(source: Path) -> None:
+    """Restore a backup made by `hotline backup` into the configured, empty database and data dir."""
+    from hotline.backup import BackupError, restore
+
+    try:
+        result = restore(source)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
 # ---------------------------------------------------------------- demo and users
 
 
@@ -213,6 +242,10 @@ def api(host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             log_level=level,
+            # uvicorn kills a process that does not answer its health ping in time and starts
+            # another: at the 5 s default, processes still loading the classifier on a busy machine
+            # were killed over and over and the API never came up (seen at load 10 on 2 cores)
+            timeout_worker_healthcheck=60,
             **UVICORN_OPTIONS,
         )
 
