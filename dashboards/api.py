@@ -31,6 +31,7 @@ from hotline.enums import Role
 from hotline.errors import NotFound
 from hotline.models import User
 from hotline.runtime_settings import write_setting
+from hotline.streams import while_signed_in
 
 router = APIRouter(prefix="/api/v1/dashboards", tags=["dashboards"])
 DB = Annotated[Session, Depends(get_db)]
@@ -155,7 +156,7 @@ async def wallboard_stream(
                 break
             yield {"event": "snapshot", "data": json.dumps(snap, ensure_ascii=False)}
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(while_signed_in(user, events()), ping=15)
 
 
 # ---------------------------------------------------------------- exports

@@ -12,13 +12,15 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import access, classification, lifecycle, schemas
+from hotline import access, classification, lifecycle, orgs, schemas
 from hotline.auth import authenticate, get_current_user, issue_token, require_roles
+from hotline.clientaddr import client_address
 from hotline.deps import get_db
 from hotline.enums import HOTLINE_ROLES, LimitKind, Role, TicketStatus
 from hotline.errors import InvalidInput, NotFound, Unauthorized, Unavailable
 from hotline.http_errors import documented
 from hotline.models import CalendarOverride, Department, Ticket, TimeLimitPolicy, User
+from hotline.passwords import check_new_password
 from hotline.phone import normalize_phone
 from hotline.service import TicketFilter, citizen_history, list_tickets, ticket_detail
 from hotline.settings import get_settings
@@ -36,9 +38,10 @@ HotlineStaff = Annotated[User, Depends(require_roles(*HOTLINE_ROLES))]
 
 @router.post("/auth/token", response_model=schemas.TokenOut, tags=["auth"], responses=documented(401, 429))
 def login(request: Request, session: DB, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
-    """OAuth2 password login; answers a bearer token. Failures are rate limited per name and client."""
-    client = request.client.host if request.client else "unknown"
-    user = authenticate(session, form.username, form.password, client)
+    """OAuth2 password login; answers a bearer token. After 5 wrong passwords for one name from one
+    address, that pair waits (doubling, up to 15 minutes): 429 with ``Retry-After``. Other addresses
+    are not slowed for that name."""
+    user = authenticate(session, form.username, form.password, client_address(request.scope))
     if user is None:
         raise Unauthorized("用户名或密码错误", code="bad_credentials")
     return schemas.TokenOut(
@@ -51,6 +54,21 @@ def login(request: Request, session: DB, form: Annotated[OAuth2PasswordRequestFo
 @router.get("/me", response_model=schemas.UserOut, tags=["auth"])
 def me(user: CurrentUser) -> Any:
     return user
+
+
+@router.post("/me/password", response_model=schemas.TokenOut, tags=["auth"], responses=documented(429))
+def change_password(request: Request, body: schemas.PasswordChangeIn, user: CurrentUser, session: DB) -> Any:
+    """修改密码: the current password and a new one meeting the rules (at least 10 characters, three of
+    upper case, lower case, digits and other characters, not containing the username, not the current
+    one). Every token issued before stops working, on every device; the answer carries a new one.
+    Wrong current passwords count as failed logins (429 with ``Retry-After``)."""
+    orgs.change_own_password(session, user, body.current_password, body.new_password, client_address(request.scope))
+    session.commit()
+    return schemas.TokenOut(
+        access_token=issue_token(user),
+        expires_in=get_settings().token_ttl_seconds,
+        user=schemas.UserOut.model_validate(user),
+    )
 
 
 @router.get("/vocabulary", response_model=schemas.Vocabulary, tags=["auth"])
@@ -241,12 +259,50 @@ def users(user: Admin, session: DB) -> Any:
 
 @router.post("/users", response_model=schemas.UserOut, status_code=201, tags=["admin"])
 def create_user(body: schemas.UserCreate, user: Admin, session: DB) -> Any:
-    from hotline.orgs import create_user as create
-
-    data = body.model_dump()
-    new = create(session, **data)
+    """A new login; its password meets the rules of POST /me/password."""
+    check_new_password(body.password, body.username)
+    new = orgs.create_user(session, **body.model_dump())
     session.commit()
     return new
+
+
+def _user(session: Session, user_id: int) -> User:
+    target = session.get(User, user_id)
+    if target is None or target.username == orgs.SYSTEM_USERNAME:
+        raise NotFound("用户不存在")
+    return target
+
+
+@router.post("/users/{user_id}/password", response_model=schemas.UserOut, tags=["admin"])
+def reset_password(user_id: int, body: schemas.PasswordResetIn, user: Admin, session: DB) -> Any:
+    """重置密码: a new password (the rules of POST /me/password); the user's tokens stop working."""
+    orgs.reset_password(session, user, _user(session, user_id), body.new_password)
+    session.commit()
+    return _user(session, user_id)
+
+
+@router.post("/users/{user_id}/disable", response_model=schemas.UserOut, tags=["admin"])
+def disable_user(user_id: int, user: Admin, session: DB) -> Any:
+    """停用: the user cannot sign in; its tokens stop working and its open streams close."""
+    orgs.set_active(session, user, _user(session, user_id), False)
+    session.commit()
+    return _user(session, user_id)
+
+
+@router.post("/users/{user_id}/enable", response_model=schemas.UserOut, tags=["admin"])
+def enable_user(user_id: int, user: Admin, session: DB) -> Any:
+    """启用 a disabled user again (it signs in anew: its old tokens stay revoked)."""
+    orgs.set_active(session, user, _user(session, user_id), True)
+    session.commit()
+    return _user(session, user_id)
+
+
+@router.post("/users/{user_id}/sign-out", response_model=schemas.UserOut, tags=["admin"])
+def sign_out_everywhere(user_id: int, user: Admin, session: DB) -> Any:
+    """退出所有登录: every token issued to the user so far stops working, on every device."""
+    orgs.sign_out_everywhere(session, user, _user(session, user_id))
+    session.commit()
+    return _user(session, user_id)
 
 
 # ---------------------------------------------------------------- time limits and calendar

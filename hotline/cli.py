@@ -168,6 +168,7 @@ def user_create(
     from hotline.errors import HotlineError
     from hotline.models import Department
     from hotline.orgs import create_user
+    from hotline.passwords import check_new_password
 
     try:
         with session_scope() as session:
@@ -176,8 +177,7 @@ def user_create(
                 dept_id = session.scalar(select(Department.id).where(Department.code == department_code))
                 if dept_id is None:
                     raise click.BadParameter(f"no department with code {department_code}", param_hint="--department")
-            if len(password) < 8:
-                raise click.BadParameter("at least 8 characters", param_hint="--password")
+            check_new_password(password, username)
             created = create_user(
                 session,
                 username=username,

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.auth import UNUSABLE_PASSWORD, hash_password
+from hotline.auth import (
+    UNUSABLE_PASSWORD,
+    check_login_allowed,
+    check_password,
+    hash_password,
+    record_login_failure,
+    revoke_tokens,
+)
+from hotline.db import utcnow
 from hotline.enums import DEPARTMENT_ROLES, LEVEL_DEPTH, DepartmentKind, DepartmentLevel, Role
 from hotline.errors import Conflict, InvalidInput
 from hotline.models import Department, User
+from hotline.passwords import check_new_password
+
+log = logging.getLogger(__name__)
 
 SYSTEM_USERNAME = "system"
 
@@ -96,3 +108,58 @@ def get_system_user(session: Session) -> User:
     if user is None:
         user = create_user(session, username=SYSTEM_USERNAME, display_name="系统", password=None, role=Role.admin)
     return user
+
+
+# ---------------------------------------------------------------- passwords and sign-in
+
+
+def _personal_login(user: User) -> None:
+    """The system user and channel clients' users never sign in with a password."""
+    if user.username == SYSTEM_USERNAME or Role(user.role) == Role.channel:
+        raise Conflict("系统账号和渠道账号不使用密码登录", code="not_a_personal_login")
+
+
+def set_password(session: Session, user: User, new_password: str, *, field: str = "new_password") -> None:
+    """Give ``user`` a new password (the rules of hotline.passwords) and end every session it had."""
+    _personal_login(user)
+    check_new_password(new_password, user.username, user.password_hash, field=field)
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    revoke_tokens(user)
+    session.flush()
+
+
+def change_own_password(session: Session, user: User, current_password: str, new_password: str, client: str) -> None:
+    """修改密码 by the user: the current password first (wrong ones count as failed logins of this
+    name from ``client``); every other session ends."""
+    check_login_allowed(session, user.username, client)
+    if not check_password(user, current_password):
+        record_login_failure(session, user.username, client)
+        raise InvalidInput("当前密码不正确", field="current_password", code="wrong_password")
+    set_password(session, user, new_password)
+
+
+def reset_password(session: Session, admin: User, user: User, new_password: str) -> None:
+    """An admin's 重置密码: the user's tokens end; the admin tells the user the new password."""
+    set_password(session, user, new_password)
+    log.info("user %s reset the password of user %s", admin.id, user.id)
+
+
+def set_active(session: Session, admin: User, user: User, active: bool) -> None:
+    """停用 / 启用 a login. Disabling ends every token (and open stream) at once."""
+    _personal_login(user)
+    if user.id == admin.id and not active:
+        raise Conflict("不能停用自己的账号", code="own_account")
+    if user.active != active:
+        user.active = active
+        if not active:
+            revoke_tokens(user)
+        session.flush()
+        log.info("user %s %s user %s", admin.id, "enabled" if active else "disabled", user.id)
+
+
+def sign_out_everywhere(session: Session, admin: User, user: User) -> None:
+    """退出所有登录: every token issued to ``user`` so far stops working; it may sign in again."""
+    revoke_tokens(user)
+    session.flush()
+    log.info("user %s revoked the tokens of user %s", admin.id, user.id)

@@ -24,6 +24,8 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None
+# Passwords are taken as typed (no stripping); hotline/passwords.py holds the rules a new one meets.
+Password = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Version = Annotated[int, Field(ge=1, description="The ticket version the client saw (optimistic lock).")]
 
 T = TypeVar("T")
@@ -69,12 +71,25 @@ class UserCreate(Strict):
         str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     ]
     display_name: Line
-    password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
+    password: Password
     role: Role
     department_id: int | None = None
     extension: OptionalLine = None
     phone: OptionalLine = None
     email: OptionalLine = None
+
+
+class PasswordChangeIn(Strict):
+    """修改密码: the current password, and the new one."""
+
+    current_password: Password
+    new_password: Password
+
+
+class PasswordResetIn(Strict):
+    """重置密码 by an admin."""
+
+    new_password: Password
 
 
 class DepartmentOut(BaseModel):

@@ -26,9 +26,18 @@ class Settings(BaseSettings):
     redis_url: str = ""
     secret_key: str = ""
     token_ttl_seconds: int = 8 * 3600
-    # Login failures allowed per (username, client) in the window before 429.
-    login_max_failures: int = 5
-    login_window_seconds: int = 300
+    # New passwords: at least this long (and hotline/passwords.py's other rules).
+    password_min_length: int = Field(default=10, ge=8, le=64)
+    # Open SSE streams re-check their user (disabled, tokens revoked) this often, in seconds.
+    stream_auth_recheck_seconds: float = Field(default=10.0, gt=0)
+    # Login limiting per (client address, username) pair (hotline.auth.login_wait): this many failures
+    # free, then a wait doubling from login_backoff_seconds up to login_backoff_max_seconds; failures
+    # count for login_window_seconds. One address: login_client_max_failures over all names.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_backoff_seconds: float = Field(default=2.0, gt=0)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    login_window_seconds: int = Field(default=3600, ge=1)
+    login_client_max_failures: int = Field(default=100, ge=1)
     phone_region: str = "CN"
     timezone: str = "Asia/Shanghai"
     # Seconds between deadline sweeps (Celery beat); down to 1 for drills.

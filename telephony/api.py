@@ -18,6 +18,7 @@ from hotline.deps import get_db
 from hotline.enums import Role
 from hotline.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from hotline.models import User
+from hotline.streams import while_signed_in
 from telephony import schemas, screenpop, service
 from telephony.config import get_telephony_settings
 from telephony.models import CallbackTask, CallRecord, SurveyCall
@@ -236,4 +237,4 @@ async def screen_pop_stream(
         finally:
             screenpop.hub.unsubscribe(user_id, queue)
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(while_signed_in(user, events()), ping=15)

@@ -49,19 +49,19 @@ def test_upgrade_seed_and_user_create(fresh_db: Path) -> None:
     created = runner.invoke(
         main,
         ["user", "create", "--username", "li", "--name", "李四", "--role", "dept_handler", "--department", "zjj"],
-        input="a-long-password\na-long-password\n",
+        input="A-long-password1\nA-long-password1\n",
     )
     assert created.exit_code == 0, created.output
     unknown = runner.invoke(
         main,
         ["user", "create", "--username", "wang", "--name", "王五", "--role", "dept_handler", "--department", "nowhere"],
-        input="a-long-password\na-long-password\n",
+        input="A-long-password1\nA-long-password1\n",
     )
     assert unknown.exit_code != 0 and "nowhere" in unknown.output
     duplicate = runner.invoke(
         main,
         ["user", "create", "--username", "li", "--name", "李四", "--role", "agent"],
-        input="a-long-password\na-long-password\n",
+        input="A-long-password1\nA-long-password1\n",
     )
     assert duplicate.exit_code != 0 and "已存在" in duplicate.output
     with session_scope() as s:

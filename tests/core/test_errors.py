@@ -64,7 +64,7 @@ def test_every_kind_of_4xx_answers_the_one_shape(client: TestClient, pg: tuple[S
     naive = client.get("/api/v1/tickets", params={"created_from": "2026-11-22T00:00:00"}, headers=agent)
     assert shaped(naive, 422, "invalid_input")["errors"][0]["loc"] == ["query", "created_from"]
     admin = login(client, "admin")
-    user = {"username": "dup1", "display_name": "重复", "password": "long-enough-pw", "role": "agent"}
+    user = {"username": "dup1", "display_name": "重复", "password": "Long-enough-pw1", "role": "agent"}
     assert client.post("/api/v1/users", headers=admin, json=user).status_code == 201
     shaped(client.post("/api/v1/users", headers=admin, json=user), 409, "duplicate_username")
     assert pg[0].scalar(select(func.count()).select_from(Ticket)) == 0
