@@ -23,7 +23,8 @@ from hotline.deps import get_db
 from hotline.enums import HOTLINE_ROLES, Role, TicketStatus
 from hotline.errors import InvalidInput
 from hotline.http_errors import documented
-from hotline.models import Ticket, User
+from hotline.models import Citizen, Ticket, User
+from hotline.phone import normalize_phone
 from hotline.service import ticket_detail
 from hotline.settings import get_settings as get_hotline_settings
 
@@ -206,6 +207,20 @@ def repeats(ticket_id: int, user: HotlineStaff, session: DB) -> Any:
     return repeat_candidates.repeats_of(session, _ticket(session, user, ticket_id).id)
 
 
+@router.post("/similar", response_model=list[schemas.SimilarOut])
+def similar(body: schemas.SimilarIn, user: HotlineStaff, session: DB) -> Any:
+    """Open tickets like an appeal being typed (the agent's 并单 beside the intake form), best first.
+    The caller's number travels in the body."""
+    phone = normalize_phone(body.phone) if body.phone else None
+    citizen_id = session.scalar(select(Citizen.id).where(Citizen.phone == phone)) if phone else None
+    if not (body.title or body.content) and citizen_id is None:
+        return []
+    probe = Ticket(
+        title=body.title, content=body.content, address=body.address, citizen_id=citizen_id, category=body.category
+    )
+    return [vars(hit) for hit in repeat_candidates.similar_open(session, probe)[:10]]
+
+
 @router.post("/repeats/{candidate_id}/merge", response_model=schemas.RepeatOut)
 def merge_repeat(
     candidate_id: int, user: HotlineStaff, session: DB, note: Annotated[str | None, Body(embed=True)] = None
@@ -287,6 +302,12 @@ def import_catalogue(
 
 
 # ---------------------------------------------------------------- the gazetteer (属地)
+
+
+@router.get("/places/suggest", response_model=list[schemas.PlaceSuggestionOut])
+def suggest(user: HotlineStaff, session: DB, q: Annotated[str, Query(min_length=1, max_length=200)]) -> Any:
+    """地址联想: gazetteer names that complete the address being typed."""
+    return places.suggest_places(session, q)
 
 
 @router.get("/places/resolve", response_model=schemas.PlaceOut)

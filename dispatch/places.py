@@ -66,3 +66,65 @@ def gazetteer(session: Session) -> Gazetteer:
 
 def resolve_place(session: Session, address: str | None) -> Place:
     return gazetteer(session).resolve(address)
+
+
+def suggest_places(session: Session, text: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Address completion (地址联想): gazetteer names containing the end of what was typed (the
+    longest tail that names something, up to 12 characters), names starting with it first, each with
+    the district, street and community it lies in (their gazetteer names). ``value`` is the address
+    to put in the field: what was typed before that tail, then the name; when the whole text was
+    the tail, the units top down, then the name."""
+    typed = text.strip()
+    rows: list[DispatchPlace] = []
+    tail = ""
+    for size in range(min(len(typed), 12), 0, -1):
+        tail = typed[-size:]
+        if size == 1 and len(typed) > 1:
+            break
+        rows = list(
+            session.scalars(
+                select(DispatchPlace)
+                .where(DispatchPlace.name.contains(tail, autoescape=True))
+                .order_by(
+                    DispatchPlace.name.startswith(tail, autoescape=True).desc(),
+                    func.length(DispatchPlace.name),
+                    DispatchPlace.name,
+                )
+                .limit(limit)
+            )
+        )
+        if rows:
+            break
+    if not rows:
+        return []
+    depts = departments(session)
+    places = gazetteer(session)
+    chains = {row.department_code: places.chain(row.department_code) for row in rows}
+    codes = {code for chain in chains.values() for code in chain}
+    unit_names: dict[str, str] = {}
+    for name, kind, code in session.execute(
+        select(DispatchPlace.name, DispatchPlace.kind, DispatchPlace.department_code)
+        .where(DispatchPlace.department_code.in_(codes), DispatchPlace.kind.in_(("district", "street", "community")))
+        .order_by(func.length(DispatchPlace.name).desc(), DispatchPlace.name)
+    ):
+        if depts.get(code) is not None and depts[code].level == kind:
+            unit_names.setdefault(code, name)  # the unit's longest name of its own kind (aliases are shorter)
+    prefix = typed[: len(typed) - len(tail)]
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for row in rows:
+        units = [unit_names[c] for c in chains[row.department_code] if c in unit_names and unit_names[c] != row.name]
+        value = f"{prefix}{row.name}" if prefix else "".join([*units, row.name])
+        if value in seen:
+            continue
+        seen.add(value)
+        out.append(
+            {
+                "value": value,
+                "name": row.name,
+                "kind": row.kind,
+                "units": units,
+                "department": depts[row.department_code].ref() if row.department_code in depts else None,
+            }
+        )
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -54,8 +55,20 @@ def _candidates(session: Session, ticket: Ticket, place: Place, since: datetime)
     return list(seen.values())
 
 
-def detect_repeats(session: Session, ticket: Ticket, place: Place | None = None) -> list[DispatchRepeatCandidate]:
-    """Open tickets of the window that look like the same matter: same citizen or same place, similar text."""
+@dataclass(frozen=True)
+class Similar:
+    """An open ticket that looks like the same matter as another (or as an appeal being typed)."""
+
+    ticket: Ticket
+    score: float
+    similarity: float
+    same_citizen: bool
+    same_place: bool
+
+
+def similar_open(session: Session, ticket: Ticket, place: Place | None = None) -> list[Similar]:
+    """Open tickets of the window that look like the same matter: same citizen or same place, similar
+    text. ``ticket`` may be transient (an appeal still being typed: no id yet), best first."""
     cfg = settings(session)
     threshold = float(cfg["repeat_threshold"])
     since = utcnow() - timedelta(days=int(cfg["repeat_window_days"]))
@@ -63,7 +76,7 @@ def detect_repeats(session: Session, ticket: Ticket, place: Place | None = None)
     place = place if place is not None else places.resolve(ticket.address)
     mine = grams(f"{ticket.title}。{ticket.content}")
     fine = place.community or place.street
-    found: list[DispatchRepeatCandidate] = []
+    found: list[Similar] = []
     for other in _candidates(session, ticket, place, since):
         sim = cosine(mine, grams(f"{other.title}。{other.content}"))
         same_citizen = ticket.citizen_id is not None and other.citizen_id == ticket.citizen_id
@@ -74,18 +87,26 @@ def detect_repeats(session: Session, ticket: Ticket, place: Place | None = None)
         elsewhere = bool(fine) and bool(other_fine) and not same_place
         score = min(1.0, sim + (0.2 if same_citizen else 0.0) + (0.15 if same_place else 0.0))
         if sim >= 0.25 and score >= threshold and (same_citizen or same_place or (sim >= 0.6 and not elsewhere)):
-            row = DispatchRepeatCandidate(
-                ticket_id=ticket.id,
-                candidate_id=other.id,
-                score=round(score, 4),
-                similarity=round(sim, 4),
-                same_citizen=same_citizen,
-                same_place=same_place,
-                status="flagged",
-                created_at=utcnow(),
-            )
-            session.add(row)
-            found.append(row)
+            found.append(Similar(other, round(score, 4), round(sim, 4), same_citizen, same_place))
+    return sorted(found, key=lambda f: (-f.score, -f.ticket.id))
+
+
+def detect_repeats(session: Session, ticket: Ticket, place: Place | None = None) -> list[DispatchRepeatCandidate]:
+    """Record the 并单 candidates of a registered ticket (:func:`similar_open`)."""
+    found: list[DispatchRepeatCandidate] = []
+    for hit in sorted(similar_open(session, ticket, place), key=lambda f: f.ticket.id):
+        row = DispatchRepeatCandidate(
+            ticket_id=ticket.id,
+            candidate_id=hit.ticket.id,
+            score=hit.score,
+            similarity=hit.similarity,
+            same_citizen=hit.same_citizen,
+            same_place=hit.same_place,
+            status="flagged",
+            created_at=utcnow(),
+        )
+        session.add(row)
+        found.append(row)
     session.flush()
     return found
 

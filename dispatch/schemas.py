@@ -222,5 +222,31 @@ class PlaceOut(BaseModel):
     department: dict[str, Any] | None
 
 
+class PlaceSuggestionOut(BaseModel):
+    value: str = Field(description="the address to put in the field: units top down, then the name")
+    name: str
+    kind: str
+    units: list[str]
+    department: dict[str, Any] | None
+
+
+class SimilarIn(Strict):
+    """An appeal being typed: what makes two appeals the same matter (the caller, the place, the words)."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    content: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20000)] = ""
+    address: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=500)] = None
+    phone: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=32)] = None
+    category: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=100)] = None
+
+
+class SimilarOut(BaseModel):
+    ticket: TicketBrief
+    score: float
+    similarity: float
+    same_citizen: bool
+    same_place: bool
+
+
 class GazetteerImportOut(BaseModel):
     names: int

@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 from hotline import access, classification, lifecycle, orgs, schemas
 from hotline.auth import authenticate, get_current_user, issue_token, require_roles
 from hotline.clientaddr import client_address
+from hotline.db import utcnow
 from hotline.deps import get_db
-from hotline.enums import HOTLINE_ROLES, LimitKind, Role, TicketStatus
+from hotline.enums import HOTLINE_ROLES, ExtensionStatus, LimitKind, Role, TicketStatus
 from hotline.errors import InvalidInput, NotFound, Unauthorized, Unavailable
 from hotline.http_errors import documented
-from hotline.models import CalendarOverride, Department, Ticket, TimeLimitPolicy, User
+from hotline.models import CalendarOverride, Department, ExtensionRequest, Ticket, TimeLimitPolicy, User
 from hotline.passwords import check_new_password
 from hotline.phone import normalize_phone
-from hotline.service import TicketFilter, citizen_history, list_tickets, ticket_detail
+from hotline.service import TicketFilter, citizen_history, list_tickets, ticket_detail, ticket_out
 from hotline.settings import get_settings
 from hotline.vocabulary import vocabulary as vocabulary_of_codes
 
@@ -31,6 +32,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 DB = Annotated[Session, Depends(get_db)]
 Admin = Annotated[User, Depends(require_roles(Role.admin))]
 HotlineStaff = Annotated[User, Depends(require_roles(*HOTLINE_ROLES))]
+Dispatcher = Annotated[User, Depends(require_roles(Role.dispatcher, Role.supervisor, Role.admin))]
 
 
 # ---------------------------------------------------------------- auth
@@ -207,6 +209,34 @@ def merge(ticket_id: int, body: schemas.MergeIn, user: CurrentUser, session: DB)
         ticket_id,
         lambda t: lifecycle.merge_ticket(session, t, user, version=body.version, into=into, note=body.note),
     )
+
+
+@router.get("/extension-requests", response_model=list[schemas.ExtensionRequestItem], tags=["lifecycle"])
+def extension_requests(
+    user: Dispatcher,
+    session: DB,
+    status_: Annotated[ExtensionStatus, Query(alias="status")] = ExtensionStatus.pending,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:
+    """延期申请 to rule on (or ruled on), oldest first, each with its ticket; the ruling is
+    ``POST /tickets/{id}/extension/approve`` or ``/extension/refuse``."""
+    rows = session.execute(
+        select(ExtensionRequest, Ticket, User.display_name)
+        .join(Ticket, Ticket.id == ExtensionRequest.ticket_id)
+        .join(User, User.id == ExtensionRequest.requested_by_id)
+        .where(ExtensionRequest.status == status_.value)
+        .order_by(ExtensionRequest.requested_at, ExtensionRequest.id)
+        .limit(limit)
+    ).all()
+    now = utcnow()
+    return [
+        {
+            **schemas.ExtensionRequestOut.model_validate(request).model_dump(),
+            "requested_by_name": name,
+            "ticket": ticket_out(ticket, user, now),
+        }
+        for request, ticket, name in rows
+    ]
 
 
 # ---------------------------------------------------------------- classification

@@ -332,6 +332,13 @@ class ExtensionRequestOut(BaseModel):
     new_reply_due: datetime | None
 
 
+class ExtensionRequestItem(ExtensionRequestOut):
+    """One 延期申请 in the dispatchers' list, with its ticket."""
+
+    requested_by_name: str | None
+    ticket: TicketOut
+
+
 # ---------------------------------------------------------------- policy and calendar
 
 

@@ -153,6 +153,15 @@ def pause(
     return {"interface": interface, "paused": body.paused, "message": message}
 
 
+@router.get("/telephony/agents/me", response_model=schemas.AgentStateOut)
+def my_state(
+    session: Annotated[Session, Depends(get_db)],
+    user: Annotated[User, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))],
+) -> dict[str, Any]:
+    """The caller's own seat: 示闲 (idle), 示忙 (paused, with its reason), ringing, on a call, 话后 (wrapup)."""
+    return service.own_state(session, user, utcnow())
+
+
 @router.get("/telephony/callbacks", response_model=list[schemas.CallbackTaskOut])
 def list_callbacks(
     session: Annotated[Session, Depends(get_db)],
@@ -187,6 +196,30 @@ def update_callback(
     task.handled_by_id = user.id
     task.handled_at = utcnow()
     session.commit()
+    return _task_out(task)
+
+
+@router.post("/telephony/callbacks/{task_id}/dial", response_model=schemas.CallbackTaskOut)
+def dial_callback(
+    task_id: int,
+    session: Annotated[Session, Depends(get_db)],
+    user: Annotated[User, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))],
+) -> schemas.CallbackTaskOut:
+    """回拨: ring the agent's own seat and dial the citizen who hung up waiting (AMI Originate)."""
+    task = session.get(CallbackTask, task_id)
+    if task is None:
+        raise NotFound("回拨任务不存在")
+    if task.status != "open":
+        raise Conflict("该回拨任务已处理", code="callback_handled")
+    own = service.seat_interfaces(session, user)
+    if not own:
+        raise InvalidInput("当前用户未绑定分机")
+    try:
+        service.call_back(session, task, own[0], user)
+    except ValueError as exc:
+        raise Conflict("来电号码未知，无法回拨", code="no_number") from exc
+    except service.TelephonyUnavailable as exc:
+        raise _unavailable(exc) from exc
     return _task_out(task)
 
 

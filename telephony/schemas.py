@@ -79,6 +79,17 @@ class PauseIn(BaseModel):
     queue: str | None = None
 
 
+class AgentStateOut(BaseModel):
+    extension: str | None
+    state: str = Field(description="idle 示闲 / paused 示忙 / ringing / on_call / wrapup 话后 / logged_out")
+    paused: bool
+    pause_reason: str | None
+    linkedid: str | None = Field(description="the call the seat is ringing or talking on")
+    state_since: datetime | None
+    wrapup_until: datetime | None
+    interfaces: list[str]
+
+
 class CallbackTaskOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -359,6 +359,78 @@ def seat_interfaces(session: Session, user: User) -> list[str]:
     return [member_interface(key) for key in known]
 
 
+def own_state(session: Session, user: User, now: datetime | None = None) -> dict[str, Any]:
+    """The agent's own seat as the bridge last saw it (示闲/示忙/振铃/通话/话后), for their screen.
+
+    Several member interfaces of one seat (one per queue technology) report alike; the busiest
+    one speaks for the seat (on a call beats wrap-up beats ringing beats paused beats idle)."""
+    now = now or utcnow()
+    rows = session.scalars(select(AgentStatus).where(AgentStatus.user_id == user.id)).all()
+    order = ["on_call", "wrapup", "ringing", "paused", "idle", "logged_out"]
+
+    def state_of(a: AgentStatus) -> str:
+        if a.state == "wrapup" and a.wrapup_until is not None and a.wrapup_until <= now:
+            return "paused" if a.paused else "idle"
+        return a.state if a.state in order else "idle"
+
+    if not rows:
+        return {
+            "extension": user.extension,
+            "state": "logged_out",
+            "paused": False,
+            "pause_reason": None,
+            "linkedid": None,
+            "state_since": None,
+            "wrapup_until": None,
+            "interfaces": [],
+        }
+    seat = min(rows, key=lambda a: order.index(state_of(a)))
+    return {
+        "extension": user.extension,
+        "state": state_of(seat),
+        "paused": seat.paused,
+        "pause_reason": seat.pause_reason,
+        "linkedid": seat.linkedid,
+        "state_since": seat.state_since,
+        "wrapup_until": seat.wrapup_until if state_of(seat) == "wrapup" else None,
+        "interfaces": sorted(a.interface for a in rows),
+    }
+
+
+def call_back(session: Session, task: CallbackTask, interface: str, by_user: User) -> str:
+    """漏接回拨: ring the agent's seat, then dial the citizen through the outbound trunk (AMI
+    ``Originate``, async); the task stays open until the agent records how it went."""
+    from telephony.callback import dial_string
+    from telephony.client import AMIError, run_actions
+    from telephony.config import ami_target, get_telephony_settings
+
+    number = task.caller_e164 or normalize_phone(task.caller_number or "")
+    if not number:
+        raise ValueError("no number to call back")
+    amitarget = ami_target()
+    if amitarget is None:
+        raise TelephonyUnavailable("no Asterisk (AMI) configured")
+    headers: dict[str, Any] = {
+        "Channel": interface,
+        "Context": get_telephony_settings().outbound_context,
+        "Exten": dial_string(number),
+        "Priority": 1,
+        "CallerID": '"12345" <12345>',
+        "Async": "true",
+        "Variable": [f"CALLBACK_TASK_ID={task.id}"],
+    }
+    try:
+        (resp,) = run_actions(amitarget, [("Originate", headers)])
+    except (OSError, AMIError) as exc:
+        raise TelephonyUnavailable(f"AMI: {exc}") from exc
+    if resp.get("Response") != "Success":
+        raise TelephonyUnavailable(resp.get("Message", "Originate failed"))
+    task.handled_by_id = by_user.id
+    task.handled_at = utcnow()
+    session.commit()
+    return resp.get("Message", "")
+
+
 def pause_agent(interface: str, paused: bool, reason: str | None = None, queue: str | None = None) -> str:
     """示忙/示闲 through AMI ``QueuePause``; returns Asterisk's message."""
     from telephony.client import AMIError, run_actions

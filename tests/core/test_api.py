@@ -390,3 +390,28 @@ def test_health_reports_a_dead_broker(pg: tuple[Session, Org], monkeypatch: pyte
     finally:
         monkeypatch.delenv("HOTLINE_BROKER_URL")
         reset_settings_cache()
+
+
+def test_extension_requests_to_rule_on(client: TestClient, pg: tuple[Session, Org]) -> None:
+    from hotline.enums import TicketStatus
+    from tests.core.factory import ticket_in
+
+    session, org = pg
+    ticket = ticket_in(session, org, TicketStatus.in_progress)
+    session.commit()
+    dispatcher, zjj, agent = (login(client, n) for n in ("dispatcher", "zjj", "agent"))
+    detail = client.get(f"/api/v1/tickets/{ticket.id}", headers=zjj).json()
+    asked = act(client, zjj, detail, "extension", working_days=5, reason="需协调施工单位")
+    assert asked.status_code == 200, asked.text
+    (item,) = client.get("/api/v1/extension-requests", headers=dispatcher).json()
+    assert item["ticket_id"] == ticket.id and item["working_days"] == 5 and item["reason"] == "需协调施工单位"
+    assert item["requested_by_name"] == "zjj 测试" and item["ticket"]["number"] == ticket.number
+    assert client.get("/api/v1/extension-requests", headers=zjj).status_code == 403
+    assert client.get("/api/v1/extension-requests", headers=agent).status_code == 403
+    bad = client.get("/api/v1/extension-requests", params={"status": "maybe"}, headers=dispatcher)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "status"]
+    approved = act(client, dispatcher, asked.json(), "extension/approve")
+    assert approved.status_code == 200, approved.text
+    assert client.get("/api/v1/extension-requests", headers=dispatcher).json() == []
+    (done,) = client.get("/api/v1/extension-requests", params={"status": "approved"}, headers=dispatcher).json()
+    assert done["new_reply_due"] is not None

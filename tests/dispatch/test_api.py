@@ -202,3 +202,50 @@ def test_rules_admin_only_with_history_import_export_and_places(
     assert loaded.status_code == 200, loaded.text
     place = client.get("/api/v1/dispatch/places/resolve", params={"address": "幸福里5号"}, headers=dispatcher).json()
     assert place["street"] == "dc.hp"
+
+
+def test_address_completion_and_similar_open_tickets_for_the_intake_form(
+    client: TestClient, pg_city: tuple[Session, City]
+) -> None:
+    session, c = pg_city
+    set_setting(session, "auto_enabled", False)
+    session.commit()
+    agent, zjj = login(client, "agent"), login(client, "zjj")
+    found = client.get("/api/v1/dispatch/places/suggest", params={"q": "锦绣华"}, headers=agent)
+    assert found.status_code == 200, found.text
+    first = found.json()[0]
+    assert first["name"] == "锦绣华庭" and first["department"]["code"] == "xc.cy.jx"
+    assert first["value"] == "".join(first["units"]) + "锦绣华庭" and first["units"][0] == "西城区"
+    # the tail that names something completes; what was typed before it stays
+    typed = client.get("/api/v1/dispatch/places/suggest", params={"q": "西城区人民路锦绣华"}, headers=agent).json()
+    assert typed[0]["value"] == "西城区人民路锦绣华庭"
+    assert client.get("/api/v1/dispatch/places/suggest", params={"q": "火星基地"}, headers=agent).json() == []
+    assert client.get("/api/v1/dispatch/places/suggest", params={"q": ""}, headers=agent).status_code == 422
+    assert client.get("/api/v1/dispatch/places/suggest", params={"q": "锦绣"}, headers=zjj).status_code == 403
+
+    open_one = new_ticket(
+        client, agent, title="路灯不亮", content="桃山路一排路灯晚上都不亮，很危险。", address="东城区东湖街道桃山路"
+    )
+    typed = {
+        "title": "路灯坏了",
+        "content": "桃山路的路灯晚上都不亮，很危险",
+        "address": "东城区桃山路",
+        "phone": "13800000001",
+    }
+    hits = client.post("/api/v1/dispatch/similar", json=typed, headers=agent)
+    assert hits.status_code == 200, hits.text
+    (hit,) = hits.json()
+    assert hit["ticket"]["id"] == open_one["id"] and hit["same_citizen"] is True and 0 < hit["score"] <= 1
+    assert "citizen" not in hit["ticket"]  # no personal data beside the form
+    other = {
+        **typed,
+        "title": "噪音扰民",
+        "content": "楼下饭店油烟很大",
+        "phone": "13900000009",
+        "address": "西城区人民路",
+    }
+    assert client.post("/api/v1/dispatch/similar", json=other, headers=agent).json() == []
+    assert client.post("/api/v1/dispatch/similar", json={"title": "", "content": ""}, headers=agent).json() == []
+    bad = client.post("/api/v1/dispatch/similar", json={**typed, "surprise": 1}, headers=agent)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"][-1] == "surprise"
+    assert client.post("/api/v1/dispatch/similar", json=typed, headers=zjj).status_code == 403

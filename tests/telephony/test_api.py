@@ -245,3 +245,33 @@ def test_screen_pop_through_redis_on_postgresql(
     finally:
         server.stop()
         monkeypatch.delenv("HOTLINE_REDIS_URL", raising=False)
+
+
+def test_the_agents_own_seat_and_calling_back_a_missed_caller(api: Api, ami: Any, start_bridge: Any, sm: Any) -> None:
+    agent = add_user(sm, "tel-agent", "agent", AGENT_IFACE)
+    nobody = add_user(sm, "tel-noseat", "agent", None)
+    runner = start_bridge()
+    runner.wait_connected()
+    wait_play(ami, play(ami, "02_inbound_abandoned"))
+    runner.drain()
+    h = {"Authorization": f"Bearer {token(agent)}"}
+    with httpx.Client(base_url=api.base, headers=h, timeout=10) as c:
+        me = c.get("/api/v1/telephony/agents/me").json()
+        assert me["state"] == "idle" and me["paused"] is False and "Local/8001@hotline-agents" in me["interfaces"]
+        assert c.post("/api/v1/telephony/agents/pause", json={"paused": True, "reason": "培训"}).status_code == 200
+        runner.wait(lambda: c.get("/api/v1/telephony/agents/me").json()["state"] == "paused", timeout=5)
+        assert c.get("/api/v1/telephony/agents/me").json()["pause_reason"] == "培训"
+        (task,) = c.get("/api/v1/telephony/callbacks").json()
+        dialled = c.post(f"/api/v1/telephony/callbacks/{task['id']}/dial")
+        assert dialled.status_code == 200, dialled.text
+        assert dialled.json()["status"] == "open" and dialled.json()["handled_by_id"] == agent
+        (originate,) = [m for _u, m in ami.server.actions if m.get("Action") == "Originate"]
+        assert originate["Channel"] == AGENT_IFACE and originate["Exten"] == "13800000002"
+        assert originate["Context"] == "outbound-trunk"
+        assert c.post("/api/v1/telephony/callbacks/999999/dial").status_code == 404
+        done = c.post(f"/api/v1/telephony/callbacks/{task['id']}", json={"status": "done", "note": "已回拨"})
+        assert done.status_code == 200
+        again = c.post(f"/api/v1/telephony/callbacks/{task['id']}/dial")
+        assert again.status_code == 409 and again.json()["code"] == "callback_handled"
+    with httpx.Client(base_url=api.base, headers={"Authorization": f"Bearer {token(nobody)}"}, timeout=10) as c:
+        assert c.get("/api/v1/telephony/agents/me").json()["state"] == "logged_out"

@@ -1,5 +1,6 @@
 import { api } from './client'
-import type { Decision } from './types'
+import type { TicketBrief } from './intake'
+import type { Decision, Proposal, TicketDetail } from './types'
 
 export interface Rule {
   code: string
@@ -34,9 +35,83 @@ export interface ImportOut {
   version: number
 }
 
+/** One row of 待派单 / 退单 (GET /dispatch/queue): the ticket, its latest decision's top three proposals. */
+export interface QueueItem {
+  ticket: TicketBrief
+  decision_id: number | null
+  /** pending: not routed yet (the worker's round is a second away). */
+  outcome: string
+  reason: string | null
+  confidence: number
+  proposals: Proposal[]
+  repeat_candidates: RepeatCandidate[]
+}
+
+export interface RepeatCandidate {
+  id: number
+  ticket_id: number
+  candidate_id: number
+  score: number
+  similarity: number
+  same_citizen: boolean
+  same_place: boolean
+  status: string
+  created_at: string
+}
+
+export interface ProposalsOut {
+  ticket_id: number
+  place: Record<string, unknown>
+  classifier: Record<string, unknown> | null
+  proposals: Proposal[]
+  confidence: number
+  auto: boolean
+  reason: string
+  catalogue_version: number
+  excluded_department_ids: number[]
+}
+
+export interface Coordination {
+  id: number
+  ticket_id: number
+  status: string
+  opened_at: string
+  return_count: number
+  departments: number[]
+  reason: string
+  settled_at: string | null
+  settled_by_id: number | null
+  department_id: number | null
+  note: string | null
+  ticket: TicketBrief
+  proposals: Proposal[]
+}
+
+export interface DispatchBody {
+  version: number
+  primary_department_id?: number | null
+  assist_department_ids?: number[] | null
+  note?: string | null
+}
+
 const BASE = 'dispatch'
 
 export const dispatchApi = {
+  queue: (limit = 200) => api<QueueItem[]>(`${BASE}/queue`, { query: { limit } }),
+  /** Fresh proposals (for a returned ticket: without the departments that sent it back). */
+  proposals: (ticketId: number) => api<ProposalsOut>(`${BASE}/tickets/${ticketId}/proposals`),
+  dispatch: (ticketId: number, body: DispatchBody) => api<TicketDetail>(`tickets/${ticketId}/dispatch`, { json: body }),
+  /** 退单 accepted → 改派. */
+  acceptReturn: (ticketId: number, body: DispatchBody) => api<TicketDetail>(`tickets/${ticketId}/return/accept`, { json: body }),
+  /** 退单 rejected (驳回): back to the same department. */
+  rejectReturn: (ticketId: number, version: number, note: string) =>
+    api<TicketDetail>(`tickets/${ticketId}/return/reject`, { json: { version, note } }),
+  coordination: (status: 'open' | 'settled' = 'open') => api<Coordination[]>(`${BASE}/coordination`, { query: { status } }),
+  settle: (id: number, body: { department_id: number; assist_department_ids: number[]; note: string }) =>
+    api<unknown>(`${BASE}/coordination/${id}/settle`, { json: body }),
+  mergeRepeat: (candidateId: number, note?: string) =>
+    api<RepeatCandidate>(`${BASE}/repeats/${candidateId}/merge`, { json: { note } }),
+  dismissRepeat: (candidateId: number) => api<RepeatCandidate>(`${BASE}/repeats/${candidateId}/dismiss`, { method: 'POST' }),
   decisions: (ticketId: number) => api<Decision[]>(`${BASE}/tickets/${ticketId}/decisions`),
   rules: () => api<Rule[]>(`${BASE}/rules`),
   rule: (code: string) => api<Rule>(`${BASE}/rules/${encodeURIComponent(code)}`),

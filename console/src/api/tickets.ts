@@ -1,6 +1,20 @@
 import { api } from './client'
 import type { Page, Ticket, TicketDetail } from './types'
 
+/** One 延期申请 with its ticket (GET /extension-requests). */
+export interface ExtensionRequestItem {
+  id: number
+  ticket_id: number
+  working_days: number
+  reason: string
+  status: string
+  requested_at: string
+  decided_at: string | null
+  new_reply_due: string | null
+  requested_by_name: string | null
+  ticket: Ticket
+}
+
 export interface TicketQuery {
   status?: string[]
   department_id?: number | null
@@ -21,4 +35,5 @@ export const ticketsApi = {
   /** One POST per transition (`sign`, `return`, `extension`, ...); the body carries the version seen. */
   act: (id: number, action: string, body: Record<string, unknown>) =>
     api<TicketDetail>(`tickets/${id}/${action}`, { json: body }),
+  extensionRequests: (status = 'pending') => api<ExtensionRequestItem[]>('extension-requests', { query: { status } }),
 }
