@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, computed_field
 
 from hotline.schemas import Line, Note, Strict, Text
+from knowledge.articles import STATE_LABELS, VERSION_STATUS_LABELS, VersionStatus
 
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 ChangeNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None
@@ -37,6 +38,12 @@ class ArticleHit(BaseModel):
     department_id: int
     status: str
     state: str  # offered, not_yet_valid, expired, withdrawn, draft, proposed
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
     valid_from: date | None
     valid_to: date | None
     current_version: int | None
@@ -74,6 +81,11 @@ class VersionOut(BaseModel):
     reviewed_at: datetime | None
     review_note: str | None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status_label(self) -> str:
+        return VERSION_STATUS_LABELS[VersionStatus(self.status)]
+
 
 class QueueItem(VersionOut):
     article_title: str  # the article as published (or as first written)
@@ -93,6 +105,12 @@ class ArticleOut(BaseModel):
     current_version: int | None
     usage_count: int
     created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
     updated_at: datetime
     may_edit: bool  # the reader may write a new version
     may_review: bool  # the reader approves proposals and withdraws articles
