@@ -1,17 +1,23 @@
 """The knowledge base's pages (/console/knowledge) in headless Chromium against the product on
 PostgreSQL: a department proposes an article, agents do not see it until the hotline approves it
 in the queue, then an agent finds it with the words highlighted; an edit is a new version and the
-article page lists both."""
+article page lists both. On the agent's desk, an agent answers a caller by 直办 from an article."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from knowledge.models import KnowledgeArticle, KnowledgeVersion
+from hotline.models import Ticket
+from knowledge import articles
+from knowledge.articles import ArticleFields
+from knowledge.models import KnowledgeArticle, KnowledgeUse, KnowledgeVersion
 from tests.conftest import PASSWORD, Org
 from tests.console.conftest import Browser
+from tests.dispatch.conftest import City
 
 pytestmark = [pytest.mark.browser]
 
@@ -75,3 +81,49 @@ def test_a_proposal_is_approved_in_the_queue_and_found_highlighted(pg: tuple[Ses
     for who in (browser, agent, supervisor):
         assert who.csp_violations() == []
         assert who.unexpected_problems() == []
+
+
+def test_an_agent_answers_a_caller_by_direct_answer_from_an_article(
+    browser: Browser, console_city: tuple[Session, City]
+) -> None:
+    """直办 from the knowledge panel beside the intake form: the ticket is registered and closed as
+    直办 with the article that answered, whose usage count goes up."""
+    from playwright.sync_api import expect
+
+    session, city = console_city
+    fields = ArticleFields(title=TITLE, body=BODY, category="城市管理", department_id=city.dept["cgj"])
+    version = articles.write_article(session, city.user(session, "admin"), fields, propose=True)
+    articles.approve_version(session, city.user(session, "admin"), version.id)
+    session.commit()
+
+    page = browser.login("agent", PASSWORD, "/agent")
+    page.fill("input[data-test=intake-phone]", "13912345670")
+    page.fill("input[data-test=intake-title]", "咨询共享单车乱停放")
+    page.fill("textarea[data-test=intake-content]", "小区门口共享单车堆满了人行道，问多久能清理。")
+    page.locator(".el-tabs__item", has_text="知识库").click()
+    panel = page.locator("[data-test=knowledge-panel]")
+    panel.locator("input[data-test=knowledge-search]").fill("单车 停放")
+    hit = panel.locator("[data-test=knowledge-hit]")
+    expect(hit).to_have_count(1)
+    expect(hit.locator("em", has_text="单车").first).to_be_visible()
+    hit.locator(".kp-head").click()
+    expect(panel.locator("[data-test=knowledge-article]")).to_contain_text("两小时内到场清理")
+    panel.locator("[data-test=knowledge-use]").click()
+    dialog = page.locator(".el-message-box")
+    expect(dialog).to_contain_text("直办")
+    dialog.locator("textarea").fill("已告知城管部门两小时内到场清理。")
+    dialog.get_by_role("button", name="直办并办结").click()
+    expect(page.locator("[data-test=registered]")).to_contain_text(re.compile(r"\d{8}-\d{6}"))
+    # the form is clear for the next appeal
+    expect(page.locator("input[data-test=intake-title]")).to_have_value("")
+
+    session.expire_all()
+    ticket = session.scalar(select(Ticket).order_by(Ticket.id.desc()))
+    assert ticket is not None and ticket.title == "咨询共享单车乱停放"
+    assert (ticket.status, ticket.resolution) == ("closed", "direct")
+    assert ticket.answer_text == "已告知城管部门两小时内到场清理。"
+    use = session.scalars(select(KnowledgeUse)).one()
+    assert (use.article_id, use.ticket_id) == (version.article_id, ticket.id)
+    assert session.get(KnowledgeArticle, version.article_id).usage_count == 1  # type: ignore[union-attr]
+    assert browser.csp_violations() == []
+    assert browser.unexpected_problems() == []

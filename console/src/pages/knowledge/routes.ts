@@ -1,8 +1,9 @@
 import { Collection, EditPen, Stamp } from '@element-plus/icons-vue'
-import { markRaw } from 'vue'
+import { defineAsyncComponent, markRaw } from 'vue'
 import type { RouteRecordRaw } from 'vue-router'
 
 import type { Role } from '@/api/types'
+import { sidePanels } from '@/pages/agent/sidePanels'
 
 /** Who writes drafts and proposals: departments for themselves, the hotline's editors for all. */
 export const EDITORS: readonly Role[] = ['dept_handler', 'dept_head', 'supervisor', 'admin']
@@ -51,3 +52,11 @@ const routes: RouteRecordRaw[] = [
   },
 ]
 export default routes
+
+// The agent's desk shows the knowledge base beside the intake form, with 直办 from an article.
+sidePanels.push({
+  name: 'knowledge',
+  label: '知识库',
+  order: 10,
+  component: markRaw(defineAsyncComponent(() => import('./AgentSearch.vue'))),
+})
