@@ -42,7 +42,9 @@ export function createConsoleRouter(session: ReturnType<typeof useSession>) {
     ],
   })
   router.beforeEach((to) => {
-    if (!session.user) return to.name === 'login' ? true : { name: 'login', query: { redirect: to.fullPath } }
+    // Back to what was asked for after the login: '/' stays '/' (the role's start page), not where
+    // '/' redirected before anyone was logged in.
+    if (!session.user) return to.name === 'login' ? true : { name: 'login', query: { redirect: to.redirectedFrom?.fullPath ?? to.fullPath } }
     if (to.name === 'login') return typeof to.query.redirect === 'string' ? to.query.redirect : '/'
     if (!allowed(to.meta.roles, session.role)) return { name: 'forbidden', query: { from: to.fullPath } }
     return true

@@ -71,7 +71,7 @@ def test_the_supervisors_dashboard_counts_the_ticket_the_flow_created(
     from playwright.sync_api import expect
 
     _session, org = pg
-    page = browser.login("supervisor", PASSWORD, "/login")
+    page = browser.login("supervisor", PASSWORD, "/")
     expect(page).to_have_url(re.compile(r"/console/dashboards/kpis"))  # a supervisor starts here
     expect(page.locator("[data-test=kpi-scope]")).to_have_text("全市")
     expect(kpi(page, "tickets")).to_have_text("0 件")
