@@ -43,10 +43,26 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def db_upgrade() -> None:
-    """Apply every migration (all packages) and the default time limits."""
+@click.option(
+    "--app-login",
+    metavar="ROLE",
+    default=None,
+    help="PostgreSQL: also create (or update) the login ROLE the services use, a member of the restricted "
+    "role hotline_app (no UPDATE, DELETE or TRUNCATE on the timeline); password from HOTLINE_DB_APP_PASSWORD.",
+)
+def db_upgrade(app_login: str | None) -> None:
+    """Apply every migration (all packages) and the default time limits (as the schema's owner)."""
+    from hotline.migrate import ensure_app_login
+
     _upgrade_database()
-    click.echo(f"database is up to date: {_safe_url(get_settings().effective_database_url)}")
+    url = get_settings().effective_database_url
+    click.echo(f"database is up to date: {_safe_url(url)}")
+    if app_login:
+        try:
+            ensure_app_login(url, app_login, os.environ.get("HOTLINE_DB_APP_PASSWORD", ""))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"login role {app_login} is a member of hotline_app")
 
 
 def _upgrade_database() -> None:
