@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,15 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
+from dashboards import hot_topics_store
+from hotline import lifecycle
+from hotline.db import utcnow
+from hotline.enums import TicketStatus
 from telephony import service as telephony_service
 from telephony.state import Tracker
 from tests.conftest import PASSWORD, Org
 from tests.console.conftest import Browser
+from tests.core.factory import register, ticket_in, user
 
 pytestmark = [pytest.mark.browser]
 SHOTS = os.environ.get("HOTLINE_CONSOLE_SHOTS")  # a folder: save the pages' screenshots there (docs)
@@ -250,4 +256,87 @@ def test_the_wallboard_updates_when_a_call_arrives(pg: tuple[Session, Org], brow
     expect(page.locator("[data-test=wb-answer-15s]")).to_have_text("0.0%")
     expect(page.locator("[data-test=wallboard]")).not_to_contain_text("13800000042")  # no number on the wall
     assert browser.csp_violations() == []
+    assert browser.unexpected_problems() == []
+
+
+def test_the_overdue_list_the_escalation_board_and_hot_topics(
+    pg: tuple[Session, Org], console_url: str, browser: Browser
+) -> None:
+    from playwright.sync_api import expect
+
+    session, org = pg
+    late = ticket_in(session, org, TicketStatus.dispatched, title="市住建局小区外墙脱落未处理")
+    late.sign_due = utcnow() - timedelta(hours=3)  # three hours past its 签收 limit
+    lifecycle.escalate_ticket(session, late, user(session, org, "supervisor"), level=3, cause="manual")
+    dispatcher = user(session, org, "dispatcher")
+    for i, (title, dept) in enumerate(
+        [
+            ("新苑小区门口烧烤摊油烟扰民", "dc.hp.xy"),
+            ("新苑小区楼下烧烤店油烟太大", "dc.hp.xy"),
+            ("新苑小区门口夜宵烧烤摊油烟噪音", "dc.hp.xy"),
+            ("建康街道路灯不亮", "xc.jk"),
+            ("建康街道夜间路灯坏了没人修", "xc.jk"),
+        ]
+    ):
+        t = register(session, org, phone=f"1390000{i:04d}", title=title, address="")
+        lifecycle.dispatch_ticket(session, t, dispatcher, version=t.version, primary_department_id=org.dept[dept])
+    session.commit()
+    hot_topics_store.refresh(session, utcnow())
+    session.commit()
+
+    page = browser.login("supervisor", PASSWORD, "/dashboards/supervision")
+    expect(page.locator("[data-test=overdue-total]")).to_have_text("1")
+    overdue_rows = page.locator("[data-test=overdue-table] tbody tr")
+    expect(overdue_rows).to_have_count(1)
+    expect(overdue_rows).to_contain_text(late.number)
+    expect(overdue_rows).to_contain_text("3小时")
+    expect(page.locator("[data-test=escalation-levels] [data-level='3'] .level-count")).to_have_text("1")
+    expect(page.locator("[data-test=escalation-levels] [data-level='4'] .level-count")).to_have_text("0")
+    with page.expect_download() as info:
+        page.locator("[data-test=export-overdue]").click()
+    assert info.value.suggested_filename == "超期工单-全市.xlsx"
+    page.locator("[data-test=escalation-levels] [data-level='4']").click()  # the board filters by level
+    expect(page.locator(".dash-card").first.locator("tbody tr")).to_have_count(0)
+    page.locator("[data-test=escalation-levels] [data-level='3']").click()
+    page.locator(".dash-card").first.locator("tbody tr", has_text=late.number).click()
+    expect(page).to_have_url(re.compile(rf"/console/tickets/{late.id}$"))  # a row opens the ticket
+
+    browser.open("/dashboards/hot-topics")
+    topics = page.locator("[data-test=hot-topics-table] tbody tr.el-table__row")
+    expect(topics).to_have_count(2)
+    first = topics.first
+    expect(first).to_contain_text("新苑")
+    expect(first.locator("[data-test=rising]")).to_have_text("本周上升")  # 3 this week, none the week before
+    first.locator(".el-table__expand-icon").click()
+    expect(page.locator(".member-links a")).to_have_count(3)  # its member tickets, as links
+    assert browser.csp_violations() == []
+    assert browser.unexpected_problems() == []
+
+
+def test_a_department_head_sees_their_overdue_and_hot_topics_only(pg: tuple[Session, Org], browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    session, org = pg
+    late = ticket_in(session, org, TicketStatus.dispatched, title="市住建局小区外墙脱落未处理")  # not in 东城区
+    late.sign_due = utcnow() - timedelta(hours=3)
+    dispatcher = user(session, org, "dispatcher")
+    for i, (title, dept) in enumerate(
+        [
+            ("新苑小区门口烧烤摊油烟扰民", "dc.hp.xy"),
+            ("新苑小区楼下烧烤店油烟太大", "dc.hp.xy"),
+            ("建康街道路灯不亮", "xc.jk"),
+            ("建康街道夜间路灯坏了没人修", "xc.jk"),
+        ]
+    ):
+        t = register(session, org, phone=f"1390000{i:04d}", title=title, address="")
+        lifecycle.dispatch_ticket(session, t, dispatcher, version=t.version, primary_department_id=org.dept[dept])
+    session.commit()
+    hot_topics_store.refresh(session, utcnow())
+    session.commit()
+
+    page = browser.login("dc_head", PASSWORD, "/dashboards/supervision")
+    expect(page.locator("[data-test=overdue-total]")).to_have_text("0")
+    browser.open("/dashboards/hot-topics")
+    expect(page.locator("[data-test=hot-topics-table] tbody tr.el-table__row")).to_have_count(1)
+    expect(page.locator("[data-test=hot-topics-table] tbody")).not_to_contain_text("建康")
     assert browser.unexpected_problems() == []
