@@ -17,13 +17,13 @@ from hotline.auth import authenticate, get_current_user, issue_token, require_ro
 from hotline.clientaddr import client_address
 from hotline.db import utcnow
 from hotline.deps import get_db
-from hotline.enums import HOTLINE_ROLES, ExtensionStatus, LimitKind, Role, TicketStatus
+from hotline.enums import HOTLINE_ROLES, ExtensionStatus, InboxTab, LimitKind, Role, TicketStatus
 from hotline.errors import InvalidInput, NotFound, Unauthorized, Unavailable
 from hotline.http_errors import documented
 from hotline.models import CalendarOverride, Department, ExtensionRequest, Ticket, TimeLimitPolicy, User
 from hotline.passwords import check_new_password
 from hotline.phone import normalize_phone
-from hotline.service import TicketFilter, citizen_history, list_tickets, ticket_detail, ticket_out
+from hotline.service import TicketFilter, citizen_history, list_tickets, tab_counts, ticket_detail, ticket_out
 from hotline.settings import get_settings
 from hotline.vocabulary import vocabulary as vocabulary_of_codes
 
@@ -110,10 +110,12 @@ def tickets(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    tab: InboxTab | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Any:
-    """Tickets the user may see, newest first, with filters and pagination."""
+    """Tickets the user may see, newest first, with filters and pagination. ``tab`` is one of the
+    inbox's tabs (待签收, 办理中, 即将超期, 已超期, 已回复, 已办结); work to do comes nearest deadline first."""
     for name, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput("时间须带时区（如 2026-11-22T00:00:00+08:00）", field=name, where="query")
@@ -127,9 +129,16 @@ def tickets(
         created_from=created_from,
         created_to=created_to,
         q=q,
+        tab=tab,
     )
     items, total, exact = list_tickets(session, user, flt, page, page_size)
     return schemas.Page(items=items, total=total, total_exact=exact, page=page, page_size=page_size)
+
+
+@router.get("/tickets/tabs", response_model=list[schemas.TabCount], tags=["tickets"])
+def ticket_tabs(user: CurrentUser, session: DB, department_id: int | None = None) -> Any:
+    """The inbox tabs' counts of the tickets the user may see (a department's inbox polls it)."""
+    return tab_counts(session, user, TicketFilter(department_id=department_id))
 
 
 @router.get("/tickets/{ticket_id}", response_model=schemas.TicketDetail, tags=["tickets"])
@@ -282,6 +291,17 @@ def create_department(body: schemas.DepartmentCreate, user: Admin, session: DB) 
     return dept
 
 
+@router.patch("/departments/{department_id}", response_model=schemas.DepartmentOut, tags=["admin"])
+def update_department(department_id: int, body: schemas.DepartmentUpdate, user: Admin, session: DB) -> Any:
+    """Rename a unit, change its liaison, or take it out of use."""
+    dept = session.get(Department, department_id)
+    if dept is None:
+        raise NotFound("部门不存在")
+    orgs.update_department(session, dept, body.model_dump(exclude_unset=True))
+    session.commit()
+    return dept
+
+
 @router.get("/users", response_model=list[schemas.UserOut], tags=["admin"])
 def users(user: Admin, session: DB) -> Any:
     return session.scalars(select(User).where(User.username != "system").order_by(User.id)).all()
@@ -333,6 +353,18 @@ def sign_out_everywhere(user_id: int, user: Admin, session: DB) -> Any:
     orgs.sign_out_everywhere(session, user, _user(session, user_id))
     session.commit()
     return _user(session, user_id)
+
+
+@router.patch("/users/{user_id}", response_model=schemas.UserOut, tags=["admin"])
+def update_user(user_id: int, body: schemas.UserUpdate, user: Admin, session: DB) -> Any:
+    """Change an account's name, role, department or seat (停用/启用 have routes of their own)."""
+    target = _user(session, user_id)
+    changes = body.model_dump(exclude_unset=True)
+    if target.id == user.id and changes.get("role", Role.admin) != Role.admin:
+        raise InvalidInput("不能取消自己的管理员角色", field="role")
+    orgs.update_user(session, target, changes)
+    session.commit()
+    return target
 
 
 # ---------------------------------------------------------------- time limits and calendar

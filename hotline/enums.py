@@ -146,6 +146,27 @@ OPEN_STATUSES = frozenset(
 )
 
 
+class InboxTab(StrEnum):
+    """The department inbox's tabs (工单 by where they stand for the department)."""
+
+    to_sign = "to_sign"  # 待签收: the user's department has not signed its part yet
+    in_progress = "in_progress"  # 办理中
+    due_soon = "due_soon"  # 即将超期: the sign-by or reply-by deadline within DUE_SOON
+    overdue = "overdue"  # 已超期
+    replied = "replied"  # 已回复 (under review or callback)
+    closed = "closed"  # 已办结
+
+
+INBOX_TAB_LABELS = {
+    InboxTab.to_sign: "待签收",
+    InboxTab.in_progress: "办理中",
+    InboxTab.due_soon: "即将超期",
+    InboxTab.overdue: "已超期",
+    InboxTab.replied: "已回复",
+    InboxTab.closed: "已办结",
+}
+
+
 class AssignmentRole(StrEnum):
     primary = "primary"  # 主办
     assist = "assist"  # 协办
@@ -206,3 +227,19 @@ class LimitKind(StrEnum):
     return_window = "return_window"  # 退单 allowed within
     extension_max = "extension_max"  # longest extension granted
     callback = "callback"  # 回访 after the reply is accepted
+
+
+LIMIT_KIND_LABELS = {
+    LimitKind.sign: "签收时限",
+    LimitKind.reply: "办结时限",
+    LimitKind.return_window: "退单时限",
+    LimitKind.extension_max: "最长延期",
+    LimitKind.callback: "回访时限",
+}
+
+LIMIT_UNIT_LABELS = {
+    LimitUnit.seconds: "秒",
+    LimitUnit.minutes: "分钟",
+    LimitUnit.hours: "小时",
+    LimitUnit.working_days: "工作日",
+}

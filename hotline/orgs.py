@@ -102,6 +102,40 @@ def create_user(
     return user
 
 
+def update_user(session: Session, user: User, changes: dict[str, Any]) -> User:
+    """Change an account (the fields in ``changes`` only), with create_user's checks."""
+    if Role(user.role) == Role.channel:
+        raise Conflict("渠道账号随渠道客户端管理，不能在此修改", code="not_a_personal_login")
+    role = Role(changes.get("role") or user.role)
+    if role == Role.channel and "role" in changes:
+        raise InvalidInput("渠道账号随渠道客户端注册生成，不能改为该角色", field="role")
+    department_id = changes.get("department_id", user.department_id)
+    if role in DEPARTMENT_ROLES and department_id is None:
+        raise InvalidInput("承办单位用户必须属于一个部门", field="department_id")
+    if department_id is not None and session.get(Department, department_id) is None:
+        raise InvalidInput("部门不存在", field="department_id")
+    extension = changes.get("extension", user.extension) or None
+    taken = select(User.id).where(User.extension == extension, User.id != user.id)
+    if extension and extension != user.extension and session.scalar(taken) is not None:
+        raise Conflict(f"分机已被占用：{extension}", code="duplicate_extension")
+    for name, value in changes.items():
+        if name == "display_name" and value is None:
+            continue  # not nullable: null means "unchanged"
+        setattr(user, name, role.value if name == "role" else extension if name == "extension" else value)
+    session.flush()
+    return user
+
+
+def update_department(session: Session, dept: Department, changes: dict[str, Any]) -> Department:
+    """Rename a unit, change its liaison, or take it out of use (``active``)."""
+    for name, value in changes.items():
+        if name in ("name", "active") and value is None:
+            continue
+        setattr(dept, name, value)
+    session.flush()
+    return dept
+
+
 def get_system_user(session: Session) -> User:
     """The actor recorded for what the system does by itself (IVR answers, timed jobs)."""
     user = session.scalar(select(User).where(User.username == SYSTEM_USERNAME))

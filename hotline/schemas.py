@@ -13,6 +13,7 @@ from hotline.enums import (
     DepartmentKind,
     DepartmentLevel,
     EmergencyService,
+    InboxTab,
     LimitKind,
     LimitUnit,
     Role,
@@ -92,6 +93,17 @@ class PasswordResetIn(Strict):
     new_password: Password
 
 
+class UserUpdate(Strict):
+    """An admin's change to an account: only the fields sent change."""
+
+    display_name: Line | None = None
+    role: Role | None = None
+    department_id: int | None = None
+    extension: OptionalLine = None
+    phone: OptionalLine = None
+    email: OptionalLine = None
+
+
 class DepartmentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -116,6 +128,16 @@ class DepartmentCreate(Strict):
     liaison_name: OptionalLine = None
     liaison_phone: OptionalLine = None
     contacts: list[dict[str, str]] = Field(default_factory=list)
+
+
+class DepartmentUpdate(Strict):
+    """An admin's change to a unit (only the fields sent); ``active: false`` takes it out of the
+    tree pickers (its history stays)."""
+
+    name: Line | None = None
+    liaison_name: OptionalLine = None
+    liaison_phone: OptionalLine = None
+    active: bool | None = None
 
 
 # ---------------------------------------------------------------- tickets
@@ -186,6 +208,13 @@ class TimelineOut(BaseModel):
     to_status: str | None
     note: str | None
     data: dict[str, Any]
+
+
+class TabCount(BaseModel):
+    tab: InboxTab
+    label: str
+    count: int
+    exact: bool = Field(description="False: more than a thousand, the database's estimate.")
 
 
 class TicketOut(BaseModel):
@@ -401,6 +430,8 @@ class Vocabulary(BaseModel):
     satisfactions: list[Option]
     department_levels: list[Option]
     department_kinds: list[Option]
+    limit_kinds: list[Option]
+    limit_units: list[Option]
 
 
 class CitizenHistory(BaseModel):

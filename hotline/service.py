@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, false, func, or_, select
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hotline import access, lifecycle
 from hotline.db import utcnow
-from hotline.enums import OPEN_STATUSES, AssignmentStatus, TicketStatus
+from hotline.enums import INBOX_TAB_LABELS, OPEN_STATUSES, AssignmentStatus, InboxTab, TicketStatus
 from hotline.models import TICKET_SEARCH, Citizen, Department, Ticket, TicketAssignment, TicketCaller, User
 from hotline.phone import normalize_phone
 from hotline.schemas import AssignmentOut, CitizenOut, TicketDetail, TicketOut, TimelineOut
@@ -33,6 +33,58 @@ def overdue_clause(now: datetime) -> Any:
             Ticket.reply_due < now,
         ),
     )
+
+
+# 即将超期: a deadline (sign-by, reply-by) falls within this much time from now.
+DUE_SOON = timedelta(hours=24)
+
+
+def _own_unsigned(viewer: User) -> Any:
+    """The viewer's own department holds a part of the ticket it has not signed yet."""
+    return (
+        select(TicketAssignment.id)
+        .where(
+            TicketAssignment.ticket_id == Ticket.id,
+            TicketAssignment.department_id == viewer.department_id,
+            TicketAssignment.status == AssignmentStatus.dispatched.value,
+        )
+        .exists()
+    )
+
+
+def tab_clause(tab: InboxTab, viewer: User, now: datetime) -> Any:
+    """The condition of one inbox tab. For a department user 待签收 is its own part not signed
+    yet (a 协办 or 加派 unit signs its part while the ticket is already 办理中); for hotline
+    staff it is the tickets no department signed. 即将超期 and 已超期 cut across the others."""
+    working = Ticket.status.in_([TicketStatus.dispatched.value, TicketStatus.in_progress.value])
+    department = access.is_department_user(viewer)
+    if tab == InboxTab.to_sign:
+        return and_(working, _own_unsigned(viewer)) if department else Ticket.status == TicketStatus.dispatched.value
+    if tab == InboxTab.in_progress:
+        in_progress = Ticket.status == TicketStatus.in_progress.value
+        return and_(in_progress, ~_own_unsigned(viewer)) if department else in_progress
+    if tab == InboxTab.due_soon:
+        soon = now + DUE_SOON
+        sign_soon = and_(Ticket.status == TicketStatus.dispatched.value, Ticket.sign_due >= now, Ticket.sign_due < soon)
+        reply_soon = and_(working, Ticket.reply_due >= now, Ticket.reply_due < soon)
+        return and_(or_(sign_soon, reply_soon), ~overdue_clause(now))
+    if tab == InboxTab.overdue:
+        return overdue_clause(now)
+    if tab == InboxTab.replied:
+        done = [TicketStatus.replied, TicketStatus.awaiting_callback, TicketStatus.callback_done]
+        return Ticket.status.in_([s.value for s in done])
+    return Ticket.status == TicketStatus.closed.value
+
+
+def tab_counts(session: Session, viewer: User, flt: TicketFilter) -> list[dict[str, Any]]:
+    """Each inbox tab's count of the tickets ``viewer`` may see (exact up to EXACT_COUNT_UP_TO)."""
+    now = utcnow()
+    base = ticket_query(session, viewer, flt, now)
+    out = []
+    for tab in InboxTab:
+        total, exact = count_rows(session, base.where(tab_clause(tab, viewer, now)))
+        out.append({"tab": tab, "label": INBOX_TAB_LABELS[tab], "count": total, "exact": exact})
+    return out
 
 
 def citizen_out(ticket: Ticket, viewer: User) -> CitizenOut:
@@ -88,6 +140,7 @@ class TicketFilter:
     created_to: datetime | None = None
     q: str | None = None
     citizen_id: int | None = None
+    tab: InboxTab | None = None
 
 
 def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetime) -> Select[Ticket]:
@@ -120,6 +173,8 @@ def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetim
         query = query.where(Ticket.created_at < flt.created_to)
     if flt.citizen_id is not None:
         query = query.where(Ticket.citizen_id == flt.citizen_id)
+    if flt.tab is not None:
+        query = query.where(tab_clause(flt.tab, viewer, now))
     return query
 
 
@@ -172,6 +227,9 @@ def list_tickets(
     now = utcnow()
     query = ticket_query(session, viewer, flt, now)
     order: list[Any] = [Ticket.created_at.desc(), Ticket.id.desc()]
+    if flt.tab in (InboxTab.to_sign, InboxTab.in_progress, InboxTab.due_soon, InboxTab.overdue):
+        # work to do: the nearest deadline first
+        order.insert(0, func.coalesce(Ticket.sign_due, Ticket.reply_due).asc())
     if flt.q:
         query, rank = search_tickets(session, query, flt.q)
         if rank is not None:

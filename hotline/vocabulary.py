@@ -15,6 +15,8 @@ from hotline.enums import (
     EMERGENCY_LABELS,
     KIND_LABELS,
     LEVEL_LABELS,
+    LIMIT_KIND_LABELS,
+    LIMIT_UNIT_LABELS,
     ROLE_LABELS,
     SATISFACTION_LABELS,
     URGENCY_LABELS,
@@ -40,4 +42,6 @@ def vocabulary() -> Vocabulary:
         satisfactions=_options(SATISFACTION_LABELS),
         department_levels=_options(LEVEL_LABELS),
         department_kinds=_options(KIND_LABELS),
+        limit_kinds=_options(LIMIT_KIND_LABELS),
+        limit_units=_options(LIMIT_UNIT_LABELS),
     )

@@ -1,5 +1,5 @@
 import { api } from './client'
-import type { Page, Ticket, TicketDetail } from './types'
+import type { Page, TabCount, Ticket, TicketDetail } from './types'
 
 /** One 延期申请 with its ticket (GET /extension-requests). */
 export interface ExtensionRequestItem {
@@ -25,12 +25,16 @@ export interface TicketQuery {
   created_from?: string
   created_to?: string
   q?: string
+  /** One of the inbox tabs (待签收, 办理中, 即将超期, 已超期, 已回复, 已办结). */
+  tab?: TabCount['tab']
   page?: number
   page_size?: number
 }
 
 export const ticketsApi = {
   list: (query: TicketQuery) => api<Page<Ticket>>('tickets', { query: { ...query } as Record<string, never> }),
+  /** The inbox tabs' counts of the tickets the user may see. */
+  tabs: () => api<TabCount[]>('tickets/tabs'),
   get: (id: number) => api<TicketDetail>(`tickets/${id}`),
   /** One POST per transition (`sign`, `return`, `extension`, ...); the body carries the version seen. */
   act: (id: number, action: string, body: Record<string, unknown>) =>

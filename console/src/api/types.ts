@@ -235,4 +235,50 @@ export interface Vocabulary {
   satisfactions: Option[]
   department_levels: Option[]
   department_kinds: Option[]
+  limit_kinds: Option[]
+  limit_units: Option[]
+}
+
+/** GET /tickets/tabs: one inbox tab's count. */
+export interface TabCount {
+  tab: 'to_sign' | 'in_progress' | 'due_soon' | 'overdue' | 'replied' | 'closed'
+  label: string
+  count: number
+  exact: boolean
+}
+
+export interface Attachment {
+  id: number
+  ticket_id: number
+  filename: string
+  content_type: string
+  size: number
+  sha256: string
+  source: string
+  uploaded_by_id: number | null
+  created_at: string
+  url: string
+}
+
+export interface TimeLimit {
+  id: number
+  kind: string
+  appeal_type: string | null
+  urgency: string | null
+  amount: number
+  unit: 'seconds' | 'minutes' | 'hours' | 'working_days'
+}
+
+export interface CalendarOverride {
+  day: string
+  is_workday: boolean
+  note: string | null
+}
+
+/** POST /escalation/callbacks/{id}/answer|decide|unreachable */
+export interface CallbackOutcome {
+  callback_id: number
+  status: string
+  outcome: string
+  ticket_status: string
 }

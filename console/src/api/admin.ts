@@ -1,0 +1,46 @@
+import { api } from './client'
+import type { CalendarOverride, Department, Role, TimeLimit, User } from './types'
+
+export interface UserCreate {
+  username: string
+  display_name: string
+  password: string
+  role: Role
+  department_id: number | null
+  extension?: string | null
+}
+
+export type UserUpdate = Partial<Pick<User, 'display_name' | 'role' | 'department_id' | 'extension'>>
+
+export interface DepartmentCreate {
+  code: string
+  name: string
+  level: Department['level']
+  kind: Department['kind']
+  parent_id: number | null
+  liaison_name?: string | null
+  liaison_phone?: string | null
+}
+
+export type DepartmentUpdate = Partial<Pick<Department, 'name' | 'liaison_name' | 'liaison_phone' | 'active'>>
+
+export const adminApi = {
+  users: () => api<User[]>('users'),
+  createUser: (body: UserCreate) => api<User>('users', { json: body }),
+  updateUser: (id: number, body: UserUpdate) => api<User>(`users/${id}`, { method: 'PATCH', json: body }),
+  /** 停用 (its tokens stop working at once) / 启用. */
+  setActive: (id: number, active: boolean) => api<User>(`users/${id}/${active ? 'enable' : 'disable'}`, { method: 'POST' }),
+  resetPassword: (id: number, newPassword: string) =>
+    api<User>(`users/${id}/password`, { json: { new_password: newPassword } }),
+  createDepartment: (body: DepartmentCreate) => api<Department>('departments', { json: body }),
+  updateDepartment: (id: number, body: DepartmentUpdate) =>
+    api<Department>(`departments/${id}`, { method: 'PATCH', json: body }),
+  timeLimits: () => api<TimeLimit[]>('time-limits'),
+  setTimeLimit: (body: Omit<TimeLimit, 'id'>) => api<TimeLimit>('time-limits', { method: 'PUT', json: body }),
+  calendar: () => api<CalendarOverride[]>('calendar/overrides'),
+  setCalendar: (body: CalendarOverride) => api<CalendarOverride>('calendar/overrides', { method: 'PUT', json: body }),
+  deleteCalendar: (day: string) => api<void>(`calendar/overrides/${day}`, { method: 'DELETE' }),
+  escalationConfig: () => api<Record<string, unknown>>('escalation/config'),
+  setEscalationConfig: (body: Record<string, unknown>) =>
+    api<Record<string, unknown>>('escalation/config', { method: 'PUT', json: body }),
+}
