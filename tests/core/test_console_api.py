@@ -101,9 +101,8 @@ def test_admin_changes_an_account(client: TestClient, pg: tuple[Session, Org]) -
     hp = login(client, "hp")
     uid = org.users["hp"]
 
-    moved = client.patch(
-        f"/api/v1/users/{uid}", headers=admin, json={"department_id": org.dept["dc.hp.xy"], "display_name": "和平 联络员"}
-    )
+    change = {"department_id": org.dept["dc.hp.xy"], "display_name": "和平 联络员"}
+    moved = client.patch(f"/api/v1/users/{uid}", headers=admin, json=change)
     assert moved.status_code == 200, moved.text
     assert moved.json()["department_id"] == org.dept["dc.hp.xy"] and moved.json()["role"] == "dept_handler"
     assert moved.json()["display_name"] == "和平 联络员"
@@ -112,7 +111,8 @@ def test_admin_changes_an_account(client: TestClient, pg: tuple[Session, Org]) -
     no_dept = client.patch(f"/api/v1/users/{uid}", headers=admin, json={"department_id": None})
     assert no_dept.status_code == 422 and no_dept.json()["errors"][0]["loc"] == ["body", "department_id"]
     assert client.patch(f"/api/v1/users/{uid}", headers=admin, json={"role": "boss"}).status_code == 422
-    assert client.patch(f"/api/v1/users/{uid}", headers=admin, json={"active": False}).status_code == 422  # its own route
+    # 停用 has a route of its own
+    assert client.patch(f"/api/v1/users/{uid}", headers=admin, json={"active": False}).status_code == 422
     taken = client.patch(f"/api/v1/users/{org.users['agent']}", headers=admin, json={"extension": "8001"})
     assert taken.status_code == 200
     clash = client.patch(f"/api/v1/users/{org.users['dispatcher']}", headers=admin, json={"extension": "8001"})
