@@ -9,6 +9,7 @@ responses it can give (derived from its parameters, its dependencies and its met
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -19,10 +20,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.errors import HotlineError, error_body
+
+log = logging.getLogger("hotline.errors")
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -160,6 +163,14 @@ def install(app: FastAPI) -> None:
     async def _integrity_error(_request: Request, _exc: IntegrityError) -> JSONResponse:
         # A unique or foreign key the checks before did not catch (e.g. two requests at once).
         return _json(409, error_body("conflict", "数据与已有记录冲突（如用户名或编码重复），请刷新后重试"))
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is restarting or unreachable (the pool pings and reconnects by itself):
+        # a clear "try again" rather than a 500; the statement's values are never logged.
+        log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        body = error_body("unavailable", "数据库暂时不可用，请稍后重试")
+        return _json(503, body, {"Retry-After": "2"})
 
     app.openapi = lambda: document_errors(app)  # type: ignore[method-assign]
 

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.phone import mask_phone
@@ -60,6 +61,7 @@ class BridgeConfig:
     cdr_margin: float = 60.0
     cdr_lookback: float = 3600.0
     log_every: float = 30.0  # repeated connection failures are logged at most this often
+    write_retry: float = 1.0  # seconds before a batch the database refused is written again
 
 
 @dataclass
@@ -341,14 +343,45 @@ class Bridge:
             job,
         )
         self._calls_due, self._agents_due, self._abandoned_due, self._surveys_due = {}, {}, [], []
-        fut = asyncio.get_running_loop().run_in_executor(self._writer, self._write, *batch)
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self._writer, self._write, *batch)
         self._write_running = fut
 
-        def done(_f: asyncio.Future[Any]) -> None:
+        def done(f: asyncio.Future[Any]) -> None:
             self._write_running = None
-            self._start_write()
+            failed = None if f.cancelled() or f.exception() is not None else f.result()
+            if failed is None:
+                self._start_write()
+                return
+            # The database did not take it (restarting, unreachable): nothing is dropped, the
+            # batch waits with what comes meanwhile and is written again in a moment.
+            self._requeue(*failed)
+            loop.call_later(self.config.write_retry, self._start_write)
 
         fut.add_done_callback(done)
+
+    def _requeue(
+        self,
+        calls: list[dict[str, Any]],
+        agents: list[dict[str, Any]],
+        abandoned: list[dict[str, Any]],
+        surveys: list[tuple[str, dict[str, Any]]],
+        job: tuple[float, set[str], list[dict[str, Any]]] | None,
+    ) -> None:
+        """A batch the writer could not write, back in front of what is due (newer snapshots win)."""
+        for snap in calls:
+            self._calls_due.setdefault(snap["linkedid"], snap)
+        for snap in agents:
+            self._agents_due.setdefault(snap["interface"], snap)
+        self._abandoned_due[:0] = abandoned
+        self._surveys_due[:0] = surveys
+        if job is not None:
+            since, live, vanished = job
+            if self._reconcile_due is None:
+                self._reconcile_due = (since, live)
+            else:  # a reconnect meanwhile: look back from the earlier moment
+                self._reconcile_due = (min(since, self._reconcile_due[0]), self._reconcile_due[1])
+            self._vanished_due[:0] = vanished
 
     async def drain(self) -> None:
         """Wait until everything handed to the writer thread is in the database."""
@@ -369,7 +402,8 @@ class Bridge:
         abandoned: list[dict[str, Any]],
         surveys: list[tuple[str, dict[str, Any]]],
         reconcile_job: tuple[float, set[str], list[dict[str, Any]]] | None = None,
-    ) -> None:
+    ) -> tuple[Any, ...] | None:
+        """Write a batch; the batch back when the database could not take it (to be written again)."""
         try:
             with self.make_session() as session:
                 service.upsert_calls(session, calls)
@@ -382,10 +416,19 @@ class Bridge:
                         snap["linkedid"],
                         mask_phone(snap.get("caller_number")),
                     )
+        except OperationalError as exc:  # the database is restarting or unreachable
+            log.warning(
+                "could not write %d call(s) / %d agent(s), trying again in %.0fs: %s",
+                len(calls),
+                len(agents),
+                self.config.write_retry,
+                type(exc).__name__,
+            )
+            return (calls, agents, abandoned, surveys, reconcile_job)
         except Exception:
             log.exception("could not write %d call(s) / %d agent(s)", len(calls), len(agents))
-        if reconcile_job is not None:
-            self._reconcile(*reconcile_job)
+        if reconcile_job is not None and not self._reconcile(*reconcile_job):
+            return ([], [], [], surveys, reconcile_job)
         for kind, msg in surveys:
             try:
                 with self.make_session() as session:
@@ -395,14 +438,19 @@ class Bridge:
                         callback.handle_survey_event(session, msg)
             except Exception:
                 log.exception("could not apply survey event %s", msg.get("UserEvent") or msg.get("Event"))
+        return None
 
-    def _reconcile(self, since: float, live: set[str], vanished: list[dict[str, Any]]) -> None:
-        """Calls that ended while we were away, from Asterisk's CDR and queue log."""
+    def _reconcile(self, since: float, live: set[str], vanished: list[dict[str, Any]]) -> bool:
+        """Calls that ended while we were away, from Asterisk's CDR and queue log; False when the
+        database could not be reached (the reconciliation is done again later)."""
         try:
             with self.make_session() as session:
                 done = reconcile.reconcile(
                     session, since=since, live=live, vanished=vanished, inbound_contexts=self.config.inbound_contexts
                 )
+        except OperationalError as exc:
+            log.warning("could not reconcile calls from Asterisk's CDR now (%s); trying again", type(exc).__name__)
+            return False
         except Exception:
             log.exception(
                 "could not reconcile calls from Asterisk's CDR; closing %d unseen call(s) as abandoned", len(vanished)
@@ -410,7 +458,7 @@ class Bridge:
             with self.make_session() as session:
                 service.create_callback_tasks(session, vanished)
                 session.commit()
-            return
+            return True
         self.stats.reconciled += done.calls
         log.info(
             "reconciled %d call(s) from Asterisk's CDR since %s (%d 漏接回拨 task(s); %d already recorded)",
@@ -419,6 +467,7 @@ class Bridge:
             done.callbacks,
             done.skipped,
         )
+        return True
 
     def _deliver_pop(self, pop: dict[str, Any]) -> None:
         try:
