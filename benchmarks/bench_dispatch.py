@@ -1,5 +1,9 @@
 """Measure the dispatch decision on the labelled appeals (tests/dispatch/labelled_appeals.csv).
 
+Per split: 直派 share and accuracy, top-1, top-3, and the calibration of the confidence (accuracy of
+the first proposal by confidence band, and the share dispatched at once against its accuracy for a
+range of thresholds).
+
 Builds a fresh SQLite database with the demo organisation, the shipped catalogue and gazetteer,
 proposes a 主办 for every appeal and prints JSON: the share dispatched at once (直派), the
 accuracy of 直派, top-1 and top-3 accuracy over all rows, and the misses; also per split
@@ -7,6 +11,7 @@ accuracy of 直派, top-1 and top-3 accuracy over all rows, and the misses; also
 round 2; "holdout2": written before round 2's changes, never tuned on).
 
     .venv/bin/python benchmarks/bench_dispatch.py [--csv PATH] [--no-classifier] [--misses]
+        [--history | --history-except SPLIT] [--no-combiner]
 """
 
 from __future__ import annotations
@@ -31,33 +36,72 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def evaluate(session: Any, rows: list[dict[str, str]], *, use_classifier: bool) -> dict[str, Any]:
+# Written blind for issue 18 and kept for measurement: never fitted or tuned on.
+BLIND_SPLITS = ("holdout9", "holdout10")
+BANDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0001)
+THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
+
+
+def appeal_of(row: dict[str, str]) -> Any:
+    from dispatch.proposals import Appeal
+
+    return Appeal(
+        title=row["title"],
+        content=row["content"],
+        address=row["address"] or None,
+        category=row.get("category") or None,
+        appeal_type=row.get("appeal_type") or "complaint",
+        channel=row.get("channel") or "phone",
+        enterprise=(row.get("enterprise") or "").strip().lower() in {"1", "true", "yes"},
+    )
+
+
+def calibration(scored: list[tuple[float, bool]]) -> dict[str, Any]:
+    """Reliability (accuracy of the first proposal by confidence band) and the trade-off curve
+    (dispatching at once from each threshold: the share of appeals and its accuracy)."""
+    bands = []
+    for lo, hi in zip(BANDS, BANDS[1:], strict=False):
+        part = [ok for conf, ok in scored if lo <= conf < hi]
+        if part:
+            bands.append(
+                {"band": f"{lo:.2f}-{min(hi, 1):.2f}", "rows": len(part), "accuracy": round(sum(part) / len(part), 4)}
+            )
+    curve = []
+    for t in THRESHOLDS:
+        part = [ok for conf, ok in scored if conf >= t]
+        curve.append(
+            {
+                "threshold": t,
+                "share": round(len(part) / len(scored), 4) if scored else 0.0,
+                "accuracy": round(sum(part) / len(part), 4) if part else None,
+            }
+        )
+    return {"bands": bands, "tradeoff": curve}
+
+
+def evaluate(
+    session: Any, rows: list[dict[str, str]], *, use_classifier: bool, combination: Any = None
+) -> dict[str, Any]:
     from dispatch.departments import departments
-    from dispatch.proposals import Appeal, propose
+    from dispatch.proposals import propose
 
     depts = departments(session)
     auto = auto_ok = top1 = top3 = 0
     misses: list[dict[str, Any]] = []
     by_outcome: dict[str, int] = {}
+    scored: list[tuple[float, bool]] = []
     started = time.perf_counter()
     for row in rows:
-        appeal = Appeal(
-            title=row["title"],
-            content=row["content"],
-            address=row["address"] or None,
-            category=row.get("category") or None,
-            appeal_type=row.get("appeal_type") or "complaint",
-            channel=row.get("channel") or "phone",
-            enterprise=(row.get("enterprise") or "").strip().lower() in {"1", "true", "yes"},
-        )
+        appeal = appeal_of(row)
         expected = row["expected"].strip()
         assert expected in depts, f"unknown department code in the labels: {expected}"
-        proposed = propose(session, appeal, use_classifier=use_classifier)
+        proposed = propose(session, appeal, use_classifier=use_classifier, combination=combination)
         codes = [p.primary.code for p in proposed.proposals]
         ok1 = bool(codes) and codes[0] == expected
         ok3 = expected in codes[:3]
         top1 += ok1
         top3 += ok3
+        scored.append((proposed.confidence, ok1))
         kind = "auto" if proposed.auto else "queue"
         by_outcome[kind] = by_outcome.get(kind, 0) + 1
         if proposed.auto:
@@ -72,6 +116,7 @@ def evaluate(session: Any, rows: list[dict[str, str]], *, use_classifier: bool) 
                     "proposed": codes[:3],
                     "auto": proposed.auto,
                     "reason": proposed.reason,
+                    "confidence": round(proposed.confidence, 3),
                 }
             )
     n = len(rows)
@@ -85,6 +130,7 @@ def evaluate(session: Any, rows: list[dict[str, str]], *, use_classifier: bool) 
         "top3_accuracy": round(top3 / n, 4) if n else 0.0,
         "queued": n - auto,
         "ms_per_appeal": round((time.perf_counter() - started) * 1000 / max(n, 1), 2),
+        "calibration": calibration(scored),
         "misses": misses,
     }
 
@@ -114,7 +160,7 @@ def build_database(directory: Path) -> Any:
     return session
 
 
-def use_history_model(rows: list[dict[str, str]], held_out: str) -> None:
+def use_history_model(rows: list[dict[str, str]], held_out: str | tuple[str, ...]) -> str:
     """Stand in for a center's own model: train the classifier's category and department heads on
     the labelled appeals of every split but ``held_out`` (department labels are our codes, as a
     center's dispatch history gives them) and promote it in the core's registry, as a center's
@@ -123,13 +169,16 @@ def use_history_model(rows: list[dict[str, str]], held_out: str) -> None:
     from classifier.io import Example
     from hotline import classification
 
+    held = (held_out,) if isinstance(held_out, str) else held_out
     history = [
         Example(title=r["title"], text=r["content"], category=r["category"] or None, department=r["expected"])
         for r in rows
-        if r.get("split") != held_out
+        if r.get("split") not in held
     ]
     registry = classification.registry()
-    registry.promote(registry.add(train_model(history)))
+    version: str = registry.add(train_model(history))
+    registry.promote(version)
+    return version
 
 
 def main() -> None:
@@ -142,6 +191,12 @@ def main() -> None:
         metavar="SPLIT",
         help="consult a model trained on the labelled appeals of all other splits (a center's history)",
     )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help=f"consult a model trained on the training splits only (all but {', '.join(BLIND_SPLITS)})",
+    )
+    parser.add_argument("--no-combiner", action="store_true", help="rank by the rules' precedence (before issue 18)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         session = build_database(Path(tmp))
@@ -149,6 +204,13 @@ def main() -> None:
             rows = read_rows(args.csv)
             if args.history_except:
                 use_history_model(rows, args.history_except)
+            elif args.history:
+                use_history_model(rows, BLIND_SPLITS)
+            if args.no_combiner:
+                from dispatch.config import set_setting
+
+                set_setting(session, "use_combiner", False)
+                session.commit()
             result = evaluate(session, rows, use_classifier=not args.no_classifier)
             splits = sorted({r.get("split") or "all" for r in rows})
             if len(splits) > 1:

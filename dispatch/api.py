@@ -16,6 +16,7 @@ from dispatch import repeats as repeat_candidates
 from dispatch.models import DispatchDecision, DispatchRule
 from dispatch.queue import queue as waiting_queue
 from dispatch.return_rates import return_rates as compute_return_rates
+from dispatch.return_rates import rule_return_rates as compute_rule_return_rates
 from hotline import access
 from hotline.auth import get_current_user, require_roles
 from hotline.bodylimit import body_limit
@@ -184,18 +185,32 @@ def settle(coordination_id: int, body: schemas.SettleIn, user: Supervisor, sessi
 # ---------------------------------------------------------------- 回退率
 
 
-@router.get("/return-rates", response_model=list[schemas.ReturnRateOut])
-def return_rates(user: CurrentUser, session: DB, since: datetime | None = None, until: datetime | None = None) -> Any:
-    """回退率 per department; a department sees its own (and its units')."""
+def _check_period(since: datetime | None, until: datetime | None) -> None:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput("时间须带时区（如 2026-11-22T00:00:00+08:00）", field=name, where="query")
+
+
+@router.get("/return-rates", response_model=list[schemas.ReturnRateOut])
+def return_rates(user: CurrentUser, session: DB, since: datetime | None = None, until: datetime | None = None) -> Any:
+    """回退率 per department; a department sees its own (and its units')."""
+    _check_period(since, until)
     within = None
     if access.is_department_user(user):
         if user.department_id is None:
             return []
         within = user.department_id
     return compute_return_rates(session, since=since, until=until, within=within)
+
+
+@router.get("/rule-return-rates", response_model=list[schemas.RuleReturnRateOut])
+def rule_return_rates(
+    user: Supervisor, session: DB, since: datetime | None = None, until: datetime | None = None
+) -> Any:
+    """回退率 per rule of the 派单目录 (supervisor, admin): a rule that keeps sending tickets to the
+    wrong department shows itself."""
+    _check_period(since, until)
+    return compute_rule_return_rates(session, since=since, until=until)
 
 
 # ---------------------------------------------------------------- 并单

@@ -17,7 +17,10 @@ SETTLE_ROLES = frozenset({Role.supervisor, Role.admin})
 
 DEFAULTS: dict[str, Any] = {
     "auto_enabled": True,  # 直派 at all
-    "auto_threshold": 0.8,  # a proposal this certain is dispatched at once
+    # 直派 when the calibrated probability that the 主办 is right is at least this (chosen from the
+    # trade-off curve of the training splits, dispatch/README.md "Calibrated confidence")
+    "auto_threshold": 0.8,
+    "use_combiner": True,  # rank by the learned combination (dispatch/combiner.py) when it is fitted
     "fallback_auto": True,  # 兜底 to the district when no rule covers the appeal
     "fallbacks": {},  # district code → department code taking its 兜底 (default: the district itself)
     "agent_hold_seconds": 90,  # an agent's ticket waits this long before 直派 (the agent may still 直办)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch import classify
+from dispatch import classify, combiner
 from dispatch.catalogue import catalogue
 from dispatch.config import settings
 from dispatch.departments import Dept, departments
@@ -97,6 +97,8 @@ class Proposed:
     reason: str
     catalogue_version: int
     excluded: list[int]
+    # the combiner's inputs (candidates, their features, the appeal's, history model or not), for fitting
+    features: tuple[list[Dept], list[list[float]], list[float], bool] | None = None
 
     @property
     def top(self) -> Proposal | None:
@@ -178,6 +180,126 @@ def _history_doubt(
     return dept, float(prob)
 
 
+_SOURCE_LABELS = {"classifier": "分类模型建议", "fallback": "属地兜底", "territorial": "属地", "rule": "派单目录"}
+
+
+def _model_probs(
+    cfg: dict[str, Any], opinion: classify.Opinion | None, depts: dict[str, Dept]
+) -> tuple[dict[int, float], dict[int, float], bool]:
+    """The department model's probabilities, split: labels naming our departments exactly (by code
+    or name: a model trained on this center's history) and generic labels mapped by name (the
+    shipped model). The third value says whether the model is a history model."""
+    exact: dict[int, float] = {}
+    generic: dict[int, float] = {}
+    if opinion is None or not opinion.departments:
+        return exact, generic, False
+    by_name = {d.name: d for d in depts.values()}
+    mapping = cfg["classifier_department_map"] or {}
+    for label, prob in opinion.departments:
+        dept = depts.get(str(label)) or by_name.get(str(label))
+        if dept is not None:
+            exact.setdefault(dept.id, float(prob))
+            continue
+        mapped = _label_to_dept(str(label), depts, mapping)
+        if mapped is not None:
+            generic.setdefault(mapped.id, float(prob))
+    first = str(opinion.departments[0][0])
+    return exact, generic, first in depts or first in by_name
+
+
+def candidate_features(
+    comb: combiner.Combiner,
+    proposals: Sequence[Proposal],
+    rule_first: Sequence[Proposal],
+    opinion: classify.Opinion | None,
+    category: str | None,
+    place: Place,
+    fallback: Dept | None,
+    depts: dict[str, Dept],
+    cfg: dict[str, Any],
+) -> tuple[list[Dept], list[list[float]], list[float], bool]:
+    """The candidates (every department proposed, the 属地 units, the model's departments) with the
+    features of :data:`combiner.CANDIDATE_FEATURES`, and the appeal's :data:`combiner.APPEAL_FEATURES`."""
+    exact, generic, with_history = _model_probs(cfg, opinion, depts)
+    by_id = {d.id: d for d in depts.values()}
+    rule_depts: list[int] = []
+    for p in rule_first:
+        if p.primary.id not in rule_depts:
+            rule_depts.append(p.primary.id)
+    top_rule = rule_first[0] if rule_first else None
+    history_first = max(exact, key=lambda k: exact[k]) if exact and with_history else None
+    units = [depts[c] for c in (place.street, place.district) if c and c in depts]
+    seen: list[Dept] = []
+    for d in [*(p.primary for p in proposals), *units, *(by_id[i] for i in exact if i in by_id)]:
+        if all(d.id != s.id for s in seen):
+            seen.append(d)
+    rows: list[list[float]] = []
+    for d in seen:
+        mine = [p for p in rule_first if p.primary.id == d.id]
+        best = max(mine, key=lambda p: p.score) if mine else None
+        share, cat_first = comb.category_prior(category, d.code)
+        territorial_unit = d.code in (place.street, place.district)
+        f = {
+            "rule_score": best.score if best else 0.0,
+            "rule_first": float(bool(rule_depts) and rule_depts[0] == d.id),
+            "rule_second": float(len(rule_depts) > 1 and rule_depts[1] == d.id),
+            "rule_priority": (best.rule.priority / 100 if best and best.rule else 0.0),
+            "rule_title": float(any(p.title_hit for p in mine)),
+            "rule_count": min(len(mine), 3) / 3,
+            "rule_catchall": float(bool(best and best.rule and best.rule.priority <= 30)),
+            "rule_territorial": float(bool(best and best.rule and best.rule.primary in TERRITORIAL_TOKENS)),
+            "rule_assist": float(top_rule is not None and any(a.id == d.id for a in top_rule.assists)),
+            "history_prob": exact.get(d.id, 0.0) if with_history else 0.0,
+            "history_first": float(history_first == d.id),
+            "generic_prob": generic.get(d.id, 0.0) + (0.0 if with_history else exact.get(d.id, 0.0)),
+            "category_prior": share,
+            "category_first": float(cat_first),
+            "is_street": float(d.code == place.street),
+            "is_district": float(d.code == place.district),
+            "is_fallback": float(fallback is not None and d.id == fallback.id),
+            "place_unsure": float(territorial_unit and (place.ambiguous or place.conflict)),
+        }
+        rows.append([f[name] for name in combiner.CANDIDATE_FEATURES])
+    appeal = {
+        "bias": 1.0,
+        "no_rule": float(not rule_first),
+        "rule_departments": min(len(rule_depts), 4) / 4,
+        "no_place": float(place.district is None),
+        "history_missing": float(not with_history),
+    }
+    return seen, rows, [appeal[name] for name in combiner.APPEAL_FEATURES], with_history
+
+
+def _combine(
+    comb: combiner.Combiner,
+    features: tuple[list[Dept], list[list[float]], list[float], bool],
+    proposals: list[Proposal],
+    place: Place,
+    usable: Any,
+) -> list[Proposal]:
+    """Rank the candidates by the combiner's calibrated probability; each proposal's score becomes it.
+    The 属地 unit is a candidate like any other: it is in the first three only when it earns it."""
+    cands, rows, appeal, with_history = features
+    probs = comb.params(with_history).probabilities(rows, appeal)
+    out: list[Proposal] = []
+    for dept, prob in sorted(zip(cands, probs, strict=True), key=lambda dp: -dp[1]):
+        if not usable(dept):
+            continue
+        same = [p for p in proposals if p.primary.id == dept.id]
+        rule_p = [p for p in same if p.source == "rule"]
+        if rule_p:
+            chosen = rule_p[0]
+        elif same:
+            chosen = same[0]
+        else:
+            why = f"属地：{dept.name}（{'、'.join(place.matched) or '地址'}）"
+            chosen = Proposal(dept, [], 0.0, "territorial", "属地", None, [why])
+        chosen.score = prob
+        chosen.reasons.append(f"综合评分（规则、业务领域、历史派单模型）：{prob:.2f}")
+        out.append(chosen)
+    return out
+
+
 TERRITORIAL_SLOT = 2  # the 属地 unit is offered at the latest as the third proposal (the queue shows three)
 
 
@@ -207,6 +329,7 @@ def propose(
     *,
     exclude: Iterable[int] = (),
     use_classifier: bool = True,
+    combination: combiner.Combiner | None = None,
 ) -> Proposed:
     """The 派单 proposal for one appeal: rules, place, classifier and 兜底, best first, with reasons."""
     depts = departments(session)
@@ -321,19 +444,22 @@ def propose(
         reason = f"兜底：{_place_label(place, depts)}所在区 → {fallback.name}"
         proposals.append(Proposal(fallback, [], 0.3 if rule_first else 0.6, "fallback", "属地", None, [reason]))
 
-    # Best first; one proposal per 主办 (the first, from the highest rule, keeps its place). The
-    # catalogue's rules come before the model's own department proposals: the center wrote the
-    # rules, while the model (on day one the shipped one, trained on a generic corpus) only
-    # reinforces the rule it agrees with (above) or fills in where no rule matched. Measured on
-    # the labelled appeals, letting a confident model jump ahead of a rule never fixed a 主办 and
-    # broke 16 (see dispatch/README.md, "Classifier").
-    ordered: list[Proposal] = []
-    others = sorted((p for p in proposals if p.source != "rule"), key=lambda p: -p.score)
-    candidates = [*rule_first, *others]
-    for p in candidates:
-        if all(q.primary.id != p.primary.id for q in ordered):
-            ordered.append(p)
-    _offer_territorial(ordered, place, depts, usable)
+    comb = combination or (combiner.load() if cfg["use_combiner"] else None)
+    features = None
+    if comb is not None and rules:
+        features = candidate_features(comb, proposals, rule_first, opinion, category, place, fallback, depts, cfg)
+        ordered = _combine(comb, features, proposals, place, usable)
+    else:
+        # Without a fitted combination: best first; one proposal per 主办 (the first, from the highest
+        # rule, keeps its place). The catalogue's rules come before the model's own department
+        # proposals: measured on the labelled appeals, letting a confident model jump ahead of a rule
+        # never fixed a 主办 and broke 16 (see dispatch/README.md, "Classifier").
+        ordered = []
+        others = sorted((p for p in proposals if p.source != "rule"), key=lambda p: -p.score)
+        for p in [*rule_first, *others]:
+            if all(q.primary.id != p.primary.id for q in ordered):
+                ordered.append(p)
+        _offer_territorial(ordered, place, depts, usable)
 
     threshold = float(cfg["auto_threshold"])
     top = ordered[0] if ordered else None
@@ -348,6 +474,13 @@ def propose(
             reason = f"地址有歧义（{'、'.join(place.matched)}），无法确定所在区，请人工派单"
         else:
             reason = "派单目录未覆盖且无法识别地址所在区，请人工派单"
+    elif comb is not None:
+        # The calibrated probability that this 主办 is right decides, whatever proposed it.
+        auto = confidence >= threshold and (top.source != "fallback" or bool(cfg["fallback_auto"]))
+        what = f"派单目录「{top.rule.name}」" if top.rule is not None else _SOURCE_LABELS[top.source]
+        reason = f"{what}：{top.mode}，{top.primary.name}，综合置信度 {confidence:.2f}" + (
+            "" if auto else f"（低于直派阈值 {threshold}，请派单员确认）"
+        )
     elif top.source == "fallback":
         auto = bool(cfg["fallback_auto"]) and (doubt is None or doubt[0].id == top.primary.id)
         reason = f"派单目录未覆盖，按属地兜底派至{top.primary.name}"
@@ -363,7 +496,7 @@ def propose(
             "" if auto else f"（低于直派阈值 {threshold}）"
         )
     auto = auto and bool(cfg["auto_enabled"])
-    return Proposed(ordered, place, opinion, confidence, auto, reason, version, sorted(excluded))
+    return Proposed(ordered, place, opinion, confidence, auto, reason, version, sorted(excluded), features)
 
 
 def decision_reasons(decision: DispatchDecision) -> dict[str, Any]:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.models import DispatchCoordination, DispatchDecision, DispatchRepeatCandidate
-from hotline.enums import TicketStatus
+from hotline.enums import TicketStatus, Urgency
 from hotline.models import Ticket
+
+URGENCY_RANK = case((Ticket.urgency == Urgency.critical.value, 0), (Ticket.urgency == Urgency.urgent.value, 1), else_=2)
 
 
 def queue(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
-    """Tickets waiting for a dispatcher (registered, or returned and not in coordination), oldest first,
+    """Tickets waiting for a dispatcher (registered, or returned and not in coordination), urgent first,
+    then oldest first,
     each with the top three proposals of its latest decision and its 并单 candidates."""
     in_coordination = select(DispatchCoordination.ticket_id).where(DispatchCoordination.status == "open")
     tickets = session.scalars(
@@ -22,7 +25,8 @@ def queue(session: Session, *, limit: int = 100) -> list[dict[str, Any]]:
             Ticket.status.in_([TicketStatus.registered.value, TicketStatus.returned.value]),
             Ticket.id.not_in(in_coordination),
         )
-        .order_by(Ticket.created_at, Ticket.id)
+        # urgent tickets first (特急, then 紧急), then oldest first
+        .order_by(URGENCY_RANK, Ticket.created_at, Ticket.id)
         .limit(limit)
     ).all()
     ids = [t.id for t in tickets]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.alerts import alert_dispatchers
 from dispatch.config import DISPATCH_ROLES, require_role, setting
 from dispatch.models import DispatchDecision, DispatchPending
 from dispatch.proposals import (
@@ -80,10 +81,14 @@ def route_new_ticket(session: Session, ticket: Ticket) -> DispatchDecision:
     if proposed.auto and repeats:
         best = max(repeats, key=lambda r: r.score)
         reason = f"疑似重复诉求（与工单 #{best.candidate_id} 相似度 {best.score:.2f}），请先核实是否并单"
-        return record_decision(session, ticket, proposed, kind="initial", outcome="queued", actor=None, reason=reason)
+        queued = record_decision(session, ticket, proposed, kind="initial", outcome="queued", actor=None, reason=reason)
+        alert_dispatchers(session, ticket, queued)
+        return queued
     if not proposed.auto or top is None:
         outcome = "queued" if top is not None else "not_routable"
-        return record_decision(session, ticket, proposed, kind="initial", outcome=outcome, actor=None)
+        queued = record_decision(session, ticket, proposed, kind="initial", outcome=outcome, actor=None)
+        alert_dispatchers(session, ticket, queued)  # an urgent ticket does not wait its turn
+        return queued
     creator = session.get(User, ticket.created_by_id) if ticket.created_by_id else None
     hold = int(setting(session, "agent_hold_seconds"))
     # the hold counts from registration, not from when the worker got to the ticket

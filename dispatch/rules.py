@@ -7,6 +7,9 @@ item is a nested group or a leaf; a leaf with several keys holds when each key h
 ======================  ==========================================================
 ``keywords: [..]``      title or content contains any of the words
 ``keywords_all: [..]``  ... contains every one of them
+``about: [..]``         the appeal is about one of these: a word counts only where it is not
+                        named as a place or in passing ("在菜市场买的肉", "超市门口", "拿身份证去…",
+                        "租房住的小区": see :func:`in_passing`)
 ``regex: "..."``        ... matches the regular expression
 ``category: [..]``      业务领域 is one of (the ticket's, else the classifier's confident one)
 ``appeal_type: [..]``   诉求类型 (consult, help, complaint, report, suggestion, praise, other)
@@ -32,7 +35,17 @@ from typing import Any
 from hotline.enums import AppealType, Channel, Urgency
 
 GROUP_KEYS = ("all", "any", "none")
-LIST_LEAVES = ("keywords", "keywords_all", "category", "appeal_type", "channel", "urgency", "district", "street")
+LIST_LEAVES = (
+    "keywords",
+    "keywords_all",
+    "about",
+    "category",
+    "appeal_type",
+    "channel",
+    "urgency",
+    "district",
+    "street",
+)
 BOOL_LEAVES = ("enterprise", "has_place")
 LEAF_KEYS = (*LIST_LEAVES, *BOOL_LEAVES, "regex")
 TERRITORIAL_TOKENS = ("@street", "@district", "@community")
@@ -107,7 +120,8 @@ def validate_conditions(cond: Any, where: str = "conditions") -> dict[str, Any]:
                 raise RuleError(f"{where}.{key} 必须是非空字符串列表")
             if key in ENUMS and not set(values) <= ENUMS[key]:
                 raise RuleError(f"{where}.{key} 取值无效：{sorted(set(values) - ENUMS[key])}")
-            leaf[key] = [normalize_text(v) for v in values] if key.startswith("keywords") else list(values)
+            textual = key.startswith("keywords") or key == "about"
+            leaf[key] = [normalize_text(v) for v in values] if textual else list(values)
     return leaf
 
 
@@ -120,9 +134,53 @@ def count_leaves(cond: dict[str, Any]) -> int:
     return len(cond)
 
 
+# A word is named as a place when a locative follows it ("超市门口", "菜市场里买的", "商场旁边"), or a
+# preposition of place or movement stands right before the phrase it ends ("在东门农贸市场买的");
+# a document or an institution is named in passing when it is the instrument of another action
+# ("拿身份证去…", "用医保卡…", "带着户口本…") or part of a description of the caller ("租房住的").
+_PLACE_AFTER = re.compile(
+    r"(门口|旁边|附近|对面|边上|周边|周围|隔壁|楼上|楼下|后面|前面|后门|侧门|出口|入口|停车场|那边|这边|(里|内|里面)(买|的|有))"
+    r"|(买|购买|买的|买了|买到|购买的|购买了)"
+)
+_PLACE_BEFORE = re.compile(r"(在|到|去|从|路过|经过|途经|位于|住在|靠近|挨着|紧邻)[^，。！？；,.!?;]{0,8}$")
+_PASSING_BEFORE = re.compile(r"(拿|用|带|带着|凭|持|出示|刷|复印)[^，。！？；,.!?;]{0,3}$")
+_PASSING_AFTER = re.compile(r"(住的|住在|的房子里|那里|去办|来办|办理其他)")
+
+
+def in_passing(text: str, start: int, end: int) -> bool:
+    """The word ``text[start:end]`` is named as a place, an instrument or a description, not as
+    what the appeal is about (a market where the bad meat was bought is not a market matter)."""
+    after = text[end : end + 4]
+    before = text[max(0, start - 12) : start]
+    return bool(
+        _PLACE_AFTER.match(after)
+        or _PLACE_BEFORE.search(before)
+        or _PASSING_BEFORE.search(before)
+        or _PASSING_AFTER.match(after)
+    )
+
+
+def _about(words: list[str], text: str) -> list[str]:
+    """The words that occur at least once as the matter (not only in passing)."""
+    hits = []
+    for w in words:
+        start = text.find(w)
+        while start >= 0:
+            if not in_passing(text, start, start + len(w)):
+                hits.append(w)
+                break
+            start = text.find(w, start + 1)
+    return hits
+
+
 def _leaf(cond: dict[str, Any], facts: Facts) -> bool:
     for key, value in cond.items():
-        if key == "keywords":
+        if key == "about":
+            hits = _about(value, facts.text)
+            if not hits:
+                return False
+            facts.matched.extend(hits)
+        elif key == "keywords":
             hits = [w for w in value if w in facts.text]
             if not hits:
                 return False

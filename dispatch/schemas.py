@@ -146,6 +146,15 @@ class ReturnRateOut(BaseModel):
     return_rate: float
 
 
+class RuleReturnRateOut(BaseModel):
+    rule_code: str | None  # None: dispatches no rule decided (a dispatcher's own choice, 兜底, the model)
+    rule_name: str | None
+    dispatched: int
+    auto: int  # of them 直派
+    returned: int
+    return_rate: float
+
+
 class RuleIn(Strict):
     code: Code
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

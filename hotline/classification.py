@@ -180,11 +180,54 @@ def record_corrections(session: Session, ticket: Ticket, actor: User) -> list[Cl
     return rows
 
 
+def _department_example_exists(session: Session, ticket_id: int, label: str | None) -> bool:
+    return (
+        session.scalar(
+            select(ClassificationFeedback.id)
+            .where(
+                ClassificationFeedback.ticket_id == ticket_id,
+                ClassificationFeedback.head == "department",
+                ClassificationFeedback.label == label,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def learn_department_on_redispatch(session: Session, ticket: Ticket, event: TimelineEvent) -> None:
+    """An accepted 退单 (改派, by a dispatcher or a supervisor's ruling): the department it goes to now
+    is a labelled example for the department head, kept at once (the next retraining learns it; the
+    ticket may take weeks to close), with the department that refused it as what was predicted."""
+    data = event.data or {}
+    new_id, old_id = data.get("primary_department_id"), data.get("from_department_id")
+    if not isinstance(new_id, int):
+        return
+    wanted = select(Department.id, Department.name).where(Department.id.in_([new_id, old_id or 0]))
+    names = {dept_id: name for dept_id, name in session.execute(wanted)}
+    session.add(
+        ClassificationFeedback(
+            ticket_id=ticket.id,
+            head="department",
+            predicted=names.get(old_id) if isinstance(old_id, int) else None,
+            label=names.get(new_id),
+            model_version=(ticket.classification or {}).get("model_version"),
+            title=ticket.title,
+            text=ticket.content,
+            actor_id=event.actor_id,
+            created_at=utcnow(),
+        )
+    )
+
+
 def learn_department_on_close(session: Session, ticket: Ticket, event: TimelineEvent) -> None:
-    """A ticket closed after being handled: its 主办 department is what the department head learns."""
+    """A ticket closed after being handled: its 主办 department is what the department head learns
+    (once: a 改派 to the same department already taught it)."""
     if ticket.primary_department_id is None or ticket.resolution != "handled":
         return
     name = session.scalar(select(Department.name).where(Department.id == ticket.primary_department_id))
+    if _department_example_exists(session, ticket.id, name):
+        return
     session.add(
         ClassificationFeedback(
             ticket_id=ticket.id,

@@ -23,9 +23,10 @@ def install() -> None:
     _installed = True
     # -- core: the department that handled a closed ticket is a labelled example
     from hotline import hooks
-    from hotline.classification import learn_department_on_close
+    from hotline.classification import learn_department_on_close, learn_department_on_redispatch
 
     hooks.subscribe("close", learn_department_on_close)
+    hooks.subscribe("accept_return", learn_department_on_redispatch)
     # -- dispatch: subscriptions
     from dispatch.events import subscribe as subscribe_dispatch
 

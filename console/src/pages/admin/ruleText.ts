@@ -9,6 +9,7 @@ export const DEPT_TOKENS: Record<string, string> = {
 const LEAF_LABELS: Record<string, string> = {
   keywords: '含任一词',
   keywords_all: '同时含',
+  about: '诉求对象为（非顺带提及）',
   regex: '正则',
   category: '业务领域',
   appeal_type: '诉求类型',
