@@ -196,6 +196,7 @@ def main() -> None:
         action="store_true",
         help=f"consult a model trained on the training splits only (all but {', '.join(BLIND_SPLITS)})",
     )
+    parser.add_argument("--splits", help="only these splits (comma-separated)")
     parser.add_argument("--no-combiner", action="store_true", help="rank by the rules' precedence (before issue 18)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -211,6 +212,8 @@ def main() -> None:
 
                 set_setting(session, "use_combiner", False)
                 session.commit()
+            if args.splits:  # measured on these only (the history model above learnt from the others)
+                rows = [r for r in rows if r.get("split") in set(args.splits.split(","))]
             result = evaluate(session, rows, use_classifier=not args.no_classifier)
             splits = sorted({r.get("split") or "all" for r in rows})
             if len(splits) > 1:

@@ -14,11 +14,12 @@ first candidate is the probability that a 直派 to it is right; it is fitted by
 (L2-penalised), which makes it calibrated on the rows it was fitted on, and its calibration on rows
 never seen is measured by ``benchmarks/bench_dispatch.py`` (accuracy by confidence band).
 
-Two parameter sets: ``history`` (a model trained on this center's own dispatch history answers by
-our department codes or names) and ``plain`` (rules with the shipped generic classifier, or rules
-alone). ``benchmarks/fit_dispatch_combiner.py`` fits both on the training splits of the labelled
-appeals and writes ``dispatch/data/combiner.json``; a center refits it on its own history the same
-way. The category → department table (the classifier's category as a scorer) is part of the file.
+Three parameter sets, by what answered: ``history`` (a model trained on this center's own dispatch
+history, naming our departments by code or name), ``plain`` (the shipped generic classifier) and
+``rules`` (no classifier opinion at all). ``benchmarks/fit_dispatch_combiner.py`` fits them on the
+training splits of the labelled appeals and writes ``dispatch/data/combiner.json``; a center refits
+it on its own history the same way. The category → department table (the classifier's category as
+a scorer) is part of the file.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+MODES = ("history", "plain", "rules")
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "combiner.json"
 
 # Per candidate department.
@@ -86,11 +88,13 @@ class Combiner:
     version: str
     history: Params
     plain: Params
+    rules: Params
     category_table: dict[str, dict[str, float]]  # 业务领域 → {department code: share}
     trained_on: str
 
-    def params(self, with_history: bool) -> Params:
-        return self.history if with_history else self.plain
+    def params(self, mode: str) -> Params:
+        """``history``, ``plain`` or ``rules`` (see :data:`MODES`)."""
+        return {"history": self.history, "plain": self.plain, "rules": self.rules}[mode]
 
     def category_prior(self, category: str | None, code: str) -> tuple[float, bool]:
         table = self.category_table.get(category or "") or {}
@@ -105,6 +109,7 @@ class Combiner:
             "appeal_features": list(APPEAL_FEATURES),
             "history": {"w": self.history.w, "v": self.history.v},
             "plain": {"w": self.plain.w, "v": self.plain.v},
+            "rules": {"w": self.rules.w, "v": self.rules.v},
             "category_table": self.category_table,
         }
 
@@ -118,6 +123,7 @@ class Combiner:
             version=str(data["version"]),
             history=Params(list(data["history"]["w"]), list(data["history"]["v"])),
             plain=Params(list(data["plain"]["w"]), list(data["plain"]["v"])),
+            rules=Params(list(data["rules"]["w"]), list(data["rules"]["v"])),
             category_table=data["category_table"],
             trained_on=str(data.get("trained_on", "")),
         )

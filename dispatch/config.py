@@ -19,8 +19,11 @@ DEFAULTS: dict[str, Any] = {
     "auto_enabled": True,  # 直派 at all
     # 直派 when the calibrated probability that the 主办 is right is at least this (chosen from the
     # trade-off curve of the training splits, dispatch/README.md "Calibrated confidence")
-    "auto_threshold": 0.8,
+    "auto_threshold": 0.93,
     "use_combiner": True,  # rank by the learned combination (dispatch/combiner.py) when it is fitted
+    # without the combination (use_combiner off, or none fitted): 直派 when the winning rule's own
+    # confidence is at least this
+    "rule_auto_threshold": 0.8,
     "fallback_auto": True,  # 兜底 to the district when no rule covers the appeal
     "fallbacks": {},  # district code → department code taking its 兜底 (default: the district itself)
     "agent_hold_seconds": 90,  # an agent's ticket waits this long before 直派 (the agent may still 直办)

@@ -97,8 +97,8 @@ class Proposed:
     reason: str
     catalogue_version: int
     excluded: list[int]
-    # the combiner's inputs (candidates, their features, the appeal's, history model or not), for fitting
-    features: tuple[list[Dept], list[list[float]], list[float], bool] | None = None
+    # (candidates, their features, the appeal's, the mode: history, plain or rules), for fitting
+    features: tuple[list[Dept], list[list[float]], list[float], str] | None = None
 
     @property
     def top(self) -> Proposal | None:
@@ -217,7 +217,7 @@ def candidate_features(
     fallback: Dept | None,
     depts: dict[str, Dept],
     cfg: dict[str, Any],
-) -> tuple[list[Dept], list[list[float]], list[float], bool]:
+) -> tuple[list[Dept], list[list[float]], list[float], str]:
     """The candidates (every department proposed, the 属地 units, the model's departments) with the
     features of :data:`combiner.CANDIDATE_FEATURES`, and the appeal's :data:`combiner.APPEAL_FEATURES`."""
     exact, generic, with_history = _model_probs(cfg, opinion, depts)
@@ -267,20 +267,21 @@ def candidate_features(
         "no_place": float(place.district is None),
         "history_missing": float(not with_history),
     }
-    return seen, rows, [appeal[name] for name in combiner.APPEAL_FEATURES], with_history
+    mode = "history" if with_history else ("plain" if opinion is not None and opinion.departments else "rules")
+    return seen, rows, [appeal[name] for name in combiner.APPEAL_FEATURES], mode
 
 
 def _combine(
     comb: combiner.Combiner,
-    features: tuple[list[Dept], list[list[float]], list[float], bool],
+    features: tuple[list[Dept], list[list[float]], list[float], str],
     proposals: list[Proposal],
     place: Place,
     usable: Any,
 ) -> list[Proposal]:
     """Rank the candidates by the combiner's calibrated probability; each proposal's score becomes it.
     The 属地 unit is a candidate like any other: it is in the first three only when it earns it."""
-    cands, rows, appeal, with_history = features
-    probs = comb.params(with_history).probabilities(rows, appeal)
+    cands, rows, appeal, mode = features
+    probs = comb.params(mode).probabilities(rows, appeal)
     out: list[Proposal] = []
     for dept, prob in sorted(zip(cands, probs, strict=True), key=lambda dp: -dp[1]):
         if not usable(dept):
@@ -490,10 +491,11 @@ def propose(
         auto = confidence >= float(cfg["classifier_auto"])
         reason = f"派单目录未覆盖，按分类模型建议（{confidence:.2f}）"
     else:
-        auto = confidence >= threshold
+        rule_threshold = float(cfg["rule_auto_threshold"])
+        auto = confidence >= rule_threshold
         assert top.rule is not None
         reason = f"派单目录「{top.rule.name}」：{top.mode}，确定度 {confidence:.2f}" + (
-            "" if auto else f"（低于直派阈值 {threshold}）"
+            "" if auto else f"（低于直派阈值 {rule_threshold}）"
         )
     auto = auto and bool(cfg["auto_enabled"])
     return Proposed(ordered, place, opinion, confidence, auto, reason, version, sorted(excluded), features)

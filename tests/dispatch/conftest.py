@@ -70,6 +70,10 @@ def load_city(session: Session, org: Org) -> City:
     set_setting(session, "agent_hold_seconds", 0)
     # Rules, gazetteer and 兜底 only: classifier/ is another package's moving model (it has its own test).
     set_setting(session, "use_classifier", False)
+    # The catalogue's mechanics (precedence, 属地, 兜底, 退单, coordination, repeats) are tested on the
+    # rules' own ranking; the learned combination and its calibrated threshold have their own tests
+    # (test_confidence.py, with_combiner) and the labelled appeals measure it (test_benchmark.py).
+    set_setting(session, "use_combiner", False)
     session.commit()
     return City(org=org, dept=depts, users=users)
 
@@ -84,6 +88,14 @@ def city(db: tuple[Session, Org]) -> Iterator[tuple[Session, City]]:
 def pg_city(pg: tuple[Session, Org]) -> Iterator[tuple[Session, City]]:
     session, org = pg
     yield session, load_city(session, org)
+
+
+def with_combiner(session: Session) -> None:
+    """Rank by the shipped learned combination, as a center does by default."""
+    from dispatch.config import set_setting
+
+    set_setting(session, "use_combiner", True)
+    session.commit()
 
 
 def route(ticket_id: int) -> str:

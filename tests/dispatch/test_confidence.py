@@ -17,7 +17,7 @@ from hotline import lifecycle
 from hotline.classification import training_examples
 from hotline.enums import AppealType, Channel, TicketStatus, Urgency
 from hotline.models import ClassificationFeedback, Department, Ticket, TimelineEvent
-from tests.dispatch.conftest import route
+from tests.dispatch.conftest import route, with_combiner
 from tests.dispatch.test_service import Ctx, _returned, latest, register
 
 MARKET = validate_conditions({"any": [{"about": ["农贸市场", "菜市场", "超市"]}]})
@@ -42,23 +42,28 @@ def test_an_appeal_naming_a_market_only_as_a_place_does_not_go_to_its_bureau(cit
         content="昨天在东城区和平街道的农贸市场买的猪肉，回家一闻有臭味，家里人吃了拉肚子。",
         address="东城区和平街道",
     )
-    proposed = propose(session, appeal)
-    assert proposed.top is not None and proposed.top.primary.code == "scjg"
-    assert all(p.rule is None or p.rule.code != "COM-MARKETS" for p in proposed.proposals)
-    # The market as the matter still goes to 商务.
-    about = propose(session, Appeal(title="农贸市场管理混乱", content="农贸市场乱收摊位费，没人管。"))
-    assert about.top is not None and about.top.primary.code == "swj"
+    for combined in (False, True):  # the rules' own ranking, and the learned combination
+        if combined:
+            with_combiner(session)
+        proposed = propose(session, appeal)
+        assert proposed.top is not None and proposed.top.primary.code == "scjg"
+        assert all(p.rule is None or p.rule.code != "COM-MARKETS" for p in proposed.proposals)
+        # The market as the matter still goes to 商务.
+        about = propose(session, Appeal(title="农贸市场管理混乱", content="农贸市场乱收摊位费，没人管。"))
+        assert about.top is not None and about.top.primary.code == "swj"
 
 
 def test_the_threshold_applies_to_the_calibrated_score(city: Ctx) -> None:
     session, c = city
+    with_combiner(session)
     comb = combiner.load()
     assert comb is not None, "dispatch/data/combiner.json is shipped"
     appeal = Appeal(title="燃气泄漏", content="厨房里有很重的燃气味，怀疑燃气管道漏气。", address="东城区和平街道")
     proposed = propose(session, appeal)
     assert proposed.features is not None and proposed.top is not None
-    cands, rows, appeal_features, with_history = proposed.features
-    probs = comb.params(with_history).probabilities(rows, appeal_features)
+    cands, rows, appeal_features, mode = proposed.features
+    assert mode == "rules"  # no classifier in these tests
+    probs = comb.params(mode).probabilities(rows, appeal_features)
     best = max(range(len(probs)), key=lambda i: probs[i])
     # the confidence is the combiner's probability, not the rule's own confidence (0.95)
     assert cands[best].id == proposed.top.primary.id
@@ -93,6 +98,7 @@ def _register_urgent(session: Ctx, urgency: Urgency, title: str, content: str) -
 
 def test_an_urgent_ticket_below_the_threshold_alerts_a_dispatcher_at_once(city: Ctx) -> None:
     session, c = city
+    with_combiner(session)
     set_setting(session, "auto_threshold", 0.9999)  # nothing is sure enough: everything waits
     session.commit()
     normal = register(session, c, "路灯不亮", "和平街道新苑小区门口路灯坏了。", "东城区和平街道新苑小区")
@@ -112,6 +118,7 @@ def test_an_urgent_ticket_below_the_threshold_alerts_a_dispatcher_at_once(city: 
 
 def test_an_urgent_ticket_dispatched_at_once_alerts_nobody(city: Ctx) -> None:
     session, c = city
+    with_combiner(session)
     set_setting(session, "auto_threshold", 0.01)
     session.commit()
     urgent = _register_urgent((session, c), Urgency.urgent, "燃气泄漏", "厨房里有很重的燃气味，怀疑燃气管道漏气。")

@@ -92,6 +92,13 @@ export interface DispatchBody {
   primary_department_id?: number | null
   assist_department_ids?: number[] | null
   note?: string | null
+export interface RuleReturnRate {
+  rule_code: string | null
+  rule_name: string | null
+  dispatched: number
+  auto: number
+  returned: number
+  return_rate: number
 }
 
 const BASE = 'dispatch'
@@ -119,6 +126,7 @@ export const dispatchApi = {
   updateRule: (code: string, body: Record<string, unknown>) =>
     api<Rule>(`${BASE}/rules/${encodeURIComponent(code)}`, { method: 'PATCH', json: body }),
   deleteRule: (code: string) => api<null>(`${BASE}/rules/${encodeURIComponent(code)}`, { method: 'DELETE' }),
+  ruleReturnRates: () => api<RuleReturnRate[]>(`${BASE}/rule-return-rates`),
   ruleChanges: (code?: string) => api<RuleChange[]>(`${BASE}/rule-changes`, { query: { code, limit: 200 } }),
   exportCatalogue: () => api<string>(`${BASE}/catalogue/export`, { text: true }),
   importCatalogue: (text: string, replace: boolean) =>
