@@ -92,6 +92,8 @@ export interface DispatchBody {
   primary_department_id?: number | null
   assist_department_ids?: number[] | null
   note?: string | null
+}
+
 export interface RuleReturnRate {
   rule_code: string | null
   rule_name: string | null
