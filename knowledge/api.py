@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from hotline.auth import require_roles
 from hotline.deps import get_db
 from hotline.http_errors import documented
-from hotline.models import User
+from hotline.models import Ticket, User
 from knowledge import articles
 from knowledge.articles import ArticleFields, ArticleStatus, VersionStatus
-from knowledge.models import KnowledgeArticle, KnowledgeVersion
-from knowledge.schemas import ArticleHit, ArticleIn, ArticleOut, ArticlePage, QueueItem, ReviewIn, VersionOut
+from knowledge.models import KnowledgeArticle, KnowledgeUse, KnowledgeVersion
+from knowledge.schemas import ArticleHit, ArticleIn, ArticleOut, ArticlePage, QueueItem, ReviewIn, UseOut, VersionOut
 from knowledge.search import ArticleQuery, search_articles
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
@@ -94,6 +94,24 @@ def create(body: ArticleIn, user: Reader, session: DB) -> Any:
 def article(article_id: int, user: Reader, session: DB) -> Any:
     """An article with its versions (readers who may not edit it see the published ones)."""
     return _article_out(session, user, articles.get_article(session, user, article_id))
+
+
+@router.get("/articles/{article_id}/uses", response_model=list[UseOut])
+def uses(article_id: int, user: Reader, session: DB, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> Any:
+    """The latest tickets answered on the call (直办) from the article, newest first."""
+    target = articles.get_article(session, user, article_id)
+    rows = session.execute(
+        select(KnowledgeUse, Ticket.number, User.display_name)
+        .join(Ticket, Ticket.id == KnowledgeUse.ticket_id)
+        .outerjoin(User, User.id == KnowledgeUse.user_id)
+        .where(KnowledgeUse.article_id == target.id)
+        .order_by(KnowledgeUse.at.desc(), KnowledgeUse.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        UseOut(ticket_id=u.ticket_id, ticket_number=n, version_number=u.version_number, user_name=name, at=u.at)
+        for u, n, name in rows
+    ]
 
 
 @router.post("/articles/{article_id}/versions", response_model=VersionOut, status_code=201, responses=CHANGE_ERRORS)

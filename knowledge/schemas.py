@@ -115,3 +115,13 @@ class ArticleOut(BaseModel):
     may_edit: bool  # the reader may write a new version
     may_review: bool  # the reader approves proposals and withdraws articles
     versions: list[VersionOut]
+
+
+class UseOut(BaseModel):
+    """One 直办 from the article: the ticket it closed, the version read, who and when."""
+
+    ticket_id: int
+    ticket_number: str
+    version_number: int
+    user_name: str | None
+    at: datetime

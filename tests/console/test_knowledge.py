@@ -125,5 +125,11 @@ def test_an_agent_answers_a_caller_by_direct_answer_from_an_article(
     use = session.scalars(select(KnowledgeUse)).one()
     assert (use.article_id, use.ticket_id) == (version.article_id, ticket.id)
     assert session.get(KnowledgeArticle, version.article_id).usage_count == 1  # type: ignore[union-attr]
+
+    # the ticket's timeline names the article; the article lists the ticket among its uses
+    browser.open(f"/tickets/{ticket.id}")
+    page.locator("[data-test=timeline-article]").click()
+    expect(page.locator("[data-test=kb-article-title]")).to_have_text(TITLE)
+    expect(page.locator("[data-test=kb-uses]")).to_contain_text(ticket.number)
     assert browser.csp_violations() == []
     assert browser.unexpected_problems() == []

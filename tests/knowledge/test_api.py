@@ -82,6 +82,8 @@ def test_propose_approve_search_and_answer(client: TestClient, pg: tuple[Session
     assert done.json()["status"] == "closed"
     page = client.get(f"/api/v1/knowledge/articles/{version['article_id']}", headers=agent).json()
     assert page["usage_count"] == 1
+    used = client.get(f"/api/v1/knowledge/articles/{version['article_id']}/uses", headers=supervisor).json()
+    assert [(u["ticket_number"], u["version_number"]) for u in used] == [(ticket["number"], 1)]
 
     # an edit by the department makes version 2; the agent still reads version 1 until approved
     edit = client.post(

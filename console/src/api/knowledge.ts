@@ -71,6 +71,14 @@ export interface Article {
   versions: ArticleVersion[]
 }
 
+export interface ArticleUse {
+  ticket_id: number
+  ticket_number: string
+  version_number: number
+  user_name: string | null
+  at: string
+}
+
 export interface ArticleInput {
   title: string
   body: string
@@ -96,6 +104,7 @@ export const knowledgeApi = {
   search: (query: ArticleSearch) =>
     api<Page<ArticleHit>>('knowledge/articles', { query: { ...query } as Record<string, never> }),
   get: (id: number) => api<Article>(`knowledge/articles/${id}`),
+  uses: (id: number) => api<ArticleUse[]>(`knowledge/articles/${id}/uses`),
   create: (body: ArticleInput) => api<ArticleVersion>('knowledge/articles', { json: body }),
   edit: (id: number, body: ArticleInput) => api<ArticleVersion>(`knowledge/articles/${id}/versions`, { json: body }),
   withdraw: (id: number) => api<Article>(`knowledge/articles/${id}/withdraw`, { method: 'POST' }),
