@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dashboards import hot_topics_store
+from dashboards.kpis import Settings
 from hotline import lifecycle
 from hotline.db import utcnow
 from hotline.enums import TicketStatus
@@ -340,3 +341,42 @@ def test_a_department_head_sees_their_overdue_and_hot_topics_only(pg: tuple[Sess
     expect(page.locator("[data-test=hot-topics-table] tbody tr.el-table__row")).to_have_count(1)
     expect(page.locator("[data-test=hot-topics-table] tbody")).not_to_contain_text("建康")
     assert browser.unexpected_problems() == []
+
+
+def test_an_admin_sets_the_weights_of_the_score(pg: tuple[Session, Org], browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    session, _org = pg
+    page = browser.login("admin", PASSWORD, "/dashboards/kpis")
+    weights = page.locator(".dash-score .small")
+    expect(weights).to_have_text("响应率 30% · 解决率 35% · 满意率 35%")
+    dialog = page.locator(".el-dialog", has_text="口径设置")
+
+    def fill(label: str, value: str) -> None:
+        field = dialog.locator(".el-form-item", has=page.locator(f"label:text-is('{label}')")).locator("input")
+        field.fill(value)
+        field.press("Tab")
+
+    # no weight at all is refused, beside the field, and nothing is stored
+    page.locator("[data-test=open-settings]").click()
+    for label in ("响应率权重", "解决率权重", "满意率权重"):
+        fill(label, "0")
+    dialog.locator("[data-test=settings-save]").click()
+    expect(dialog).to_contain_text("三率权重之和须大于0")
+    fill("响应率权重", "50")
+    fill("解决率权重", "25")
+    fill("满意率权重", "25")
+    fill("参加排名最少件数", "5")
+    dialog.locator("[data-test=settings-save]").click()
+    expect(dialog).to_be_hidden()
+    expect(weights).to_have_text("响应率 50% · 解决率 25% · 满意率 25%")
+    session.expire_all()
+    assert Settings.load(session).ranking_min_cases == 5
+    assert browser.csp_violations() == []
+    assert browser.unexpected_problems(422) == []
+
+    # a supervisor reads the weights but has no 口径设置
+    browser.page.evaluate("sessionStorage.clear()")
+    page = browser.login("supervisor", PASSWORD, "/dashboards/kpis")
+    expect(page.locator(".dash-score .small")).to_have_text("响应率 50% · 解决率 25% · 满意率 25%")
+    expect(page.locator("[data-test=open-settings]")).to_have_count(0)

@@ -240,4 +240,6 @@ export const dashboardsApi = {
   exportTable: (table: ExportTable, query: DashboardQuery) => api<Blob>(`${BASE}/export/${table}.xlsx`, { query, blob: true }),
   report: (query: { month: string; department_id?: number }) => api<Blob>(`${BASE}/report.xlsx`, { query, blob: true }),
   settings: () => api<DashboardSettings>(`${BASE}/settings`),
+  /** Admins: the 三率 weights, the weight of 基本满意, the fewest cases a ranked unit needs. */
+  saveSettings: (body: DashboardSettings) => api<DashboardSettings>(`${BASE}/settings`, { method: 'PUT', json: body }),
 }
