@@ -45,13 +45,15 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def worker(self, name: str = "worker", concurrency: int = 1, **env: str) -> subprocess.Popen[bytes]:
+    def worker(
+        self, name: str = "worker", concurrency: int = 1, queues: str = QUEUE, **env: str
+    ) -> subprocess.Popen[bytes]:
         return self._start(
             name,
             [
                 "worker",
                 "-Q",
-                QUEUE,
+                queues,
                 "--concurrency",
                 str(concurrency),
                 "--loglevel",
