@@ -85,7 +85,7 @@ def test_the_supervisors_dashboard_counts_the_ticket_the_flow_created(
     # every KPI shows its definition beside it
     expect(page.locator("[data-kpi=answer_rate_15s] .kpi-definition")).to_contain_text("15秒内放弃的电话计入分母")
 
-    with httpx.Client(base_url=console_url) as http:
+    with httpx.Client(base_url=console_url, timeout=120) as http:  # the first registration loads the model
         register_and_dispatch(http, "和平路夜市烧烤油烟扰民", org.dept["dc.hp"])
 
     page.locator("[data-test=dashboard-period] label", has_text="日").click()
@@ -126,7 +126,7 @@ def test_a_department_head_sees_only_their_subtree(pg: tuple[Session, Org], cons
     from playwright.sync_api import expect
 
     _session, org = pg
-    with httpx.Client(base_url=console_url) as http:
+    with httpx.Client(base_url=console_url, timeout=120) as http:  # the first registration loads the model
         register_and_dispatch(http, "新苑社区路灯不亮", org.dept["dc.hp.xy"])
         register_and_dispatch(http, "建康街道下水道堵塞", org.dept["xc.jk"])
 
