@@ -4,6 +4,7 @@ a fresh browser context per test that records script errors and CSP violations."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,14 @@ from tests.conftest import Org, use_database
 from tests.dispatch.conftest import City, load_city
 
 pytestmark = [pytest.mark.browser]
+SHOTS = os.environ.get("HOTLINE_CONSOLE_SHOTS")  # a folder: save the pages' screenshots there (docs)
+
+
+def shot(page: Any, name: str) -> None:
+    """Save the page's screenshot for the docs when HOTLINE_CONSOLE_SHOTS names a folder."""
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / name))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,6 @@ path (AMI events folded by the bridge's Tracker and written by its upserts)."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from datetime import timedelta
@@ -25,11 +24,10 @@ from hotline.enums import TicketStatus
 from telephony import service as telephony_service
 from telephony.state import Tracker
 from tests.conftest import PASSWORD, Org
-from tests.console.conftest import Browser
+from tests.console.conftest import Browser, shot
 from tests.core.factory import register, ticket_in, user
 
 pytestmark = [pytest.mark.browser]
-SHOTS = os.environ.get("HOTLINE_CONSOLE_SHOTS")  # a folder: save the pages' screenshots there (docs)
 
 
 def bearer(http: httpx.Client, username: str) -> dict[str, str]:
@@ -64,12 +62,6 @@ def register_and_dispatch(http: httpx.Client, title: str, department_id: int) ->
 
 def kpi(page: Any, key: str) -> Any:
     return page.locator(f"[data-kpi={key}] [data-test=kpi-value]")
-
-
-def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / name))
 
 
 def test_the_supervisors_dashboard_counts_the_ticket_the_flow_created(

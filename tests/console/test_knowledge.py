@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from hotline.models import Ticket
 from knowledge import articles
 from knowledge.articles import ArticleFields
+from knowledge.demo import seed_articles
 from knowledge.models import KnowledgeArticle, KnowledgeUse, KnowledgeVersion
 from tests.conftest import PASSWORD, Org
-from tests.console.conftest import Browser
+from tests.console.conftest import Browser, shot
 from tests.dispatch.conftest import City
 
 pytestmark = [pytest.mark.browser]
@@ -59,6 +60,7 @@ def test_a_proposal_is_approved_in_the_queue_and_found_highlighted(pg: tuple[Ses
     expect(hit).to_have_count(1)
     expect(hit.locator("em", has_text="单车").first).to_be_visible()
     expect(hit.locator(".passage em", has_text="小时")).to_be_visible()  # 两小时: 两, 小时
+    shot(agent.page, "knowledge-search.png")
     hit.locator("a").click()
     expect(agent.page.locator("[data-test=kb-article-body]")).to_have_text(BODY)
     expect(agent.page.locator("[data-test=kb-edit]")).to_have_count(0)  # an agent does not edit
@@ -91,6 +93,7 @@ def test_an_agent_answers_a_caller_by_direct_answer_from_an_article(
     from playwright.sync_api import expect
 
     session, city = console_city
+    assert seed_articles(session) >= 80  # the demo city's knowledge base
     fields = ArticleFields(title=TITLE, body=BODY, category="城市管理", department_id=city.dept["cgj"])
     version = articles.write_article(session, city.user(session, "admin"), fields, propose=True)
     articles.approve_version(session, city.user(session, "admin"), version.id)
@@ -102,12 +105,17 @@ def test_an_agent_answers_a_caller_by_direct_answer_from_an_article(
     page.fill("textarea[data-test=intake-content]", "小区门口共享单车堆满了人行道，问多久能清理。")
     page.locator(".el-tabs__item", has_text="知识库").click()
     panel = page.locator("[data-test=knowledge-panel]")
-    panel.locator("input[data-test=knowledge-search]").fill("单车 停放")
+    search = panel.locator("input[data-test=knowledge-search]")
+    search.fill("办公时间")  # the demo city's service halls
+    expect(panel.locator("[data-test=knowledge-hit]").nth(2)).to_be_visible()
+    shot(page, "knowledge-agent-search.png")
+    search.fill("单车 停放")
     hit = panel.locator("[data-test=knowledge-hit]")
     expect(hit).to_have_count(1)
     expect(hit.locator("em", has_text="单车").first).to_be_visible()
     hit.locator(".kp-head").click()
     expect(panel.locator("[data-test=knowledge-article]")).to_contain_text("两小时内到场清理")
+    shot(page, "knowledge-agent.png")
     panel.locator("[data-test=knowledge-use]").click()
     dialog = page.locator(".el-message-box")
     expect(dialog).to_contain_text("直办")
