@@ -591,16 +591,19 @@ def check(db_url: str, stats: Stats, linkedids: set[str], run_id: str, grace: fl
         for linkedid, ended, abandoned in rows:
             records[linkedid].append((bool(ended), bool(abandoned)))
         played = [lid for lid in linkedids if lid]
-        tasks = dict(s.execute(text("SELECT linkedid, count(*) FROM telephony_callback_tasks GROUP BY linkedid")).all())
+        tasks: dict[str, int] = {
+            str(lid): int(n)
+            for lid, n in s.execute(text("SELECT linkedid, count(*) FROM telephony_callback_tasks GROUP BY linkedid"))
+        }
+        seen = [records[lid][0] for lid in played if records.get(lid)]  # (ended, abandoned) of each
+        abandoned_ids = [lid for lid in played if records.get(lid) and records[lid][0][1]]
         out["calls"] = {
             "played": len(played),
             "missing": sum(1 for lid in played if lid not in records),
             "duplicated": sum(1 for lid in played if len(records.get(lid, [])) > 1),
-            "not_ended": sum(1 for lid in played if records.get(lid) and not records[lid][0][0]),
-            "abandoned": sum(1 for lid in played if records.get(lid) and records[lid][0][1]),
-            "abandoned_without_task": sum(
-                1 for lid in played if records.get(lid) and records[lid][0][1] and not tasks.get(lid)
-            ),
+            "not_ended": sum(1 for ended, _ab in seen if not ended),
+            "abandoned": len(abandoned_ids),
+            "abandoned_without_task": sum(1 for lid in abandoned_ids if not tasks.get(lid)),
             "tasks_twice": sum(1 for n in tasks.values() if n > 1),
         }
     engine.dispose()
