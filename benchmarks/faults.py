@@ -139,9 +139,11 @@ def kill_api_process(run: Run) -> None:
     assert run.stack is not None
     proc = run.stack.service("api").proc
     assert proc is not None
-    workers = children(proc.pid)
-    # uvicorn's processes: the supervisor's children (a multiprocessing helper may be among them)
-    os.kill(workers[-1] if workers else proc.pid, signal.SIGKILL)
+    # uvicorn's worker processes are the supervisor's spawned children (not multiprocessing's
+    # resource tracker, also a child)
+    workers = [pid for pid in children(proc.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert workers, "no API worker process found"
+    os.kill(workers[-1], signal.SIGKILL)
 
 
 def drop_ami(run: Run) -> None:
