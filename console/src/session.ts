@@ -48,6 +48,11 @@ export const useSession = defineStore('session', () => {
     loginMessage.value = ''
   }
 
+  /** 修改密码: every other token of the user ends; this tab keeps working with the new one. */
+  async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    store(await api<TokenOut>('me/password', { json: { current_password: currentPassword, new_password: newPassword } }))
+  }
+
   /** The API refused the token: show the login over the page (which keeps its state). */
   function expire(message = '登录已过期，请重新登录') {
     if (!user.value) return
@@ -81,7 +86,7 @@ export const useSession = defineStore('session', () => {
     }
   }
 
-  return { token, user, role, loginMessage, expired, login, logout, expire, restore }
+  return { token, user, role, loginMessage, expired, login, logout, expire, restore, changePassword }
 })
 
 /** Wire the API client to the session (called once at start). */

@@ -268,3 +268,50 @@ def test_inbox_with_its_unread_count(browser: Browser, pg: tuple[Session, Org]) 
     drawer.get_by_role("button", name="查看工单").click()
     expect(page).to_have_url(re.compile(rf"/console/tickets/{ticket.id}$"))
     assert browser.unexpected_problems() == []
+
+
+def test_a_user_changes_the_password_from_the_header(browser: Browser, pg: tuple[Session, Org]) -> None:
+    from playwright.sync_api import expect
+
+    from hotline.auth import hash_password
+
+    session, org = pg
+    page = browser.login("agent", PASSWORD, "/tickets")
+    old_token = page.evaluate("sessionStorage.getItem('hotline.token')")
+    page.click("[data-test=change-password]")
+    dialog = page.locator(".el-dialog", has_text="修改密码")
+    try:
+        dialog.locator("[data-test=password-current]").fill("not-my-password")
+        dialog.locator("[data-test=password-new]").fill("Hotline-2026-new")
+        dialog.locator("[data-test=password-again]").fill("Hotline-2026-new")
+        dialog.locator("[data-test=password-submit]").click()
+        expect(dialog.locator(".el-form-item", has_text="当前密码")).to_contain_text("当前密码不正确", timeout=20_000)
+        dialog.locator("[data-test=password-current]").fill(PASSWORD)
+        dialog.locator("[data-test=password-new]").fill("agent-2026-x")
+        dialog.locator("[data-test=password-again]").fill("agent-2026-x")
+        dialog.locator("[data-test=password-submit]").click()
+        expect(dialog.locator(".el-form-item", has_text="新密码").first).to_contain_text("不能包含用户名", timeout=20_000)
+        dialog.locator("[data-test=password-new]").fill("Hotline-2026-new")
+        dialog.locator("[data-test=password-again]").fill("Hotline-2026-new")
+        dialog.locator("[data-test=password-submit]").click()
+        # (argon2 runs three times: the current password, "not the same", the new hash)
+        expect(dialog).to_be_hidden(timeout=30_000)
+        expect(page.locator(".el-message--success")).to_contain_text("密码已修改")
+        new_token = page.evaluate("sessionStorage.getItem('hotline.token')")
+        assert new_token and new_token != old_token
+        # This tab goes on with its new token; the old one (any other device's) is refused.
+        page.reload()
+        expect(page.locator("[data-test=current-user]")).to_contain_text("agent 测试")
+        with httpx.Client(base_url=browser.base) as http:
+            assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+            assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
+        assert browser.csp_violations() == []
+        assert browser.unexpected_problems(422) == []
+    finally:
+        session.rollback()
+        session.execute(
+            update(User)
+            .where(User.id == org.users["agent"])
+            .values(password_hash=hash_password(PASSWORD), token_version=0)
+        )
+        session.commit()
