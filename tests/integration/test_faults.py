@@ -12,6 +12,7 @@ record (an abandoned one its one 漏接回拨 task).
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.timeout(1200)
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+@pytest.mark.skipif(
+    shutil.which("initdb") is None and not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")),
+    reason="needs the PostgreSQL server programs (initdb, pg_ctl) for a cluster of its own",
+)
 def test_faults_under_load_lose_and_double_nothing() -> None:
     from benchmarks.faults import run_with_faults
 
