@@ -488,8 +488,11 @@ class Tracker:
         return agent
 
     def _member(self, m: dict[str, str], ts: float) -> None:
+        # The snapshot before the event, taken before _agent creates the member or adds its queue:
+        # a member that joins idle (QueueMemberAdded) is a change to write like any other.
+        known = self.agents.get(interface_key(m.get("Interface", "")))
+        before = known.snapshot() if known is not None else None
         agent = self._agent(m.get("Interface", ""), m.get("MemberName", ""), m.get("Queue"))
-        before = agent.snapshot()
         agent.logged_in = True
         self._apply_member_fields(
             agent, m.get("Paused"), m.get("PausedReason"), m.get("Status"), m.get("InCall"), m.get("Wrapuptime"), ts

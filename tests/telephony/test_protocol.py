@@ -72,3 +72,30 @@ def test_renumbered_replays_share_no_ids() -> None:
     assert {e.headers.get("Linkedid") for e in a}.isdisjoint({e.headers.get("Linkedid") for e in b} - {None})
     assert any(e.headers.get("Interface") == "Local/8123@hotline-agents/n" for e in b)
     assert not any("«" in v for e in a + b for v in e.headers.values())
+
+
+def test_a_member_that_joins_idle_is_written() -> None:
+    """QueueMemberAdded as Asterisk 22 sent it (trace 08): a new member, idle and not paused, is a
+    change the bridge writes (the wallboard counts it), and a second queue for it is one too."""
+    added = {
+        "Event": "QueueMemberAdded",
+        "Queue": "hotline",
+        "MemberName": "Agent 8004",
+        "Interface": "Local/8004@hotline-agents/n",
+        "StateInterface": "Local/8004@hotline-agents/n",
+        "Membership": "dynamic",
+        "InCall": "0",
+        "Status": "1",
+        "Paused": "0",
+        "PausedReason": "",
+        "Wrapuptime": "0",
+    }
+    t = Tracker()
+    t.handle(added, 1000.0)
+    _calls, agents, _outbox = t.take_dirty()
+    assert [(a["member_name"], a["state"], a["queues"]) for a in agents] == [("Agent 8004", "idle", "hotline")]
+    t.handle({**added, "Queue": "hotline-vip"}, 1001.0)
+    _calls, agents, _outbox = t.take_dirty()
+    assert [a["queues"] for a in agents] == ["hotline,hotline-vip"]
+    t.handle(added, 1002.0)  # nothing new
+    assert t.take_dirty()[1] == []
