@@ -260,3 +260,41 @@ def test_postgresql_drop_and_restart_keep_one_record_per_call(ami: Any, start_br
         check_against_recording(recs[f"+861380000000{i}"], name)
     with pg_sm() as s:
         assert s.scalar(select(func.count()).select_from(CallbackTask)) == 1
+
+
+class DatabaseDown:
+    """The bridge's session maker, refusing like a restarting PostgreSQL while ``down`` is set."""
+
+    def __init__(self, sm: Any) -> None:
+        self.sm = sm
+        self.down = False
+        self.refused = 0
+
+    def __call__(self) -> Any:
+        if self.down:
+            from sqlalchemy.exc import OperationalError
+
+            self.refused += 1
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+        return self.sm()
+
+
+def test_a_call_that_ends_while_the_database_restarts_is_written_once_it_is_back(
+    ami: Any, start_bridge: Any, sm: Any
+) -> None:
+    """The writes the database refused wait and are written again (they used to be dropped: the call
+    stayed open and the abandoned caller got no 漏接回拨 task)."""
+    sessions = DatabaseDown(sm)
+    runner = start_bridge(session_maker=sessions, write_retry=0.1)
+    runner.wait_connected()
+    sessions.down = True
+    wait_play(ami, play(ami, "02_inbound_abandoned"))
+    runner.wait(lambda: sessions.refused >= 2)  # written, refused, tried again
+    assert records(sm) == []
+    sessions.down = False
+    runner.wait(lambda: bool(records(sm)) and records(sm)[0].ended_at is not None)
+    (rec,) = records(sm)
+    assert rec.abandoned
+    check_against_recording(rec, "02_inbound_abandoned")
+    with sm() as s:
+        assert [t.linkedid for t in s.scalars(select(CallbackTask))] == [rec.linkedid]
