@@ -117,12 +117,12 @@ class AppealIn(Strict):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        from hotline.phone import normalize_phone
+        from hotline.phone import citizen_phone
 
         if not value:
             return None
-        if normalize_phone(value) is None:
-            raise ValueError("不是有效的电话号码")
+        if citizen_phone(value) is None:
+            raise ValueError("不是有效的电话号码（不能是 110、12345 等服务号码）")
         return value
 
 

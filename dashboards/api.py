@@ -31,6 +31,7 @@ from hotline.enums import Role
 from hotline.errors import NotFound
 from hotline.models import User
 from hotline.runtime_settings import write_setting
+from hotline.schemas import MONTH_PATTERN
 from hotline.streams import while_signed_in
 
 router = APIRouter(prefix="/api/v1/dashboards", tags=["dashboards"])
@@ -67,7 +68,7 @@ def view(
 def month_view(
     session: DB,
     user: CurrentUser,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (this month)")] = None,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM (this month)")] = None,
     department_id: int | None = None,
 ) -> View:
     require_viewer(user)

@@ -22,6 +22,7 @@ from hotline.enums import HOTLINE_ROLES, Role
 from hotline.errors import Conflict, InvalidInput, NotFound
 from hotline.models import Ticket, User
 from hotline.phone import mask_phone
+from hotline.schemas import MAX_OFFSET, MONTH_PATTERN
 
 router = APIRouter(prefix="/api/v1", tags=["escalation"])
 DB = Annotated[Session, Depends(get_db)]
@@ -47,7 +48,7 @@ def board(
     session: DB,
     min_level: Annotated[int, Query(ge=1, le=5)] = 1,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Any:
     """督办看板: open tickets under escalation, highest level first."""
     cfg = load_config(session)
@@ -99,7 +100,9 @@ def settle(ticket_id: int, body: schemas.SettleIn, user: Supervisor, session: DB
 
 
 @router.get("/escalation/report", response_model=list[schemas.RecordOut])
-def monthly_report(user: Staff, session: DB, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]) -> Any:
+def monthly_report(
+    user: Staff, session: DB, month: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
+) -> Any:
     """通报 list of a month: the level-5 escalations."""
     return service.monthly_report(session, month, Context.load(session).calendar.tz)
 
@@ -238,7 +241,7 @@ def inbox(
     session: DB,
     unread_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Any:
     """站内信: the user's messages, newest first, and the unread count."""
     where = service.inbox_where(user)
@@ -277,10 +280,10 @@ def get_config(user: Staff, session: DB) -> Any:
 
 
 @router.put("/escalation/config")
-def put_config(body: dict[str, Any], user: Admin, session: DB) -> Any:
+def put_config(body: schemas.ConfigIn, user: Admin, session: DB) -> Any:
     """Replace the admin overrides (merged over the defaults); refused if the result is invalid."""
     try:
-        cfg = save_overrides(session, body)
+        cfg = save_overrides(session, body.model_dump(mode="json", exclude_none=True))
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput(f"督办配置无效：{exc}", field="config") from exc
     session.commit()

@@ -22,7 +22,8 @@ from hotline.errors import InvalidInput, NotFound, Unauthorized, Unavailable
 from hotline.http_errors import documented
 from hotline.models import CalendarOverride, Department, ExtensionRequest, Ticket, TimeLimitPolicy, User
 from hotline.passwords import check_new_password
-from hotline.phone import normalize_phone
+from hotline.phone import citizen_phone
+from hotline.schemas import MAX_PAGE
 from hotline.service import TicketFilter, citizen_history, list_tickets, tab_counts, ticket_detail, ticket_out
 from hotline.settings import get_settings
 from hotline.vocabulary import vocabulary as vocabulary_of_codes
@@ -111,7 +112,7 @@ def tickets(
     created_to: datetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     tab: InboxTab | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Any:
     """Tickets the user may see, newest first, with filters and pagination. ``tab`` is one of the
@@ -268,7 +269,7 @@ def classify(body: schemas.ClassifyIn, user: HotlineStaff) -> Any:
 def history(body: schemas.PhoneLookupIn, user: HotlineStaff, session: DB) -> Any:
     """A caller's history (agents see it on the screen pop). A read, but a POST: the number stays
     out of the URL and so out of every access log on the way."""
-    normalised = normalize_phone(body.phone)
+    normalised = citizen_phone(body.phone)
     if normalised is None:
         raise InvalidInput("电话号码无效", field="phone")
     return citizen_history(session, normalised, user)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from hotline import api, attachments_api, classification, console, fulltext, http_errors, logs, wiring
 from hotline.bodylimit import BodyLimitMiddleware
 from hotline.db import get_engine
+from hotline.nulguard import NulGuardMiddleware
 from hotline.requestlog import RequestLogMiddleware
 from hotline.settings import get_settings
 
@@ -62,6 +63,7 @@ def create_app() -> FastAPI:
 
     http_errors.install(app)
     app.add_middleware(BodyLimitMiddleware, default=lambda: get_settings().max_body_bytes)
+    app.add_middleware(NulGuardMiddleware)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

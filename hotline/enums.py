@@ -208,6 +208,16 @@ SATISFACTION_LABELS = {
 }
 
 
+class ReturnReason(StrEnum):
+    """退单 reasons a department may give (labels in ``hotline.lifecycle.RETURN_REASONS``)."""
+
+    not_our_duty = "not_our_duty"  # 不属于本单位职责
+    wrong_place = "wrong_place"  # 不属于本辖区
+    incomplete_info = "incomplete_info"  # 诉求信息不全无法办理
+    duplicate = "duplicate"  # 重复工单
+    other = "other"  # 其他
+
+
 class ExtensionStatus(StrEnum):
     pending = "pending"
     approved = "approved"

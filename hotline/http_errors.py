@@ -20,7 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.errors import HotlineError, error_body
@@ -40,6 +40,7 @@ HTTP_ERRORS: dict[int, tuple[str, str]] = {
     409: ("conflict", "操作与当前状态冲突，请刷新后重试"),
     413: ("payload_too_large", "请求内容过大"),
     415: ("unsupported_media_type", "不支持的内容类型"),
+    422: ("invalid_input", "提交的内容有误"),
     429: ("rate_limited", "请求过于频繁，请稍后再试"),
 }
 
@@ -157,7 +158,8 @@ def install(app: FastAPI) -> None:
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, text = HTTP_ERRORS.get(exc.status_code, ("error", "请求失败"))
         detail = exc.detail if isinstance(exc.detail, str) and _CJK.search(exc.detail) else text
-        return _json(exc.status_code, error_body(code, detail), dict(exc.headers or {}))
+        errors = getattr(exc, "errors", None)  # the fields at fault, when the raiser knows them
+        return _json(exc.status_code, error_body(code, detail, errors), dict(exc.headers or {}))
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(_request: Request, _exc: IntegrityError) -> JSONResponse:
@@ -171,6 +173,12 @@ def install(app: FastAPI) -> None:
         log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else type(exc).__name__)
         body = error_body("unavailable", "数据库暂时不可用，请稍后重试")
         return _json(503, body, {"Retry-After": "2"})
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (an integer past its column's range, a NUL byte in
+        # text) that no check before caught: the client's mistake, and nothing was stored.
+        return _json(422, error_body("invalid_input", "提交的数值超出范围或含有不允许的字符"))
 
     app.openapi = lambda: document_errors(app)  # type: ignore[method-assign]
 

@@ -35,6 +35,7 @@ from hotline.enums import (
     ExtensionStatus,
     LimitKind,
     LimitUnit,
+    ReturnReason,
     Role,
     Satisfaction,
     TicketStatus,
@@ -52,7 +53,7 @@ from hotline.models import (
     TimelineEvent,
     User,
 )
-from hotline.phone import normalize_phone
+from hotline.phone import citizen_phone
 from hotline.runtime_settings import read_setting
 from hotline.settings import get_settings
 from hotline.timelimits import clear_deadlines, resolve_limit, set_callback_deadline, set_dispatch_deadlines
@@ -112,12 +113,12 @@ NOT_ACCEPTED_REASONS = {
     "other": "其他",
 }
 
-RETURN_REASONS = {
-    "not_our_duty": "不属于本单位职责",
-    "wrong_place": "不属于本辖区",
-    "incomplete_info": "诉求信息不全无法办理",
-    "duplicate": "重复工单",
-    "other": "其他",
+RETURN_REASONS: dict[str, str] = {
+    ReturnReason.not_our_duty: "不属于本单位职责",
+    ReturnReason.wrong_place: "不属于本辖区",
+    ReturnReason.incomplete_info: "诉求信息不全无法办理",
+    ReturnReason.duplicate: "重复工单",
+    ReturnReason.other: "其他",
 }
 
 HOTLINE_DISPATCH_ROLES = frozenset({Role.dispatcher, Role.supervisor, Role.admin})
@@ -303,9 +304,9 @@ def next_ticket_number(session: Session, now: datetime) -> str:
 
 
 def find_or_create_citizen(session: Session, phone: str, name: str | None = None) -> Citizen:
-    normalised = normalize_phone(phone)
+    normalised = citizen_phone(phone)
     if normalised is None:
-        raise InvalidInput("电话号码无效", field="phone")
+        raise InvalidInput("电话号码无效（不能是 110、12345 等服务号码）", field="phone")
     citizen = session.scalar(select(Citizen).where(Citizen.phone == normalised))
     if citizen is None:
         citizen = Citizen(phone=normalised, name=name)
@@ -632,7 +633,7 @@ def return_ticket(
     )
     _actor_department_holds(session, ticket, actor, {AssignmentRole.primary})
     if reason not in RETURN_REASONS:
-        raise InvalidInput(f"退单原因无效：{reason}", field="reason")
+        raise InvalidInput(f"退单原因无效：{reason}", field="reason", allowed=[r.value for r in ReturnReason])
     note = _require_text(note, "退单说明", "note")
     now = utcnow()
     if ticket.return_due is not None and now > ticket.return_due:

@@ -34,6 +34,23 @@ def normalize_phone(raw: str | None, region: str | None = None) -> str | None:
     return None
 
 
+def citizen_phone(raw: str | None, region: str | None = None) -> str | None:
+    """The E.164 form of a number a citizen can be called back on, or None.
+
+    A valid number (mobile or landline with its area code), or a local landline of 7 or 8
+    digits (they begin with 2-9). Short and service numbers (110, 12345) and digit strings
+    that are no number (123) are nobody's phone: a ticket or a citizen never gets one.
+    """
+    normalised = normalize_phone(raw, region)
+    if normalised is None:
+        return None
+    if normalised.startswith("+"):
+        return normalised
+    if len(normalised) in (7, 8) and normalised[0] in "23456789":
+        return normalised
+    return None
+
+
 def mask_phone(e164: str | None) -> str:
     """Hide the middle digits: +8613800000001 -> 138****0001."""
     if not e164:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from hotline.enums import (
     AppealType,
@@ -16,18 +17,38 @@ from hotline.enums import (
     InboxTab,
     LimitKind,
     LimitUnit,
+    ReturnReason,
     Role,
     Urgency,
 )
-from hotline.phone import normalize_phone
+from hotline.phone import citizen_phone
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Characters that show nothing: spaces, controls, format characters (zero-width ones, bidi
+# marks), lone combining marks, and the fillers some keyboards type for a "blank" name.
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"})
+_BLANK_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def visible(value: str) -> str:
+    """Refuse text made only of characters that show nothing (a title of zero-width spaces)."""
+    if not any(ch not in _BLANK_FILLERS and unicodedata.category(ch) not in _BLANK_CATEGORIES for ch in value):
+        raise ValueError("不能为空或只有不可见字符")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000), AfterValidator(visible)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(visible)]
 OptionalLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None
 # Passwords are taken as typed (no stripping); hotline/passwords.py holds the rules a new one meets.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Version = Annotated[int, Field(ge=1, description="The ticket version the client saw (optimistic lock).")]
+
+# List bounds: no page or offset past these (a page 10^19 deep is a client's mistake, not a query).
+MAX_PAGE = 100_000
+MAX_OFFSET = 10_000_000
+# A month of the calendar the product works in (YYYY-MM, 1900-2099): 9999-12 has no next month.
+MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
 
 T = TypeVar("T")
 
@@ -165,8 +186,8 @@ class TicketCreate(Strict):
     def _phone_is_a_number(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if normalize_phone(value) is None:
-            raise ValueError("不是有效的电话号码")
+        if citizen_phone(value) is None:
+            raise ValueError("不是有效的电话号码（不能是 110、12345 等服务号码）")
         return value
 
 
@@ -298,7 +319,7 @@ class AnswerIn(Strict):
 
 class ReturnIn(Strict):
     version: Version
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    reason: ReturnReason
     note: Text
 
 
