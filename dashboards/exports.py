@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, LineChart, PieChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
@@ -35,7 +36,9 @@ class Col:
         if isinstance(value, datetime):  # Excel has no time zones: local time
             return value.astimezone(local_tz()).replace(tzinfo=None)
         if isinstance(value, (list, tuple)):
-            return "、".join(str(v) for v in value)
+            value = "、".join(str(v) for v in value)
+        if isinstance(value, str):  # stored text may hold controls a worksheet cannot
+            return ILLEGAL_CHARACTERS_RE.sub("", value)
         return value
 
     def format_of(self, row: dict[str, Any]) -> str | None:
@@ -54,6 +57,8 @@ def write_table(ws: Worksheet, cols: Sequence[Col], rows: Iterable[dict[str, Any
     for r, row in enumerate(rows, start=first_row + 1):
         for j, col in enumerate(cols, start=1):
             cell = ws.cell(row=r, column=j, value=col.cell(row))
+            if cell.data_type == "f":  # a citizen's "=..." is text, never a formula
+                cell.data_type = "s"
             fmt = col.format_of(row)
             if fmt:
                 cell.number_format = fmt

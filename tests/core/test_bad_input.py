@@ -4,6 +4,7 @@ invisible titles, numbers that are no one's phone, unknown 退单 reasons, bad �
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
@@ -118,3 +119,15 @@ def test_escalation_settings_are_validated_against_their_schema(client: TestClie
     assert ok.json()["callback"]["ivr_attempts"] == 2 and ok.json()["ladder"]["3"]["after_working_days"] == 2
     whole = client.get("/api/v1/escalation/config", headers=admin).json()
     assert client.put("/api/v1/escalation/config", headers=admin, json=whole).status_code == 200
+
+
+def test_stored_text_with_controls_or_formulas_exports_as_text() -> None:
+    from openpyxl import Workbook, load_workbook
+
+    from dashboards.exports import Col, workbook_bytes, write_table
+
+    wb = Workbook()
+    write_table(wb.active, [Col("标题", "title")], [{"title": "\x1b路灯\x07不亮"}, {"title": '=HYPERLINK("x")'}])
+    sheet = load_workbook(io.BytesIO(workbook_bytes(wb))).active
+    assert sheet["A2"].value == "路灯不亮"
+    assert sheet["A3"].value == '=HYPERLINK("x")' and sheet["A3"].data_type == "s"
