@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "rule_auto_threshold": 0.8,
     "fallback_auto": True,  # 兜底 to the district when no rule covers the appeal
     "fallbacks": {},  # district code → department code taking its 兜底 (default: the district itself)
-    "agent_hold_seconds": 90,  # an agent's ticket waits this long before 直派 (the agent may still 直办)
+    "agent_hold_seconds": 90,  # an agent's ticket waits this long before 直派 (may still 直办); not 特急
     "classifier_auto": 0.9,  # a classifier-only proposal is dispatched at once from this score
     # the model naming another department with at least this probability stops a 直派 (rule or 兜底)
     # and leaves the choice to a dispatcher; 0 turns it off

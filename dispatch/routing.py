@@ -24,7 +24,7 @@ from dispatch.repeats import detect_repeats
 from hotline import lifecycle
 from hotline.classification import classify_registered
 from hotline.db import utcnow
-from hotline.enums import AssignmentRole, Role, TicketStatus
+from hotline.enums import AssignmentRole, Role, TicketStatus, Urgency
 from hotline.errors import InvalidInput
 from hotline.models import Ticket, User
 from hotline.orgs import get_system_user
@@ -94,7 +94,9 @@ def route_new_ticket(session: Session, ticket: Ticket) -> DispatchDecision:
     # the hold counts from registration, not from when the worker got to the ticket
     waited = max(0.0, (utcnow() - ticket.created_at).total_seconds())
     assists = [a.id for a in top.assists]
-    if creator is not None and creator.role == Role.agent and hold > 0:
+    # 特急 (life or property at risk, 2-hour reply) goes at once: no hold for an agent's 直办.
+    urgent = ticket.urgency == Urgency.critical
+    if creator is not None and creator.role == Role.agent and hold > 0 and not urgent:
         decision = record_decision(
             session,
             ticket,

@@ -61,14 +61,15 @@ def current_instance(ticket: Ticket) -> str | None:
 def allowed_call_time(ctx: rules.Context, moment: datetime, *, urgent: bool, drill: bool) -> datetime:
     """The earliest moment at or after ``moment`` when the citizen may be called."""
     cfg = ctx.config.callback
-    if urgent and cfg.get("urgent_any_time", True):
+    if urgent and cfg.get("urgent_any_time", False):  # the rules allow urgent calls at night
         return moment
-    start, end = ctx.config.calling_hours()
+    # Urgent: any day, within the urgent calling hours; otherwise working days, calling hours.
+    start, end = ctx.config.calling_hours(urgent=urgent)
     tz = ctx.calendar.tz
     local = moment.astimezone(tz)
     for _ in range(400):
         day = local.date()
-        day_ok = drill or not cfg.get("working_days_only", True) or ctx.calendar.is_workday(day)
+        day_ok = drill or urgent or not cfg.get("working_days_only", True) or ctx.calendar.is_workday(day)
         if day_ok:
             if local.time() < start:
                 return datetime.combine(day, start, tzinfo=tz).astimezone(moment.tzinfo)
@@ -94,10 +95,9 @@ def create_for_ticket(session: Session, ctx: rules.Context, ticket: Ticket, inst
         return 0
     urgent = ticket.urgency in (Urgency.urgent.value, Urgency.critical.value)
     drill = ctx.is_drill_callback(ticket)
-    if drill or (urgent and ctx.config.callback.get("urgent_any_time", True)):
-        first = now
-    else:
-        first = ctx.calendar.next_workday_start(now, opening=ctx.config.calling_hours()[0])
+    # urgent: no waiting for the next working day (the calling hours still apply)
+    opening = ctx.config.calling_hours()[0]
+    first = now if drill or urgent else ctx.calendar.next_workday_start(now, opening=opening)
     first = allowed_call_time(ctx, first, urgent=urgent, drill=drill)
     made = 0
     for citizen_id, phone in callers:

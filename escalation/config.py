@@ -81,7 +81,10 @@ class Config:
     def delivery(self) -> dict[str, Any]:
         return dict(self.raw["delivery"])
 
-    def calling_hours(self) -> tuple[time, time]:
+    def calling_hours(self, urgent: bool = False) -> tuple[time, time]:
+        """When citizens may be called (Asia/Shanghai): urgent tickets' window is wider."""
+        if urgent:
+            return parse_hours(str(self.callback.get("urgent_calling_hours") or "08:00-21:00"))
         return parse_hours(get_settings().calling_hours or str(self.callback["calling_hours"]))
 
 
@@ -111,6 +114,7 @@ def validate(raw: dict[str, Any]) -> None:
         if name != "repeat_threshold" and int(level) not in LEVELS:
             raise ValueError(f"causes.{name}: level {level} is not 1-5")
     parse_hours(str((raw.get("callback") or {}).get("calling_hours", "09:00-20:00")))
+    parse_hours(str((raw.get("callback") or {}).get("urgent_calling_hours", "08:00-21:00")))
     if (raw.get("callback") or {}).get("unsatisfied_reasonable") not in {"unresolved", "always", "agent"}:
         raise ValueError("callback.unsatisfied_reasonable must be unresolved, always or agent")
 

@@ -208,6 +208,7 @@ class CallbackDrillIn(Strict):
 class CallbackConfigIn(Strict):
     calling_hours: Hours | None = None
     working_days_only: bool | None = None
+    urgent_calling_hours: Hours | None = None
     urgent_any_time: bool | None = None
     ivr_attempts: Annotated[int, Field(ge=0, le=10)] | None = None
     retry_spacing_seconds: Seconds | None = None

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import access, classification, lifecycle, orgs, schemas
+from hotline import access, classification, lifecycle, orgs, schemas, workcalendar
 from hotline.auth import authenticate, get_current_user, issue_token, require_roles
 from hotline.clientaddr import client_address
 from hotline.db import utcnow
@@ -27,6 +27,7 @@ from hotline.schemas import MAX_PAGE
 from hotline.service import TicketFilter, citizen_history, list_tickets, tab_counts, ticket_detail, ticket_out
 from hotline.settings import get_settings
 from hotline.vocabulary import vocabulary as vocabulary_of_codes
+from hotline.workcalendar import WorkCalendar
 
 router = APIRouter(prefix="/api/v1")
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -414,10 +415,13 @@ def calendar_overrides(user: CurrentUser, session: DB) -> Any:
 @router.put("/calendar/overrides", response_model=schemas.CalendarOverrideOut, tags=["admin"])
 def set_calendar_override(body: schemas.CalendarOverrideIn, user: Admin, session: DB) -> Any:
     """A center's own closure (or extra working day) on top of the official calendar."""
+    before = WorkCalendar.load(session)
     row = session.get(CalendarOverride, body.day) or CalendarOverride(day=body.day)
     row.is_workday = body.is_workday
     row.note = body.note
     session.add(row)
+    session.flush()
+    lifecycle.recalendar_open_tickets(session, before)
     session.commit()
     return row
 
@@ -427,5 +431,29 @@ def delete_calendar_override(day: date, user: Admin, session: DB) -> None:
     row = session.get(CalendarOverride, day)
     if row is None:
         raise NotFound("该日期没有设置")
+    before = WorkCalendar.load(session)
     session.delete(row)
+    session.flush()
+    lifecycle.recalendar_open_tickets(session, before)
     session.commit()
+
+
+@router.get("/calendar/status", response_model=schemas.CalendarStatusOut, tags=["admin"])
+def calendar_status(user: CurrentUser, session: DB) -> Any:
+    """Where this year's (and the coming year's) working days come from; ``warnings`` while a
+    year's official notice is not imported (the console shows them to admins as a banner)."""
+    found = workcalendar.calendar_status(session, utcnow())
+    return found if user.role == Role.admin else {**found, "warnings": []}
+
+
+@router.put("/calendar/notices/{year}", response_model=schemas.CalendarNoticeOut, tags=["admin"])
+def import_calendar_notice(
+    year: Annotated[int, Path(ge=2000, le=2100)], body: schemas.CalendarNoticeIn, user: Admin, session: DB
+) -> Any:
+    """Import a year's 国务院 holiday notice in one step (its dates replace an earlier import);
+    the open tickets' deadlines move with it."""
+    before = WorkCalendar.load(session)
+    imported = workcalendar.import_notice(session, year, body.holidays, body.workdays, utcnow())
+    moved = lifecycle.recalendar_open_tickets(session, before)
+    session.commit()
+    return {"year": year, **imported, "tickets_moved": moved}

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,54 @@ def user_create(
             click.echo(f"created user {created.username} ({created.role}) id={created.id}")
     except HotlineError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+# ---------------------------------------------------------------- the calendar
+
+
+def _days(spec: str) -> list[date]:
+    """``2027-01-01,2027-02-05..2027-02-11`` → the days (ranges inclusive)."""
+    days: list[date] = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        first, _, last = part.partition("..")
+        start, end = date.fromisoformat(first), date.fromisoformat(last or first)
+        if end < start:
+            raise click.BadParameter(f"range {part} ends before it starts")
+        days += [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return days
+
+
+@main.group()
+def calendar() -> None:
+    """The working-day calendar (国务院节假日安排)."""
+
+
+@calendar.command("import-notice")
+@click.argument("year", type=click.IntRange(2000, 2100))
+@click.option("--holidays", "rest", required=True, help="Rest days: 2027-01-01,2027-02-05..2027-02-11,...")
+@click.option("--workdays", default="", help="调休 working weekends: 2027-02-14,2027-09-26,...")
+def calendar_import_notice(year: int, rest: str, workdays: str) -> None:
+    """Import a year's State Council holiday notice; open tickets' deadlines move with it."""
+    from hotline import lifecycle
+    from hotline.db import session_scope, utcnow
+    from hotline.errors import HotlineError
+    from hotline.workcalendar import WorkCalendar, import_notice
+
+    try:
+        rest_days, work_days = _days(rest), _days(workdays)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    try:
+        with session_scope() as session:
+            before = WorkCalendar.load(session)
+            imported = import_notice(session, year, rest_days, work_days, utcnow())
+            moved = lifecycle.recalendar_open_tickets(session, before)
+    except HotlineError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"{year}: {imported['holidays']} holidays, {imported['workdays']} working weekends imported; "
+        f"deadlines of {moved} open tickets moved"
+    )
 
 
 # ---------------------------------------------------------------- processes

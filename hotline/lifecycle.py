@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -1342,6 +1342,70 @@ def merge_ticket(
 
 
 # ---------------------------------------------------------------- reading
+
+
+# The deadlines a calendar change can move, with the limit each is counted by.
+DEADLINE_LIMITS = {
+    "sign_due": LimitKind.sign,
+    "return_due": LimitKind.return_window,
+    "reply_due": LimitKind.reply,
+    "callback_due": LimitKind.callback,
+}
+
+
+@transition
+def recalendar(session: Session, ticket: Ticket, before: WorkCalendar, after: WorkCalendar, now: datetime) -> bool:
+    """The calendar changed (an override, a year's notice): the ticket's future deadlines
+    counted in working days move to what the new calendar gives (the reminders and 督办 follow
+    them at the next sweep). Recorded, with before and after, when anything moved."""
+    moved: dict[str, tuple[datetime, datetime]] = {}
+    for column, kind in DEADLINE_LIMITS.items():
+        due = getattr(ticket, column)
+        if due is None or due <= now:
+            continue
+        if resolve_limit(session, kind, ticket.appeal_type, ticket.urgency).unit is not LimitUnit.working_days:
+            continue
+        new_due = after.carry_over(due, now, before)
+        if new_due != due:
+            moved[column] = (due, new_due)
+            setattr(ticket, column, new_due)
+    if not moved:
+        return False
+    _touch(ticket, now)
+    _record(
+        session,
+        ticket,
+        None,
+        "recalendar",
+        from_status=ticket.status,
+        note="工作日历调整，期限随之变更",
+        data={
+            "before": {k: v[0].isoformat() for k, v in moved.items()},
+            "after": {k: v[1].isoformat() for k, v in moved.items()},
+        },
+    )
+    _flush(session)
+    return True
+
+
+def recalendar_open_tickets(session: Session, before: WorkCalendar) -> int:
+    """After a calendar change (call with the calendar as it was): move the open tickets'
+    future deadlines; returns how many tickets moved."""
+    now = utcnow()
+    after = WorkCalendar.load(session)
+    ids = session.scalars(
+        select(Ticket.id)
+        .where(
+            Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+            or_(Ticket.sign_due > now, Ticket.reply_due > now, Ticket.return_due > now, Ticket.callback_due > now),
+        )
+        .order_by(Ticket.id)
+    ).all()
+    moved = 0
+    for start in range(0, len(ids), 500):
+        for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids[start : start + 500]))):
+            moved += recalendar(session, ticket, before, after, now)
+    return moved
 
 
 def timeline(session: Session, ticket_id: int) -> list[TimelineEvent]:

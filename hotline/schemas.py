@@ -425,6 +425,34 @@ class CalendarOverrideOut(BaseModel):
     note: str | None
 
 
+class CalendarNoticeIn(Strict):
+    """国务院办公厅 notice of a year's holidays: its rest days and its 调休 working weekends."""
+
+    holidays: Annotated[list[date], Field(min_length=1, max_length=60, description="rest days (放假)")]
+    workdays: Annotated[list[date], Field(max_length=30, description="调休 working weekends (上班)")] = Field(
+        default_factory=list
+    )
+
+
+class CalendarNoticeOut(BaseModel):
+    year: int
+    holidays: int
+    workdays: int
+    imported_at: str
+    tickets_moved: int = Field(description="open tickets whose deadlines moved with the change")
+
+
+class CalendarYearOut(BaseModel):
+    year: int
+    source: str = Field(description="official (chinese-calendar) | notice (imported) | statutory (fallback)")
+    imported: dict[str, Any] | None
+
+
+class CalendarStatusOut(BaseModel):
+    years: list[CalendarYearOut]
+    warnings: list[str] = Field(description="for admins, a banner: a year's notice not imported yet")
+
+
 class PhoneLookupIn(Strict):
     """A phone number travels in a body, never in a URL (URLs end up in proxies' and servers' logs)."""
 

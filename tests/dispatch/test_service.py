@@ -31,7 +31,7 @@ from dispatch.returns import (
 )
 from dispatch.routing import apply_held_decision, dispatch_by_dispatcher
 from hotline import lifecycle
-from hotline.enums import AppealType, AssignmentRole, AssignmentStatus, Channel, TicketStatus
+from hotline.enums import AppealType, AssignmentRole, AssignmentStatus, Channel, TicketStatus, Urgency
 from hotline.errors import Conflict, Forbidden, InvalidInput
 from hotline.models import Ticket, TimelineEvent
 from tests.dispatch.conftest import City, route
@@ -266,6 +266,28 @@ def test_an_agents_ticket_is_held_then_dispatched_unless_someone_acted(city: Ctx
         session, c, "路灯不亮", "和平路路灯不亮。", "东城区和平街道和平路", who="dispatcher", phone="13800000003"
     )
     assert t3.status == TicketStatus.dispatched
+
+
+def test_a_critical_ticket_is_dispatched_at_once_without_the_agents_hold(city: Ctx) -> None:
+    session, c = city
+    set_setting(session, "agent_hold_seconds", 90)
+    session.commit()
+    appeal = lifecycle.NewAppeal(
+        title="燃气泄漏",
+        content="桃山路小区楼道燃气泄漏，味道很大。",
+        appeal_type=AppealType.help,
+        channel=Channel.phone,
+        phone="13800000009",
+        address="东城区东湖街道桃山路",
+        urgency=Urgency.critical,
+        classification={},
+    )
+    t = lifecycle.register_ticket(session, c.user(session, "agent"), appeal)
+    session.commit()
+    route(t.id)
+    session.refresh(t)
+    decision = latest(session, t)
+    assert decision.outcome == "auto_dispatched" and t.status == TicketStatus.dispatched
 
 
 def test_manual_dispatch_records_whether_the_proposal_was_followed(city: Ctx) -> None:

@@ -3,10 +3,11 @@ SMTP and HTTP servers (failures retried and visible), the survey page, calling h
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -289,16 +290,38 @@ def test_no_call_outside_calling_hours(pg: tuple[Session, Org], monkeypatch: pyt
     assert count(session, SurveyCall) == 0
 
 
-def test_urgent_tickets_are_called_at_any_hour(pg: tuple[Session, Org], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_urgent_tickets_are_called_at_once_but_not_at_night(
+    pg: tuple[Session, Org], monkeypatch: pytest.MonkeyPatch
+) -> None:
     session, org = pg
-    monkeypatch.setenv("HOTLINE_CALLING_HOURS", "00:00-00:01")
-    reset_settings_cache()
+    ctx = rules.Context.load(session)
+    sh = ctx.calendar.tz
+
+    def local(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=sh)
+
+    saturday_dawn, saturday_noon = local("2026-11-21T06:23"), local("2026-11-21T14:00")
+    urgent = functools.partial(callbacks.allowed_call_time, ctx, urgent=True, drill=False)
+    assert urgent(saturday_dawn) == local("2026-11-21T08:00")  # not at 06:23: the urgent hours open at 8
+    assert urgent(saturday_noon) == saturday_noon  # a weekend afternoon: at once
+    assert urgent(local("2026-11-21T22:30")) == local("2026-11-22T08:00")
+    normal = callbacks.allowed_call_time(ctx, saturday_noon, urgent=False, drill=False)
+    assert normal == local("2026-11-23T09:00")  # the next working day's calling hours
+    ctx.config.raw["callback"] = {**ctx.config.raw["callback"], "urgent_any_time": True}  # a local rule allows it
+    assert urgent(saturday_dawn) == saturday_dawn
+    # A ticket becoming urgent-callable in the afternoon is called without waiting for Monday.
     from hotline.enums import Urgency
 
     t = ticket_in(session, org, TicketStatus.awaiting_callback, urgency=Urgency.urgent)
     sweep(utcnow())
     cb = session.scalars(select(CallbackAttempt).where(CallbackAttempt.ticket_id == t.id)).one()
-    assert cb.urgent and cb.next_at is not None and cb.next_at <= utcnow()
+    opens, closes = rules.Context.load(session).config.calling_hours(urgent=True)
+    now = utcnow().astimezone(sh)
+    assert cb.urgent and cb.next_at is not None
+    if opens <= now.time() < closes:
+        assert cb.next_at <= utcnow()
+    else:
+        assert cb.next_at.astimezone(sh).time() == opens
 
 
 def test_config_is_validated(client: TestClient, pg: tuple[Session, Org]) -> None:
