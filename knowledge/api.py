@@ -70,13 +70,21 @@ def search(
         Literal["offered", "all"], Query(description="offered: what agents answer from today; all: what you may read")
     ] = "offered",
     status: ArticleStatus | None = None,
+    expiring_within: Annotated[
+        int | None, Query(ge=1, le=366, description="即将到期: valid_to within this many days")
+    ] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Any:
     """Search the knowledge base: best match first (a word in the title above one in the body),
     the query's words highlighted (``<em>``) in the title and the passage shown."""
     query = ArticleQuery(
-        q=q, category=category, department_id=department_id, scope=scope, status=status.value if status else None
+        q=q,
+        category=category,
+        department_id=department_id,
+        scope=scope,
+        status=status.value if status else None,
+        expiring_within=expiring_within,
     )
     items, total = search_articles(session, user, query, page, page_size)
     return ArticlePage(items=[ArticleHit.model_validate(i) for i in items], total=total, page=page, page_size=page_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, literal, select
@@ -27,6 +28,8 @@ class ArticleQuery:
     # offered: what an agent may answer from today; all: every article the user may read
     scope: str = "offered"
     status: str | None = None
+    # 即将到期: valid_to within this many days from today (departments renew their policies)
+    expiring_within: int | None = None
 
 
 def passage(body: str, q: str | None, size: int = SNIPPET) -> str:
@@ -66,6 +69,9 @@ def search_articles(
         stmt = stmt.where(KnowledgeArticle.department_id == query.department_id)
     if query.status:
         stmt = stmt.where(KnowledgeArticle.status == ArticleStatus(query.status).value)
+    if query.expiring_within:
+        last = day + timedelta(days=query.expiring_within)
+        stmt = stmt.where(KnowledgeArticle.valid_to >= day, KnowledgeArticle.valid_to <= last)
     order: list[Any] = [KnowledgeArticle.usage_count.desc(), KnowledgeArticle.updated_at.desc(), KnowledgeArticle.id]
     if query.q and query.q.strip():
         found = ARTICLE_SEARCH.search(

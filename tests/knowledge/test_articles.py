@@ -131,6 +131,12 @@ def test_validity_dates(db: tuple[Session, Org]) -> None:
         ]
     }
     assert states == {expired: "expired", future: "not_yet_valid", current: "offered"}
+    lasting = _publish(session, org, "长期补贴政策", "补贴申领", valid_to=day + timedelta(days=90))
+    expiring = search_articles(
+        session, user(session, org, "zjj"), ArticleQuery(scope="all", expiring_within=30), 1, 10
+    )[0]
+    assert [i["id"] for i in expiring] == [current]  # today's last day; not the expired, not in 90 days
+    assert lasting in _found(session, org, "补贴")
     with pytest.raises(InvalidInput):
         articles.write_article(
             session,

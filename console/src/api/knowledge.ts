@@ -96,6 +96,8 @@ export interface ArticleSearch {
   department_id?: number | null
   scope?: 'offered' | 'all'
   status?: string
+  /** 即将到期: valid_to within this many days. */
+  expiring_within?: number
   page?: number
   page_size?: number
 }
