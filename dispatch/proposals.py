@@ -504,7 +504,12 @@ def propose(
 def decision_reasons(decision: DispatchDecision) -> dict[str, Any]:
     """What goes into the timeline's dispatch event (``reasons=``)."""
     top = decision.proposals[0] if decision.proposals else None
-    chosen = next((p for p in decision.proposals if p["primary"]["id"] == decision.primary_department_id), top)
+    # the proposal of the department dispatched to; none when a dispatcher chose one nobody proposed
+    # (then no rule decided it: the 回退率 per rule does not count it against one)
+    chosen = next(
+        (p for p in decision.proposals if p["primary"]["id"] == decision.primary_department_id),
+        top if decision.primary_department_id is None else None,
+    )
     return {
         "decision_id": decision.id,
         "kind": decision.kind,

@@ -118,6 +118,19 @@ def test_return_redispatch_and_coordination_over_http(client: TestClient, pg_cit
     assert final["status"] == "dispatched" and final["primary_department_id"] == c.dept["scjg"]
     rates = {r["code"]: r for r in client.get("/api/v1/dispatch/return-rates", headers=supervisor).json()}
     assert rates["scjg"]["returned"] == 1 and rates["rsj"]["returned"] == 1 and rates["rsj"]["return_rate"] == 1.0
+    # 回退率 per rule (supervisor, admin): the 直派 to 市场监管 was a rule's and came back once; the
+    # dispatcher's own 改派 to 人社 (no proposal of a rule) came back too
+    by_rule = client.get("/api/v1/dispatch/rule-return-rates", headers=supervisor)
+    assert by_rule.status_code == 200, by_rule.text
+    rows = by_rule.json()
+    ruled = [r for r in rows if r["rule_code"] and r["returned"]]
+    assert [(r["rule_code"], r["auto"], r["returned"]) for r in ruled] == [("MKT-FOOD", 1, 1)]
+    manual = next(r for r in rows if r["rule_code"] is None)
+    assert manual["returned"] == 1  # the 改派 to 人社 nobody proposed
+    assert sum(r["returned"] for r in rows) == 2 and sum(r["dispatched"] for r in rows) == 3
+    assert client.get("/api/v1/dispatch/rule-return-rates", headers=dispatcher).status_code == 403
+    naive = client.get("/api/v1/dispatch/rule-return-rates", headers=supervisor, params={"since": "2026-01-01T00:00"})
+    assert naive.status_code == 422 and naive.json()["errors"][0]["loc"] == ["query", "since"]
 
 
 def test_reject_return_and_repeats_over_http(client: TestClient, pg_city: tuple[Session, City]) -> None:
