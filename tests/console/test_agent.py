@@ -22,7 +22,7 @@ from telephony.amiserver import AMIServer, AMIServerThread
 from telephony.bridge import BridgeConfig
 from telephony.client import AMITarget
 from tests.conftest import PASSWORD, Org
-from tests.console.conftest import Browser
+from tests.console.conftest import Browser, shot
 from tests.core.factory import ticket_in
 from tests.dispatch.conftest import City
 from tests.telephony.conftest import BridgeRunner, play, wait_play
@@ -72,6 +72,13 @@ def test_a_replayed_call_pops_on_the_agents_screen_with_history(
     expect(page.locator("input[data-test=intake-name]")).to_have_value("张先生")
     linkedid = pop.get_attribute("data-linkedid")
     assert linkedid
+    # the agent starts typing: the classifier's proposals and the safety rule beside the form
+    page.fill("input[data-test=intake-title]", "楼道燃气味很重")
+    page.fill(
+        "textarea[data-test=intake-content]", "锦绣华庭3栋楼道里一股很浓的煤气味，怀疑燃气泄漏，请赶紧派人来查看。"
+    )
+    expect(page.locator("[data-test=proposal-category-0]")).to_be_visible(timeout=30_000)
+    shot(page, "agent-console.png")
     # a second call from the same number: the first one now counts
     wait_play(phone_system, play(phone_system, "01_inbound_answered"))
     expect(page.locator("[data-test=pop-prior]")).to_contain_text("此前来电 1 次")
