@@ -22,6 +22,7 @@ COPY classifier ./classifier
 COPY dispatch ./dispatch
 COPY escalation ./escalation
 COPY dashboards ./dashboards
+COPY channels ./channels
 COPY knowledge ./knowledge
 COPY --from=console /src/hotline/console_dist ./hotline/console_dist
 RUN pip install .

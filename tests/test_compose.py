@@ -66,3 +66,14 @@ def test_the_bridge_logs_in_as_the_manager_user_we_ship() -> None:
     assert asterisk["entrypoint"][-1].startswith("/etc/asterisk-hotline/")
     assert (REPO / "telephony" / "asterisk" / asterisk["entrypoint"][-1].rsplit("/", 1)[1]).exists()
     assert asterisk["environment"]["AMI_SECRET"] == "${HOTLINE_AMI_SECRET:?set HOTLINE_AMI_SECRET}"
+
+
+def test_the_image_carries_every_package() -> None:
+    """The Dockerfile copies each package pyproject installs (channels was once left out)."""
+    import re
+    import tomllib
+
+    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in include}
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", (REPO / "Dockerfile").read_text(), flags=re.MULTILINE))
+    assert packages <= copied, f"the Dockerfile does not copy {sorted(packages - copied)}"
