@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -111,3 +112,20 @@ def test_totals_are_exact_up_to_a_limit_then_estimated(db: tuple[Session, Org]) 
         assert exact is False and total >= 4  # the planner's estimate, never below the counted floor
     else:
         assert (total, exact) == (5, True)  # the embedded database counts: it holds a small center
+
+
+def test_a_search_matching_many_ranks_its_newest_matches(
+    pg: tuple[Session, Org], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the exact count (1,000 rows at a city's scale; 1 here) a search ranks only its newest
+    matches, and the total is the planner's estimate."""
+    from hotline import service
+
+    session, org = pg
+    older = _register(session, org, "noise_jiefang")
+    newer = _register(session, org, "noise_heping")
+    monkeypatch.setattr(service, "EXACT_COUNT_UP_TO", 1)
+    monkeypatch.setattr(service, "RANKED_MATCHES", 1)
+    items, total, exact = list_tickets(session, user(session, org, "supervisor"), TicketFilter(q="噪音"), 1, 20)
+    assert [t.id for t in items] == [newer] and older != newer
+    assert exact is False and total >= 2
