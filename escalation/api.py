@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from escalation import callbacks, channels, schemas, service
 from escalation.config import load_config, save_overrides
-from escalation.models import CallbackAttempt, NotificationMessage
+from escalation.models import CallbackAttempt, NotificationMessage, SmsOutbox
 from escalation.rules import Context
 from hotline import access
 from hotline.auth import get_current_user, require_roles
@@ -220,6 +220,38 @@ def notifications(
     if ticket_id:
         query = query.where(NotificationMessage.ticket_id == ticket_id)
     return [_message_out(m) for m in session.scalars(query)]
+
+
+@router.get("/escalation/sms-outbox", response_model=list[schemas.SmsOut])
+def sms_outbox(
+    user: Supervisor,
+    session: DB,
+    ticket_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> Any:
+    """短信发件箱: the text messages as the SMS adapter wrote them (no gateway configured: the
+    demo's survey links are read here), newest first; the numbers masked."""
+    query = (
+        select(SmsOutbox, NotificationMessage.ticket_id)
+        .join(NotificationMessage, NotificationMessage.id == SmsOutbox.message_id)
+        .order_by(SmsOutbox.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if ticket_id is not None:
+        query = query.where(NotificationMessage.ticket_id == ticket_id)
+    return [
+        schemas.SmsOut(
+            id=sms.id,
+            message_id=sms.message_id,
+            ticket_id=tid,
+            phone=mask_phone(sms.phone_e164),
+            body=sms.body,
+            created_at=sms.created_at,
+        )
+        for sms, tid in session.execute(query)
+    ]
 
 
 @router.post("/escalation/notifications/{message_id}/retry", response_model=schemas.MessageOut)

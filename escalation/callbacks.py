@@ -134,6 +134,7 @@ class CallbackStats:
     queued: int = 0
     answered: int = 0
     deferred: int = 0
+    failed_calls: int = 0  # placements the PBX refused or could not be reached for
 
 
 def process_due(sm: sessionmaker[Session], *, limit: int = 100) -> CallbackStats:
@@ -212,28 +213,35 @@ def process_due(sm: sessionmaker[Session], *, limit: int = 100) -> CallbackStats
                 cb.next_at = now + timedelta(seconds=30)
         session.commit()
     for cb_id, ticket_id, phone, case_id in to_call:
-        _place(sm, cb_id, ticket_id, phone, case_id)
-        stats.calls += 1
+        if _place(sm, cb_id, ticket_id, phone, case_id):
+            stats.calls += 1
+        else:
+            stats.failed_calls += 1
     return stats
 
 
-def _place(sm: sessionmaker[Session], cb_id: int, ticket_id: int, phone: str, case_id: str) -> None:
+def _place(sm: sessionmaker[Session], cb_id: int, ticket_id: int, phone: str, case_id: str) -> bool:
+    """Place the IVR survey call; False (logged and noted on the callback) when it failed."""
     from telephony.callback import place_survey_call
 
     with sm() as call_session:
         survey = place_survey_call(call_session, ticket_id=ticket_id, phone=phone, case_id=case_id)
-        survey_id, finished = survey.id, survey.finished
+        survey_id, finished, status, error = survey.id, survey.finished, survey.status, survey.error
+    failed = finished and status == "failed"
     with sm() as session:
-        values: dict[str, Any] = {"survey_call_id": survey_id}
-        if finished:
-            values["next_at"] = utcnow()  # failed at once (no Asterisk): the next round moves on
-        session.execute(
-            update(CallbackAttempt)
-            .where(CallbackAttempt.id == cb_id, CallbackAttempt.survey_case_id == case_id)
-            .values(**values)
-        )
+        cb = session.get(CallbackAttempt, cb_id)
+        if cb is not None and cb.survey_case_id == case_id:
+            cb.survey_call_id = survey_id
+            if finished:
+                cb.next_at = utcnow()  # failed at once (no Asterisk): the next round moves on
+            if failed:
+                _note(cb, "ivr_call_failed", survey_call_id=survey_id, error=error)
         session.commit()
+    if failed:
+        log.warning("callback %s: IVR survey call %s not placed: %s", cb_id, survey_id, error)
+        return False
     log.info("callback %s: IVR survey call %s placed to %s", cb_id, survey_id, mask_phone(phone))
+    return True
 
 
 def _unanswered(

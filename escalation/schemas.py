@@ -148,6 +148,17 @@ class OutcomeOut(BaseModel):
     ticket_status: str
 
 
+class SmsOut(BaseModel):
+    """One text message the SMS adapter wrote (the outbox when no gateway is configured)."""
+
+    id: int
+    message_id: int
+    ticket_id: int | None
+    phone: str = Field(description="the number, masked (138****0001)")
+    body: str
+    created_at: datetime
+
+
 # ---------------------------------------------------------------- configuration (PUT /escalation/config)
 # The admin's overrides: every key optional (merged over the defaults), none unknown, each value
 # of its type and within bounds; ``escalation.config.validate`` then checks the merged whole.

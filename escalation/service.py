@@ -570,6 +570,43 @@ def on_ticket_event(session: Session, ticket: Ticket, event: TimelineEvent) -> N
         callbacks.create_for_ticket(session, rules.Context.load(session), ticket, instance, utcnow())
 
 
+# Actions that give a department a ticket to sign: 派单, 改派 (退单 accepted), 加派, 重办.
+ASSIGNING_ACTIONS = frozenset({"dispatch", "accept_return", "add_sub_assignment", "reopen"})
+ROLE_TEXT = {"primary": "主办", "assist": "协办", "sub": "承办"}
+
+
+def notify_assigned(session: Session, ticket: Ticket, event: TimelineEvent) -> int:
+    """A department given the ticket is told at once: its handlers in the inbox, its 联络员 by
+    SMS where a number is set. Once per assignment (the outbox key names it); the citizen's
+    name and number are in no message."""
+    if event.action not in ASSIGNING_ACTIONS or ticket.id is None:
+        return 0
+    session.flush()  # the new assignments' ids name their messages
+    ctx = rules.Context.load(session)
+    due = f"请于{local_text(ticket.sign_due, ctx)}前签收。" if ticket.sign_due else "请及时签收。"
+    rows: list[dict[str, Any]] = []
+    for assignment in ticket.assignments:
+        if assignment.status != "dispatched":
+            continue
+        dept = session.get(Department, assignment.department_id)
+        if dept is None:
+            continue
+        people = [_user_recipient("handler", u) for u in _users(session, Role.dept_handler, dept.id)]
+        liaisons = _contacts(dept, {"liaison"})
+        if dept.liaison_phone:
+            phone = normalize_phone(dept.liaison_phone)
+            liaisons.append(Recipient("liaison", dept.liaison_name or "联络员", None, phone))
+        role = ROLE_TEXT.get(assignment.role, "承办")
+        subject = f"【新派工单】工单{ticket.number}"
+        body = f"工单{ticket.number}「{ticket.title}」已派至{dept.name}（{role}）。{due}【12345热线】"
+        common = {"subject": subject, "body": body, "ticket_id": ticket.id, "now": event.at}
+        key = f"assigned:{assignment.id}"
+        rows += message_rows(key=key, recipients=people, channels=["inbox"], **common)
+        rows += message_rows(key=key, recipients=liaisons, channels=["sms"], **common)
+    insert_messages(session, rows)
+    return len(rows)
+
+
 # ---------------------------------------------------------------- the supervisor's hand
 
 

@@ -29,6 +29,7 @@ def sweep() -> dict[str, Any]:
         "levels": stats.levels,
         "callbacks_created": stats.callbacks,
         "calls": cb.calls,
+        "calls_failed": cb.failed_calls,
         "survey_sms": cb.sms,
         "queued": cb.queued,
         "answered": cb.answered,
@@ -37,7 +38,7 @@ def sweep() -> dict[str, Any]:
         "failed": sent.failed,
         "seconds": round(stats.seconds, 3),
     }
-    if stats.fired or cb.calls or cb.sms or sent.sent or sent.failed:
+    if stats.fired or cb.calls or cb.failed_calls or cb.sms or sent.sent or sent.failed:
         log.info("escalation sweep: %s", result)
     return result
 

@@ -16,6 +16,9 @@ def subscribe() -> None:
 
     # Every ticket change: the sweep looks at that ticket again (same transaction).
     hooks.subscribe("*", service.on_ticket_event)
+    # A department given a ticket is told (inbox, SMS to the 联络员).
+    for action in service.ASSIGNING_ACTIONS:
+        hooks.subscribe(action, service.notify_assigned)
     # IVR survey results (in the bridge process): advance that callback at once.
     on_survey_result(callbacks.on_survey_result)
 

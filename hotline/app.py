@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from kombu import Connection
 from sqlalchemy import text
 
-from hotline import api, attachments_api, classification, console, fulltext, http_errors, logs, wiring
+from hotline import api, apidocs, attachments_api, classification, console, fulltext, http_errors, logs, wiring
 from hotline.bodylimit import BodyLimitMiddleware
 from hotline.db import get_engine
 from hotline.nulguard import NulGuardMiddleware
@@ -59,7 +59,10 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Tickets (工单), dispatch, escalation and callbacks of a 12345 hotline center.",
         lifespan=lifespan,
+        docs_url=None,  # served by hotline.apidocs from the product's own files
+        redoc_url=None,
     )
+    apidocs.install(app)
 
     http_errors.install(app)
     app.add_middleware(BodyLimitMiddleware, default=lambda: get_settings().max_body_bytes)

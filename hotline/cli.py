@@ -125,7 +125,7 @@ def restore_command(source: Path) -> None:
 def seed_demo_command(password: str | None) -> None:
     """Load the demo city (示范市): departments, one login per role, tickets in every stage."""
     result = _seed(password)
-    click.echo(json.dumps({k: v for k, v in result.items() if k != "password"}, ensure_ascii=False))
+    click.echo(json.dumps({k: v for k, v in result.items() if k not in ("password", "logins")}, ensure_ascii=False))
     _print_logins()
 
 
@@ -136,14 +136,17 @@ def _logins_file() -> Path:
 def _seed(password: str | None) -> dict[str, Any]:
     from hotline import wiring
     from hotline.db import session_scope
-    from hotline.demo.seed import DEMO_LOGINS, seed_demo
+    from hotline.demo.seed import seed_demo
 
     wiring.install()
+    path = _logins_file()
+    if password is None and path.exists():  # logins added later share the password printed before
+        password = json.loads(path.read_text()).get("password")
     with session_scope() as session:
         result = seed_demo(session, password)
         result.update(wiring.seed_demo_extras(session))
     if result["password"]:
-        logins = [{"username": d.username, "role": d.role.value, "name": d.display_name} for d in DEMO_LOGINS]
+        logins = [{"username": d.username, "role": d.role.value, "name": d.display_name} for d in result["logins"]]
         path = _logins_file()
         path.write_text(json.dumps({"password": result["password"], "logins": logins}, ensure_ascii=False, indent=1))
         path.chmod(0o600)
@@ -157,8 +160,15 @@ def _print_logins() -> None:
         return
     data = json.loads(path.read_text())
     click.echo(f"demo logins (password for all: {data['password']}):")
-    for login in data["logins"]:
+    staff = [login for login in data["logins"] if login["role"] != "dept_handler"]
+    departments = [login for login in data["logins"] if login["role"] == "dept_handler"]
+    for login in staff + departments[:6]:
         click.echo(f"  {login['username']:<12} {login['role']:<15} {login['name']}")
+    if len(departments) > 6:
+        click.echo(
+            f"  ... and {len(departments) - 6} more: every department has a login named by its code "
+            f"(dots as underscores, e.g. {departments[-1]['username']}); all listed in {path}"
+        )
 
 
 @main.group()
@@ -275,6 +285,18 @@ def _free_port(preferred: int) -> int:
 
 def _celery_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "hotline.celery_app:celery_app", *args]
+
+
+# The pages the startup banner lists (tests/integration/test_up.py opens every one).
+BANNER_PAGES = [
+    ("staff console", "/console/"),
+    ("API docs (Swagger UI)", "/docs"),
+    ("API docs (ReDoc)", "/redoc"),
+    ("OpenAPI document", "/openapi.json"),
+    ("health", "/healthz"),
+    ("citizens' pages", "/citizen"),
+    ("Open311 GeoReport v2", "/open311/v2/services.json"),
+]
 
 
 @main.command()
@@ -422,18 +444,14 @@ def up(host: str, port: int, no_worker: bool, call_every: float) -> None:
             ),
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            env=worker_env,  # with the embedded AMI server's address: the worker places the survey calls
         )
         click.echo(f"celery worker + beat started (pid {worker_proc.pid}, log {data_dir / 'worker.log'})")
 
     click.echo("")
-    click.echo(f"hotline is serving on {base}")
-    click.echo(f"  staff console:         {base}/console/")
-    click.echo(f"  API docs (Swagger UI): {base}/docs")
-    click.echo(f"  OpenAPI document:      {base}/openapi.json")
-    click.echo(f"  health:                {base}/healthz")
-    click.echo(f"  citizens' pages:       {base}/citizen")
-    click.echo(f"  Open311 GeoReport v2:  {base}/open311/v2/services.json")
+    click.echo(f"hotline is serving on {base} ({base}/ opens the staff console)")
+    for label, path in BANNER_PAGES:
+        click.echo(f"  {label + ':':<24}{base}{path}")
     _print_logins()
     click.echo("press Ctrl+C to stop", err=False)
     sys.stdout.flush()

@@ -106,9 +106,28 @@ def demo_password() -> str:
     return os.environ.get("HOTLINE_DEMO_PASSWORD") or f"Demo-{secrets.token_hex(4)}-{secrets.randbelow(10)}"
 
 
+def department_login(dept: Department) -> DemoLogin:
+    """The login of a department the named logins above do not cover: its code (dots as
+    underscores) as the user name, a 承办单位 handler (联络员)."""
+    who = f" {dept.liaison_name}" if dept.liaison_name else ""
+    return DemoLogin(dept.code.replace(".", "_"), f"{dept.name}联络员{who}", Role.dept_handler, dept.code)
+
+
+def demo_logins(departments: dict[str, Department]) -> list[DemoLogin]:
+    """Every demo login: the named ones, then one for each department that has none (all but
+    the 12345 center, whose people are the named logins)."""
+    covered = {login.department_code for login in DEMO_LOGINS}
+    extra = [
+        department_login(dept)
+        for code, dept in sorted(departments.items())
+        if code not in covered and dept.kind != DepartmentKind.hotline
+    ]
+    return [*DEMO_LOGINS, *extra]
+
+
 def seed_users(session: Session, departments: dict[str, Department], password: str) -> list[DemoLogin]:
     created = []
-    for login in DEMO_LOGINS:
+    for login in demo_logins(departments):
         if session.scalar(select(User.id).where(User.username == login.username)) is not None:
             continue
         dept = departments[login.department_code] if login.department_code else None
@@ -262,7 +281,9 @@ def _advance(session: Session, ticket: Ticket, stage: str, dept: Department | No
     lifecycle.dispatch_ticket(session, ticket, dispatcher, version=None, primary_department_id=dept.id)
     if stage == "dispatched":
         return
-    handler = session.scalar(select(User).where(User.department_id == dept.id)) or _make_handler(session, dept)
+    handler = session.scalar(select(User).where(User.department_id == dept.id).order_by(User.id))
+    if handler is None:  # every demo department has a login (seed_users ran first)
+        raise LookupError(f"no login for department {dept.code}")
     if stage == "returned":
         lifecycle.return_ticket(
             session,
@@ -303,17 +324,6 @@ def _advance(session: Session, ticket: Ticket, stage: str, dept: Department | No
     lifecycle.close_ticket(session, ticket, callback, version=None)
 
 
-def _make_handler(session: Session, dept: Department) -> User:
-    return create_user(
-        session,
-        username=f"dept_{dept.code.replace('.', '_')}",
-        display_name=f"{dept.name}联络员",
-        password=secrets.token_urlsafe(12),
-        role=Role.dept_handler,
-        department_id=dept.id,
-    )
-
-
 def seed_tickets(session: Session, departments: dict[str, Department]) -> int:
     if session.scalar(select(Ticket.id).limit(1)) is not None:
         return 0
@@ -338,6 +348,7 @@ def seed_demo(session: Session, password: str | None = None) -> dict[str, Any]:
     session.commit()
     return {
         "departments": len(departments),
+        "logins": demo_logins(departments),
         "users_created": [login.username for login in created],
         "password": password if created else None,
         "tickets_created": tickets,

@@ -124,6 +124,10 @@ def test_email_by_smtp_and_sms_to_the_outbox_table(
     listed = client.get("/api/v1/escalation/notifications", headers=auth(session, org, "supervisor")).json()
     assert {m["address"] for m in listed if m["channel"] == "sms"} == {"136****0002"}  # masked
     assert all(m["status"] == "sent" and m["attempts"] == 1 for m in listed)
+    # The SMS outbox (no gateway: the demo's survey links are read there) is the supervisors' to read.
+    (outbox,) = client.get("/api/v1/escalation/sms-outbox", headers=auth(session, org, "supervisor")).json()
+    assert outbox["phone"] == "136****0002" and outbox["body"] == sms.body and outbox["ticket_id"] == t.id
+    assert client.get("/api/v1/escalation/sms-outbox", headers=auth(session, org, "agent")).status_code == 403
 
 
 def test_smtp_down_is_retried_with_backoff_then_failed_and_visible(

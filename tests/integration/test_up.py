@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ import pytest
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str], int]]:
+def running(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str], int, list[str]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     env.update(HOTLINE_DATA_DIR=str(tmp_path / "var"), HOTLINE_DEMO_PASSWORD="demo-password-1")
     proc = subprocess.Popen(
@@ -52,7 +53,7 @@ def running(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str], 
         except httpx.HTTPError:
             time.sleep(0.2)
     assert worker_pid, "".join(lines)
-    yield base, tmp_path / "var", proc, worker_pid
+    yield base, tmp_path / "var", proc, worker_pid, lines
     proc.send_signal(signal.SIGINT)
     try:
         proc.wait(timeout=30)
@@ -61,13 +62,26 @@ def running(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str], 
 
 
 def test_a_newcomer_runs_the_product_and_works_a_ticket(
-    running: tuple[str, Path, subprocess.Popen[str], int],
+    running: tuple[str, Path, subprocess.Popen[str], int, list[str]],
 ) -> None:
-    base, data_dir, proc, worker_pid = running
+    base, data_dir, proc, worker_pid, banner = running
     assert (data_dir / "hotline.sqlite3").exists()
     health = httpx.get(f"{base}/healthz").json()
     assert health == {"ok": True, "database": {"ok": True}, "broker": {"ok": True}}
-    assert httpx.get(f"{base}/docs").status_code == 200
+    # Every page the banner lists exists; / opens the console.
+    pages = [m.group(0) for line in banner for m in [re.search(rf"{re.escape(base)}/\S*", line)] if m]
+    assert len(pages) >= 7, banner
+    for page in pages:
+        assert httpx.get(page, follow_redirects=True).status_code == 200, page
+    root = httpx.get(f"{base}/")
+    assert root.status_code == 307 and root.headers["location"] == "/console/"
+    # The worker places survey calls on the embedded AMI server: it was given its address.
+    environ = Path(f"/proc/{worker_pid}/environ").read_bytes().split(b"\0")
+    assert any(item.startswith(b"HOTLINE_AMI_HOST=") for item in environ)
+    # Every department of the demo has a login that works.
+    logins = json.loads((data_dir / "demo_logins.json").read_text())["logins"]
+    department_logins = {x["username"] for x in logins if x["role"] in ("dept_handler", "dept_head")}
+    assert len(department_logins) >= 52 and "dc_jf_hx" in department_logins
 
     def login(name: str) -> dict[str, str]:
         token = httpx.post(f"{base}/api/v1/auth/token", data={"username": name, "password": "demo-password-1"})
@@ -75,6 +89,10 @@ def test_a_newcomer_runs_the_product_and_works_a_ticket(
         return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
     agent, dispatcher, zjj, cb = (login(n) for n in ("agent1", "dispatcher", "zjj", "callback"))
+    community = login("dc_jf_hx")
+    assert httpx.get(f"{base}/api/v1/tickets", headers=community).status_code == 200
+    outbox = httpx.get(f"{base}/api/v1/escalation/sms-outbox", headers=login("supervisor"))
+    assert outbox.status_code == 200 and isinstance(outbox.json(), list)
     seeded = httpx.get(f"{base}/api/v1/tickets", headers=agent).json()
     assert seeded["total"] >= 10
     depts = {d["code"]: d["id"] for d in httpx.get(f"{base}/api/v1/departments", headers=agent).json()}
