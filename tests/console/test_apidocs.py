@@ -17,9 +17,11 @@ def test_the_api_docs_render_without_internet(browser: Browser, pg: tuple[Sessio
     # Anything not from this server is refused, as on an intranet without internet.
     page.route(
         "**/*",
-        lambda route: route.continue_()
-        if route.request.url.startswith(browser.base)
-        else (outside.append(route.request.url), route.abort())[1],
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(browser.base)
+            else (outside.append(route.request.url), route.abort())[1]
+        ),
     )
     page.goto(browser.base + "/docs")
     page.wait_for_selector(".swagger-ui .opblock-tag", timeout=30_000)
