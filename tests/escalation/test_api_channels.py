@@ -89,11 +89,12 @@ def test_inbox_unread_count_and_read(client: TestClient, pg: tuple[Session, Org]
     assert client.get("/api/v1/inbox", headers=handler).json()["unread"] == 0  # not delivered yet
     assert deliver().sent >= 1
     box = client.get("/api/v1/inbox", headers=handler).json()
-    assert box["unread"] == 1 and "工单" in box["items"][0]["body"]
+    # the notice of the dispatch itself, then the 签收 reminder
+    assert box["unread"] == 2 and all("工单" in m["body"] for m in box["items"])
     mid = box["items"][0]["id"]
     assert client.post(f"/api/v1/inbox/{mid}/read", headers=auth(session, org, "cgj")).status_code == 404
     assert client.post(f"/api/v1/inbox/{mid}/read", headers=handler).json()["read_at"]
-    assert client.get("/api/v1/inbox", headers=handler).json()["unread"] == 0
+    assert client.get("/api/v1/inbox", headers=handler).json()["unread"] == 1
     assert deliver().sent == 0  # nothing twice
 
 
