@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,12 +27,23 @@ def _messages(session: Session, ticket_id: int) -> list[NotificationMessage]:
     )
 
 
-def test_dispatch_tells_the_departments_handlers_and_liaison(pg: tuple[Session, Org]) -> None:
+@pytest.fixture
+def liaison(pg: tuple[Session, Org]) -> Iterator[None]:
+    """住建局 with a 联络员's number for one test (the organisation outlives the test)."""
     session, org = pg
     zjj = session.get(Department, org.dept["zjj"])
     assert zjj is not None
     zjj.liaison_name, zjj.liaison_phone = "王联络", "13900000001"
     session.commit()
+    yield
+    zjj = session.get(Department, org.dept["zjj"])
+    assert zjj is not None
+    zjj.liaison_name = zjj.liaison_phone = None
+    session.commit()
+
+
+def test_dispatch_tells_the_departments_handlers_and_liaison(pg: tuple[Session, Org], liaison: None) -> None:
+    session, org = pg
     t = register(session, org)
     lifecycle.dispatch_ticket(
         session, t, user(session, org, "dispatcher"), version=t.version, primary_department_id=org.dept["zjj"]
