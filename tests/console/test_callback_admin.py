@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from escalation import callbacks, rules
@@ -85,78 +85,98 @@ def test_admin_users_departments_time_limits_calendar_and_ladder(browser: Browse
 
     session, org = pg
     page = browser.login("admin", PASSWORD, "/admin/users")
-    menu = page.locator("[data-test=menu]")
-    for entry in ("用户管理", "部门管理", "时限设置", "工作日历", "督办设置", "派单目录"):
-        expect(menu).to_contain_text(entry)
+    try:
+        menu = page.locator("[data-test=menu]")
+        for entry in ("用户管理", "部门管理", "时限设置", "工作日历", "督办设置", "派单目录"):
+            expect(menu).to_contain_text(entry)
 
-    # a department user needs a department: the API's 422 beside the field, then created
-    page.click("[data-test=user-create]")
-    form = page.locator(".el-dialog", has_text="新建用户")
-    form.locator("input[data-test=user-username]").fill("wang.xy")
-    form.locator("input[data-test=user-name]").fill("王联络")
-    form.locator("input[data-test=user-password]").fill("Xinyuan-2026-safe")
-    browser.choose(form, "角色", "承办单位")
-    form.locator("[data-test=user-save]").click()
-    department_item = form.locator(".el-form-item", has_text="部门")
-    expect(department_item.locator(".el-form-item__error")).to_contain_text("部门")
-    department_item.locator(".el-select").click()
-    page.locator(".el-tree-node__content:visible", has_text="东城区").first.click()
-    form.locator("[data-test=user-save]").click()
-    said(page, "已创建用户 wang.xy")
-    created = session.scalar(select(User).where(User.username == "wang.xy"))
-    assert created is not None and created.role == "dept_handler" and created.department_id == org.dept["dc"]
+        # a department user needs a department: the API's 422 beside the field, then created
+        page.click("[data-test=user-create]")
+        form = page.locator(".el-dialog", has_text="新建用户")
+        form.locator("input[data-test=user-username]").fill("wang.xy")
+        form.locator("input[data-test=user-name]").fill("王联络")
+        form.locator("input[data-test=user-password]").fill("Xinyuan-2026-safe")
+        browser.choose(form, "角色", "承办单位")
+        form.locator("[data-test=user-save]").click()
+        department_item = form.locator(".el-form-item", has_text="部门")
+        expect(department_item.locator(".el-form-item__error")).to_contain_text("部门")
+        department_item.locator(".el-select").click()
+        page.locator(".el-tree-node__content:visible", has_text="东城区").first.click()
+        form.locator("[data-test=user-save]").click()
+        said(page, "已创建用户 wang.xy")
+        created = session.scalar(select(User).where(User.username == "wang.xy"))
+        assert created is not None and created.role == "dept_handler" and created.department_id == org.dept["dc"]
 
-    # disable an account
-    page.click("[data-test=user-toggle-jk]")
-    page.locator(".el-message-box__btns .el-button--primary").click()
-    said(page, "已停用")
-    session.expire_all()
-    assert session.get(User, org.users["jk"]).active is False  # type: ignore[union-attr]
+        # disable an account
+        page.click("[data-test=\"user-toggle-wang.xy\"]")
+        page.locator(".el-message-box__btns .el-button--primary").click()
+        said(page, "已停用")
+        session.expire_all()
+        assert session.get(User, created.id).active is False  # type: ignore[union-attr]
 
-    # rename a unit in the tree
-    browser.open("/admin/departments")
-    page.locator("[data-test=dept-tree] .el-tree-node__content", has_text="市城管局").click()
-    page.locator("input[data-test=dept-name]").fill("市城市管理局")
-    page.click("[data-test=dept-save]")
-    said(page, "已保存")
-    expect(page.locator("[data-test=dept-tree]")).to_contain_text("市城市管理局")
-    session.expire_all()
-    assert session.get(Department, org.dept["cgj"]).name == "市城市管理局"  # type: ignore[union-attr]
+        # rename a unit in the tree
+        browser.open("/admin/departments")
+        page.locator("[data-test=dept-tree] .el-tree-node__content", has_text="市城管局").click()
+        page.locator("input[data-test=dept-name]").fill("市城市管理局")
+        page.click("[data-test=dept-save]")
+        said(page, "已保存")
+        expect(page.locator("[data-test=dept-tree]")).to_contain_text("市城市管理局")
+        session.expire_all()
+        assert session.get(Department, org.dept["cgj"]).name == "市城市管理局"  # type: ignore[union-attr]
 
-    # a time limit for 投诉 only
-    browser.open("/admin/time-limits")
-    expect(page.locator("[data-test=time-limits]")).to_contain_text("办结时限")
-    page.click("[data-test=limit-add]")
-    limit = page.locator(".el-dialog", has_text="时长")
-    browser.choose(limit, "诉求类型", "投诉")
-    limit.locator(".el-input-number input").fill("7")
-    limit.locator("[data-test=limit-save]").click()
-    said(page, "已保存")
-    row = session.scalar(
-        select(TimeLimitPolicy).where(TimeLimitPolicy.kind == "reply", TimeLimitPolicy.appeal_type == "complaint")
-    )
-    assert row is not None and (row.amount, row.unit) == (7, "working_days")
+        # a time limit for 投诉 only
+        browser.open("/admin/time-limits")
+        expect(page.locator("[data-test=time-limits]")).to_contain_text("办结时限")
+        page.click("[data-test=limit-add]")
+        limit = page.locator(".el-dialog", has_text="时长")
+        browser.choose(limit, "诉求类型", "投诉")
+        limit.locator(".el-input-number input").fill("7")
+        limit.locator("[data-test=limit-save]").click()
+        said(page, "已保存")
+        row = session.scalar(
+            select(TimeLimitPolicy).where(TimeLimitPolicy.kind == "reply", TimeLimitPolicy.appeal_type == "complaint")
+        )
+        assert row is not None and (row.amount, row.unit) == (7, "working_days")
 
-    # a closure day
-    browser.open("/admin/calendar")
-    page.locator("[data-test=calendar-form] .el-date-editor input").fill("2026-12-30")
-    page.keyboard.press("Enter")
-    page.click("[data-test=calendar-save]")
-    said(page, "2026-12-30 已设为休息日")
-    expect(page.locator("[data-test=calendar]")).to_contain_text("2026-12-30")
-    assert session.scalar(select(CalendarOverride.is_workday)) is False
+        # a closure day; the banner says which year's holiday notice is missing (if one is)
+        browser.open("/admin/calendar")
+        expect(page.locator("[data-test=calendar-years]")).to_contain_text("年")
+        status = page.evaluate(
+            "fetch('/api/v1/calendar/status', {headers: {Authorization: 'Bearer ' +"
+            " sessionStorage.getItem('hotline.token')}}).then(r => r.json())"
+        )
+        expect(page.locator("[data-test=calendar-warning]")).to_have_count(len(status["warnings"]))
+        for warning in status["warnings"]:
+            expect(page.locator("[data-test=calendar-warning]", has_text=warning)).to_be_visible()
+        page.locator("[data-test=calendar-form] .el-date-editor input").fill("2026-12-30")
+        page.keyboard.press("Enter")
+        page.click("[data-test=calendar-save]")
+        said(page, "2026-12-30 已设为休息日")
+        expect(page.locator("[data-test=calendar]")).to_contain_text("2026-12-30")
+        assert session.scalar(select(CalendarOverride.is_workday)) is False
 
-    # the ladder: level 3 after 3 working days; a level before its lower one is refused with the reason
-    browser.open("/admin/escalation")
-    ladder = page.locator("[data-test=ladder]")
-    expect(ladder.locator("tbody tr").nth(2).locator("input").first).to_have_value("黄牌督办")
-    page.locator("[data-test=ladder-days-3] input").fill("3")
-    page.click("[data-test=ladder-save]")
-    said(page, "督办设置已保存")
-    session.expire_all()
-    assert float(load_config(session).level(3)["after_working_days"]) == 3
-    page.locator("[data-test=ladder-days-4] input").fill("1")
-    page.click("[data-test=ladder-save]")
-    expect(page.locator("[data-test=ladder-error]")).to_contain_text("after_working_days")
-    assert browser.csp_violations() == []
-    assert browser.unexpected_problems(422) == []
+        # the ladder: level 3 after 3 working days; a level before its lower one is refused with the reason
+        browser.open("/admin/escalation")
+        ladder = page.locator("[data-test=ladder]")
+        expect(ladder.locator("tbody tr").nth(2).locator("input").first).to_have_value("黄牌督办")
+        page.locator("[data-test=ladder-days-3] input").fill("3")
+        page.click("[data-test=ladder-save]")
+        said(page, "督办设置已保存")
+        session.expire_all()
+        assert float(load_config(session).level(3)["after_working_days"]) == 3
+        page.locator("[data-test=ladder-days-4] input").fill("1")
+        page.click("[data-test=ladder-save]")
+        expect(page.locator("[data-test=ladder-error]")).to_contain_text("after_working_days")
+        assert browser.csp_violations() == []
+        assert browser.unexpected_problems(422) == []
+    finally:
+        # the organisation outlives the test: put it back as it was
+        session.rollback()
+        session.execute(delete(User).where(User.username == "wang.xy"))
+        session.execute(update(Department).where(Department.id == org.dept["cgj"]).values(name="市城管局"))
+        session.execute(
+            update(TimeLimitPolicy)
+            .where(TimeLimitPolicy.kind == "reply", TimeLimitPolicy.appeal_type == "complaint")
+            .values(amount=15, unit="working_days")  # the default (hotline/timelimits.py)
+        )
+        session.commit()

@@ -1,5 +1,5 @@
 import { api } from './client'
-import type { CalendarOverride, Department, Role, TimeLimit, User } from './types'
+import type { CalendarOverride, CalendarStatus, Department, Role, TimeLimit, User } from './types'
 
 export interface UserCreate {
   username: string
@@ -38,6 +38,7 @@ export const adminApi = {
   timeLimits: () => api<TimeLimit[]>('time-limits'),
   setTimeLimit: (body: Omit<TimeLimit, 'id'>) => api<TimeLimit>('time-limits', { method: 'PUT', json: body }),
   calendar: () => api<CalendarOverride[]>('calendar/overrides'),
+  calendarStatus: () => api<CalendarStatus>('calendar/status'),
   setCalendar: (body: CalendarOverride) => api<CalendarOverride>('calendar/overrides', { method: 'PUT', json: body }),
   deleteCalendar: (day: string) => api<void>(`calendar/overrides/${day}`, { method: 'DELETE' }),
   escalationConfig: () => api<Record<string, unknown>>('escalation/config'),

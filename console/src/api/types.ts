@@ -282,3 +282,9 @@ export interface CallbackOutcome {
   outcome: string
   ticket_status: string
 }
+
+/** GET /calendar/status: where each year's calendar comes from; warnings for admins (a banner). */
+export interface CalendarStatus {
+  years: { year: number; source: 'official' | 'notice' | 'statutory'; imported: Record<string, unknown> | null }[]
+  warnings: string[]
+}
