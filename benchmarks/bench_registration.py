@@ -324,6 +324,7 @@ def main() -> None:
         hotline = str(Path(sys.executable).with_name("hotline"))
         procs.append(subprocess.Popen([hotline, "api", "--port", str(port), "--workers", str(args.workers)], env=env))
         procs.append(subprocess.Popen([hotline, "worker", "--concurrency", str(args.celery_concurrency)], env=env))
+        procs.append(subprocess.Popen([hotline, "beat"], env=env))  # sends the routing round every second
         wait_http(f"{base}/healthz")
         tokens = login_all(base, args.connections)
         work = Path(tempfile.mkdtemp(prefix="bench-reg-wrk-"))
