@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from kombu import Connection
@@ -15,7 +16,7 @@ from sqlalchemy import text
 
 from hotline import api, apidocs, attachments_api, classification, console, fulltext, http_errors, logs, wiring
 from hotline.bodylimit import BodyLimitMiddleware
-from hotline.db import get_engine
+from hotline.db import POOL_CAPACITY, get_engine
 from hotline.nulguard import NulGuardMiddleware
 from hotline.requestlog import RequestLogMiddleware
 from hotline.settings import get_settings
@@ -49,6 +50,10 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         target=classification.predict, args=("预热", "预热"), name="classifier-warmup", daemon=True
     ).start()
     threading.Thread(target=fulltext.words, args=("预热",), name="search-warmup", daemon=True).start()
+    # Sync routes run in anyio's thread pool (40 threads by default) and each holds a database
+    # connection: with more threads than connections, a burst left requests waiting 30 s on the
+    # pool and failing; with as many, the excess waits for a thread and is served in turn.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_CAPACITY
     yield
 
 

@@ -61,6 +61,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Connections one process holds at most (PostgreSQL); the API's thread pool is no larger (app.py).
+POOL_SIZE = 10
+POOL_OVERFLOW = 20
+POOL_CAPACITY = POOL_SIZE + POOL_OVERFLOW
+
+
 def make_engine(url: str) -> Engine:
     # hide_parameters: a failed statement's error (and so any traceback) shows the SQL without
     # its values, which are citizens' numbers and names as often as not.
@@ -68,7 +74,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, hide_parameters=True)
 
 
 @lru_cache

@@ -415,3 +415,15 @@ def test_extension_requests_to_rule_on(client: TestClient, pg: tuple[Session, Or
     assert client.get("/api/v1/extension-requests", headers=dispatcher).json() == []
     (done,) = client.get("/api/v1/extension-requests", params={"status": "approved"}, headers=dispatcher).json()
     assert done["new_reply_due"] is not None
+
+
+def test_the_thread_pool_is_no_larger_than_the_database_pool(pg: tuple[Session, Org]) -> None:
+    """A burst of requests waits for a thread, not 30 s for a database connection it cannot get."""
+    import anyio.to_thread
+
+    from hotline.db import get_engine
+
+    with TestClient(create_app()) as c:
+        threads = c.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+    pool = get_engine().pool
+    assert threads == pool.size() + pool._max_overflow  # type: ignore[attr-defined]
