@@ -108,7 +108,7 @@ def test_admin_users_departments_time_limits_calendar_and_ladder(browser: Browse
         assert created is not None and created.role == "dept_handler" and created.department_id == org.dept["dc"]
 
         # disable an account
-        page.click("[data-test=\"user-toggle-wang.xy\"]")
+        page.click('[data-test="user-toggle-wang.xy"]')
         page.locator(".el-message-box__btns .el-button--primary").click()
         said(page, "已停用")
         session.expire_all()

@@ -290,7 +290,9 @@ def test_a_user_changes_the_password_from_the_header(browser: Browser, pg: tuple
         dialog.locator("[data-test=password-new]").fill("agent-2026-x")
         dialog.locator("[data-test=password-again]").fill("agent-2026-x")
         dialog.locator("[data-test=password-submit]").click()
-        expect(dialog.locator(".el-form-item", has_text="新密码").first).to_contain_text("不能包含用户名", timeout=20_000)
+        expect(dialog.locator(".el-form-item", has_text="新密码").first).to_contain_text(
+            "不能包含用户名", timeout=20_000
+        )
         dialog.locator("[data-test=password-new]").fill("Hotline-2026-new")
         dialog.locator("[data-test=password-again]").fill("Hotline-2026-new")
         dialog.locator("[data-test=password-submit]").click()
