@@ -175,9 +175,12 @@ def install(app: FastAPI) -> None:
         return _json(503, body, {"Retry-After": "2"})
 
     @app.exception_handler(DataError)
-    async def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
+    @app.exception_handler(OverflowError)
+    async def _data_error(_request: Request, _exc: Exception) -> JSONResponse:
         # A value the database cannot hold (an integer past its column's range, a NUL byte in
         # text) that no check before caught: the client's mistake, and nothing was stored.
+        # PostgreSQL refuses it (DataError); SQLite's driver cannot even bind an integer past
+        # 64 bits (OverflowError).
         return _json(422, error_body("invalid_input", "提交的数值超出范围或含有不允许的字符"))
 
     app.openapi = lambda: document_errors(app)  # type: ignore[method-assign]
