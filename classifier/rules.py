@@ -80,7 +80,8 @@ def _prepare(text: str) -> str:
     return fold_width(text)
 
 
-def _parse(data: Any, source: str) -> tuple[Rule, ...]:
+def parse_rules(data: Any, source: str) -> tuple[Rule, ...]:
+    """The rules of a file's data, checked (:class:`RulesError` names the rule at fault)."""
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise RulesError(f"{source}: expected a mapping with a 'rules' list")
     rules: list[Rule] = []
@@ -129,7 +130,7 @@ class UrgencyRules:
         st = os.stat(self.path)
         raw = self.path.read_text(encoding="utf-8")
         data = json.loads(raw) if self.path.suffix.lower() == ".json" else load_yaml(raw)
-        rules = _parse(data, str(self.path))
+        rules = parse_rules(data, str(self.path))
         # Most appeals match no rule: one scan for all keywords (plus the few patterns) rejects them
         # ~10x faster than trying rule by rule. Exclusions only remove text: a safe pre-check.
         keywords = sorted({k for r in rules for k in r.keywords}, key=len, reverse=True)
@@ -137,6 +138,12 @@ class UrgencyRules:
         self._patterns = tuple(p for r in rules for p in r.patterns)
         self.rules = rules
         self._stamp = (st.st_mtime_ns, st.st_size)
+
+    def reload(self) -> None:
+        """Read the file now (after this process wrote it), not at the next check."""
+        with self._lock:
+            self._load()
+            self._checked = time.monotonic()
 
     def _refresh(self) -> None:
         now = time.monotonic()

@@ -14,7 +14,18 @@ from fastapi.responses import JSONResponse
 from kombu import Connection
 from sqlalchemy import text
 
-from hotline import api, apidocs, attachments_api, classification, console, fulltext, http_errors, logs, wiring
+from hotline import (
+    api,
+    apidocs,
+    attachments_api,
+    classification,
+    console,
+    fulltext,
+    http_errors,
+    logs,
+    urgency_api,
+    wiring,
+)
 from hotline.bodylimit import BodyLimitMiddleware
 from hotline.db import POOL_CAPACITY, get_engine
 from hotline.nulguard import NulGuardMiddleware
@@ -82,6 +93,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestLogMiddleware)
     app.include_router(api.router)
     app.include_router(attachments_api.router)
+    app.include_router(urgency_api.router)
     wiring.include_routers(app)
     console.install(app)  # the staff console at /console/ (after the API: its catch-all comes last)
     wiring.install()

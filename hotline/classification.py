@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -40,6 +41,21 @@ def registry_root() -> Path:
     return Path(configured) if configured else get_settings().resolved_data_dir() / "models"
 
 
+def urgency_rules_path(root: Path | None = None) -> Path:
+    """The center's urgency safety rules, beside its models: the shipped rules are copied there on
+    first use, so an admin's edit (``hotline/urgency_api.py``) reaches every API server and
+    worker that shares the registry (each re-reads the file when it changes)."""
+    from classifier import DEFAULT_RULES_PATH
+
+    path = (root or registry_root()) / "urgency_rules.yaml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fresh.write_bytes(DEFAULT_RULES_PATH.read_bytes())
+        os.replace(fresh, path)  # whole or not at all, whoever copies first
+    return path
+
+
 def registry() -> Any:
     """This process's registry (a ``classifier.ModelRegistry``) with an active model."""
     from classifier import ModelRegistry
@@ -48,7 +64,7 @@ def registry() -> Any:
     with _lock:
         reg = _registries.get(root)
         if reg is None:
-            reg = ModelRegistry(root)
+            reg = ModelRegistry(root, rules=urgency_rules_path(root))
             reg.bootstrap()
             _registries[root] = reg
         return reg

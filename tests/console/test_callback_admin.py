@@ -180,3 +180,34 @@ def test_admin_users_departments_time_limits_calendar_and_ladder(browser: Browse
             .values(amount=15, unit="working_days")  # the default (hotline/timelimits.py)
         )
         session.commit()
+
+
+def test_admin_adds_an_urgency_rule_and_a_broken_one_is_refused(browser: Browser, pg: tuple[Session, Org]) -> None:
+    from playwright.sync_api import expect
+
+    from hotline import classification
+
+    path = classification.urgency_rules_path()  # the run's one rules file: put back afterwards
+    kept = path.read_bytes()
+    page = browser.login("admin", PASSWORD, "/admin/urgency-rules")
+    try:
+        expect(page.locator("[data-test=urgency-rules]")).to_contain_text("燃气泄漏")
+        page.click("[data-test=urgency-add]")
+        form = page.locator(".el-dialog", has_text="新增规则")
+        form.locator("input[data-test=urgency-id]").fill("chemical_leak")
+        form.locator("input[data-test=urgency-name]").fill("化学品泄漏")
+        form.locator("textarea[data-test=urgency-patterns]").fill("(未闭合")
+        form.locator("[data-test=urgency-save]").click()
+        expect(form.locator("[data-test=urgency-error]")).to_contain_text("chemical_leak")  # the bad pattern, named
+        assert b"chemical_leak" not in path.read_bytes()
+        form.locator("textarea[data-test=urgency-patterns]").fill("")
+        form.locator("textarea[data-test=urgency-keywords]").fill("化学品泄漏\n硫酸泄漏")
+        form.locator("[data-test=urgency-save]").click()
+        said(page, "已保存")
+        expect(page.locator("[data-test=urgency-rules]")).to_contain_text("化学品泄漏")
+        hit = classification.safety_rule("", "厂区硫酸泄漏")
+        assert hit is not None and (hit["id"], hit["urgency"]) == ("chemical_leak", "特急")
+        assert browser.csp_violations() == []
+    finally:
+        path.write_bytes(kept)
+        classification.registry().rules.reload()

@@ -24,6 +24,16 @@ export interface DepartmentCreate {
 
 export type DepartmentUpdate = Partial<Pick<Department, 'name' | 'liaison_name' | 'liaison_phone' | 'active'>>
 
+/** A 紧急程度安全规则: any keyword or pattern (after the exclusions are removed) decides the urgency. */
+export interface UrgencyRule {
+  id: string
+  name: string
+  urgency: '紧急' | '特急'
+  keywords: string[]
+  patterns: string[]
+  exclude: string[]
+}
+
 export const adminApi = {
   users: () => api<User[]>('users'),
   createUser: (body: UserCreate) => api<User>('users', { json: body }),
@@ -41,6 +51,10 @@ export const adminApi = {
   calendarStatus: () => api<CalendarStatus>('calendar/status'),
   setCalendar: (body: CalendarOverride) => api<CalendarOverride>('calendar/overrides', { method: 'PUT', json: body }),
   deleteCalendar: (day: string) => api<void>(`calendar/overrides/${day}`, { method: 'DELETE' }),
+  urgencyRules: () => api<{ rules: UrgencyRule[] }>('urgency-rules'),
+  /** Replaces the whole set; the API refuses a set the classifier could not use, and nothing changes. */
+  setUrgencyRules: (rules: UrgencyRule[]) =>
+    api<{ rules: UrgencyRule[] }>('urgency-rules', { method: 'PUT', json: { rules } }),
   escalationConfig: () => api<Record<string, unknown>>('escalation/config'),
   setEscalationConfig: (body: Record<string, unknown>) =>
     api<Record<string, unknown>>('escalation/config', { method: 'PUT', json: body }),

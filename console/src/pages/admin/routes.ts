@@ -1,4 +1,4 @@
-import { Calendar, Guide, OfficeBuilding, Timer, User, WarnTriangleFilled } from '@element-plus/icons-vue'
+import { Bell, Calendar, Guide, OfficeBuilding, Timer, User, WarnTriangleFilled } from '@element-plus/icons-vue'
 import { markRaw } from 'vue'
 import type { RouteRecordRaw } from 'vue-router'
 
@@ -32,6 +32,12 @@ const routes: RouteRecordRaw[] = [
     name: 'admin-calendar',
     component: () => import('./CalendarPage.vue'),
     meta: { title: '工作日历', roles: ADMIN, menu: { group: 'admin', order: 35, icon: markRaw(Calendar) } },
+  },
+  {
+    path: '/admin/urgency-rules',
+    name: 'admin-urgency-rules',
+    component: () => import('./UrgencyRulesPage.vue'),
+    meta: { title: '紧急程度规则', roles: ['admin', 'supervisor'], menu: { group: 'admin', order: 38, icon: markRaw(Bell) } },
   },
   {
     path: '/admin/dispatch-rules',
