@@ -81,7 +81,8 @@ def fresh(session: Session, ticket_id: int) -> Ticket:
 def said(page: Any, text: str) -> None:
     from playwright.sync_api import expect
 
-    expect(page.locator(".el-message--success", has_text=text).first).to_be_visible()
+    # An action's answer can take seconds while the worker and beat run beside the server.
+    expect(page.locator(".el-message--success", has_text=text).first).to_be_visible(timeout=20_000)
 
 
 def submit(page: Any, dialog: Any, button: str, success: str) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import aio
+
 pytestmark = pytest.mark.integration
 
 
@@ -28,7 +30,9 @@ pytestmark = pytest.mark.integration
 def test_faults_under_load_lose_and_double_nothing() -> None:
     from benchmarks.faults import run_with_faults
 
-    result = run_with_faults(["--duration", "60", "--agents", "4", "--settle", "10"])
+    # In a thread of its own: the load runs its own event loop (asyncio.run), which the run's
+    # Chromium, keeping a loop in the main thread, would refuse.
+    result = aio.in_thread(run_with_faults, ["--duration", "60", "--agents", "4", "--settle", "10"])
     done = [f["fault"] for f in result["faults"]]
     assert done == [
         "redis_restart",
