@@ -1,4 +1,4 @@
-"""Run a coroutine (or code that starts its own event loop) to completion from a synchronous test.
+"""Run a coroutine to completion from a synchronous test.
 
 The run's one Chromium (Playwright's sync API) keeps an event loop running in the main thread
 once a browser test has started it, and ``asyncio.run`` refuses to start a second loop there:
@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return in_thread(asyncio.run, coroutine)
-
-
-def in_thread(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in a thread of its own (for code that calls ``asyncio.run`` itself)."""
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["value"] = fn(*args)
+            outcome["value"] = asyncio.run(coroutine)
         except BaseException as error:  # handed to the caller's thread
             outcome["error"] = error
 
