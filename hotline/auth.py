@@ -117,21 +117,19 @@ def login_wait(session: Session, username: str, client: str) -> int:
     settings = get_settings()
     now = utcnow()
     since = now - timedelta(seconds=settings.login_window_seconds)
-    failures, last = session.execute(
-        select(func.count(), func.max(LoginFailure.at)).where(
-            LoginFailure.key == _pair_key(username, client), LoginFailure.at >= since
-        )
+    pair_key, client_key = _pair_key(username, client), _client_key(client)
+    of_pair = LoginFailure.key == pair_key
+    failures, last, client_failures = session.execute(
+        select(
+            func.count().filter(of_pair), func.max(LoginFailure.at).filter(of_pair), func.count().filter(~of_pair)
+        ).where(LoginFailure.key.in_([pair_key, client_key]), LoginFailure.at >= since)
     ).one()
     wait = 0.0
     beyond = failures - settings.login_max_failures
     if beyond >= 0 and last is not None:
         delay = min(settings.login_backoff_seconds * 2.0 ** min(beyond, 30), settings.login_backoff_max_seconds)
         wait = (last + timedelta(seconds=delay) - now).total_seconds()
-    client_key = _client_key(client)
-    client_failures = session.scalar(
-        select(func.count()).where(LoginFailure.key == client_key, LoginFailure.at >= since)
-    )
-    excess = (client_failures or 0) - settings.login_client_max_failures
+    excess = client_failures - settings.login_client_max_failures
     if excess >= 0:
         # Until enough of the address's failures have left the window.
         oldest = session.scalar(
