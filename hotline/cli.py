@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -95,23 +96,26 @@ def _safe_url(url: str) -> str:
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 def backup_command(target: Path) -> None:
     """Back up the database and the data dir's files (attachments, models) into TARGET (a new directory)."""
-    from hotline.backup import BackupError, backup
+    from hotline.backup import backup
 
-    try:
-        manifest = backup(target)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps(manifest, ensure_ascii=False))
+    _echo_backup_step(backup, target)
 
 
 @main.command("restore")
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def restore_command(source: Path) -> None:
     """Restore a backup made by `hotline backup` into the configured, empty database and data dir."""
-    from hotline.backup import BackupError, restore
+    from hotline.backup import restore
+
+    _echo_backup_step(restore, source)
+
+
+def _echo_backup_step(step: Callable[[Path], dict[str, Any]], directory: Path) -> None:
+    """Run a backup or a restore and print what it returns; its refusal is the command's error."""
+    from hotline.backup import BackupError
 
     try:
-        result = restore(source)
+        result = step(directory)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(result, ensure_ascii=False))
