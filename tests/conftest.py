@@ -247,6 +247,22 @@ def web(pg: tuple[Session, Org]) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def urgency_rules(pg: tuple[Session, Org]) -> Iterator[Path]:
+    """The urgency safety rules file a test may replace (PUT /api/v1/urgency-rules): the run shares
+    it (beside its one model registry), and it is not a table the next test's clean-up empties, so
+    what it held is put back and reloaded after the test."""
+    from hotline import classification
+
+    path = classification.urgency_rules_path()
+    kept = path.read_bytes()
+    try:
+        yield path
+    finally:
+        path.write_bytes(kept)
+        classification.registry().rules.reload()
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """The run's one headless Chromium (Playwright's sync API runs one event loop per thread: the

@@ -5,6 +5,7 @@ time limit, a calendar day and the escalation ladder (a ladder the API refuses s
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,32 +183,29 @@ def test_admin_users_departments_time_limits_calendar_and_ladder(browser: Browse
         session.commit()
 
 
-def test_admin_adds_an_urgency_rule_and_a_broken_one_is_refused(browser: Browser, pg: tuple[Session, Org]) -> None:
+def test_admin_adds_an_urgency_rule_and_a_broken_one_is_refused(
+    browser: Browser, pg: tuple[Session, Org], urgency_rules: Path
+) -> None:
     from playwright.sync_api import expect
 
     from hotline import classification
 
-    path = classification.urgency_rules_path()  # the run's one rules file: put back afterwards
-    kept = path.read_bytes()
+    path = urgency_rules  # the run's one rules file: put back after the test (tests/conftest.py)
     page = browser.login("admin", PASSWORD, "/admin/urgency-rules")
-    try:
-        expect(page.locator("[data-test=urgency-rules]")).to_contain_text("燃气泄漏")
-        page.click("[data-test=urgency-add]")
-        form = page.locator(".el-dialog", has_text="新增规则")
-        form.locator("input[data-test=urgency-id]").fill("chemical_leak")
-        form.locator("input[data-test=urgency-name]").fill("化学品泄漏")
-        form.locator("textarea[data-test=urgency-patterns]").fill("(未闭合")
-        form.locator("[data-test=urgency-save]").click()
-        expect(form.locator("[data-test=urgency-error]")).to_contain_text("chemical_leak")  # the bad pattern, named
-        assert b"chemical_leak" not in path.read_bytes()
-        form.locator("textarea[data-test=urgency-patterns]").fill("")
-        form.locator("textarea[data-test=urgency-keywords]").fill("化学品泄漏\n硫酸泄漏")
-        form.locator("[data-test=urgency-save]").click()
-        said(page, "已保存")
-        expect(page.locator("[data-test=urgency-rules]")).to_contain_text("化学品泄漏")
-        hit = classification.safety_rule("", "厂区硫酸泄漏")
-        assert hit is not None and (hit["id"], hit["urgency"]) == ("chemical_leak", "特急")
-        assert browser.csp_violations() == []
-    finally:
-        path.write_bytes(kept)
-        classification.registry().rules.reload()
+    expect(page.locator("[data-test=urgency-rules]")).to_contain_text("燃气泄漏")
+    page.click("[data-test=urgency-add]")
+    form = page.locator(".el-dialog", has_text="新增规则")
+    form.locator("input[data-test=urgency-id]").fill("chemical_leak")
+    form.locator("input[data-test=urgency-name]").fill("化学品泄漏")
+    form.locator("textarea[data-test=urgency-patterns]").fill("(未闭合")
+    form.locator("[data-test=urgency-save]").click()
+    expect(form.locator("[data-test=urgency-error]")).to_contain_text("chemical_leak")  # the bad pattern, named
+    assert b"chemical_leak" not in path.read_bytes()
+    form.locator("textarea[data-test=urgency-patterns]").fill("")
+    form.locator("textarea[data-test=urgency-keywords]").fill("化学品泄漏\n硫酸泄漏")
+    form.locator("[data-test=urgency-save]").click()
+    said(page, "已保存")
+    expect(page.locator("[data-test=urgency-rules]")).to_contain_text("化学品泄漏")
+    hit = classification.safety_rule("", "厂区硫酸泄漏")
+    assert hit is not None and (hit["id"], hit["urgency"]) == ("chemical_leak", "特急")
+    assert browser.csp_violations() == []

@@ -4,6 +4,7 @@ checked by the classifier's own parser, in force at once; a broken set is refuse
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,16 +20,9 @@ CHEMICAL = {"id": "chemical_leak", "name": "化学品泄漏", "urgency": "特急
 
 
 @pytest.fixture
-def client(pg: tuple[Session, Org]) -> Iterator[TestClient]:
-    # The run shares one model registry (and so one rules file): put the rules back afterwards.
-    path = classification.urgency_rules_path()
-    kept = path.read_bytes()
-    try:
-        with TestClient(create_app(), raise_server_exceptions=False) as c:
-            yield c
-    finally:
-        path.write_bytes(kept)
-        classification.registry().rules.reload()
+def client(pg: tuple[Session, Org], urgency_rules: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        yield c
 
 
 def test_an_admin_adds_a_rule_and_it_fires_at_once(client: TestClient) -> None:
@@ -47,10 +41,10 @@ def test_an_admin_adds_a_rule_and_it_fires_at_once(client: TestClient) -> None:
     assert client.get("/api/v1/urgency-rules", headers=supervisor).json() == replaced.json()
 
 
-def test_a_broken_rule_set_is_refused_whole(client: TestClient) -> None:
+def test_a_broken_rule_set_is_refused_whole(client: TestClient, urgency_rules: Path) -> None:
     admin = login(client, "admin")
     rules = client.get("/api/v1/urgency-rules", headers=admin).json()["rules"]
-    path = classification.urgency_rules_path()
+    path = urgency_rules
     before = path.read_bytes()
     for broken in (
         [*rules, {**CHEMICAL, "patterns": ["(未闭合"]}],  # the classifier's parser refuses it
