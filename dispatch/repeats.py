@@ -14,7 +14,7 @@ from dispatch.models import (
     DispatchRepeatCandidate,
 )
 from dispatch.places import gazetteer
-from dispatch.similarity import cosine, grams
+from dispatch.similarity import profile, profile_cosine
 from hotline import lifecycle
 from hotline.db import utcnow
 from hotline.enums import OPEN_STATUSES, Role
@@ -74,11 +74,11 @@ def similar_open(session: Session, ticket: Ticket, place: Place | None = None) -
     since = utcnow() - timedelta(days=int(cfg["repeat_window_days"]))
     places = gazetteer(session)
     place = place if place is not None else places.resolve(ticket.address)
-    mine = grams(f"{ticket.title}。{ticket.content}")
+    mine = profile(f"{ticket.title}。{ticket.content}")
     fine = place.community or place.street
     found: list[Similar] = []
     for other in _candidates(session, ticket, place, since):
-        sim = cosine(mine, grams(f"{other.title}。{other.content}"))
+        sim = profile_cosine(mine, profile(f"{other.title}。{other.content}"))
         same_citizen = ticket.citizen_id is not None and other.citizen_id == ticket.citizen_id
         other_place = places.resolve(other.address)
         other_fine = other_place.community or other_place.street
