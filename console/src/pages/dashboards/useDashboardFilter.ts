@@ -99,14 +99,6 @@ export function useDashboardFilter(defaultPeriod: PeriodKind = 'month') {
   return { filter, query, month, scopeTree, scopeLabel, isHead, ownDepartment, syncUrl }
 }
 
-/** Requests of which only the newest answer counts: a quick change of period or scope must not
- *  end with an older, slower answer on the page. `const ticket = requests.next()` before asking,
- *  `if (!requests.isLatest(ticket)) return` after. */
-export function latestOnly() {
-  let sent = 0
-  return { next: () => ++sent, isLatest: (ticket: number) => ticket === sent }
-}
-
 /** A rate (0–1) for a table cell. */
 export function rate(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : `${(value * 100).toFixed(1)}%`
