@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hotline.enums import DEPARTMENT_ROLES, ROLE_LABELS, AssignmentStatus, Role
@@ -29,6 +29,21 @@ def subtree_ids(department_id: int) -> Select[int]:
     return select(Department.id).where(Department.path.startswith(path, autoescape=False))
 
 
+def holds(department_id: int) -> ColumnElement[bool]:
+    """A condition on TicketAssignment: the part is held by the department or a unit below it. An
+    assignment withdrawn (the department sent the ticket back and it went elsewhere on 改派, or it
+    was merged away) holds nothing."""
+    return and_(
+        TicketAssignment.status != AssignmentStatus.withdrawn.value,
+        TicketAssignment.department_id.in_(subtree_ids(department_id)),
+    )
+
+
+def held_by(department_id: int, ticket_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    """A condition: the department or a unit below it holds the ticket whose id is ``ticket_id``."""
+    return exists().where(TicketAssignment.ticket_id == ticket_id, holds(department_id))
+
+
 def department_path(session: Session, department_id: int) -> str:
     path = session.scalar(select(Department.path).where(Department.id == department_id))
     if path is None:
@@ -45,10 +60,9 @@ def can_see_ticket(user: User, ticket_id: ColumnElement[int] | InstrumentedAttri
     """A condition: ``user`` may see the ticket whose id is ``ticket_id`` (a column of any query).
 
     Hotline staff (agents, dispatchers, callback agents, supervisors, admins) see every ticket;
-    a department user sees tickets its department or a unit below it holds now. An assignment
-    withdrawn (the department sent the ticket back and it went elsewhere on 改派, or it was merged
-    away) grants nothing: the caller's name and number went with the ticket. A channel client's
-    user sees only the tickets it filed.
+    a department user sees tickets its department or a unit below it holds now (:func:`holds`: an
+    assignment withdrawn grants nothing, the caller's name and number went with the ticket). A
+    channel client's user sees only the tickets it filed.
     """
     if Role(user.role) == Role.channel:
         return exists().where(Ticket.id == ticket_id, Ticket.created_by_id == user.id)
@@ -56,11 +70,7 @@ def can_see_ticket(user: User, ticket_id: ColumnElement[int] | InstrumentedAttri
         return true()
     if user.department_id is None:
         return false()
-    return exists().where(
-        TicketAssignment.ticket_id == ticket_id,
-        TicketAssignment.status != AssignmentStatus.withdrawn.value,
-        TicketAssignment.department_id.in_(subtree_ids(user.department_id)),
-    )
+    return held_by(user.department_id, ticket_id)
 
 
 def scope_tickets(session: Session, user: User, query: Select[Any]) -> Select[Any]:

@@ -156,10 +156,7 @@ def held_first(session: Session, query: Select[Ticket], department_id: int) -> S
     finds its page quickly because its tickets are everywhere in time."""
     if session.get_bind().dialect.name != "postgresql":
         return query
-    held = select(TicketAssignment.ticket_id).where(
-        TicketAssignment.status != AssignmentStatus.withdrawn.value,
-        TicketAssignment.department_id.in_(access.subtree_ids(department_id)),
-    )
+    held = select(TicketAssignment.ticket_id).where(access.holds(department_id))
     count = select(func.count()).select_from(held.limit(HELD_FIRST_UP_TO + 1).subquery())
     if (session.scalar(count) or 0) > HELD_FIRST_UP_TO:
         return query
@@ -176,15 +173,7 @@ def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetim
     if flt.status:
         query = query.where(Ticket.status.in_(flt.status))
     if flt.department_id is not None:
-        query = query.where(
-            select(TicketAssignment.id)
-            .where(
-                TicketAssignment.ticket_id == Ticket.id,
-                TicketAssignment.status != AssignmentStatus.withdrawn.value,
-                TicketAssignment.department_id.in_(access.subtree_ids(flt.department_id)),
-            )
-            .exists()
-        )
+        query = query.where(access.held_by(flt.department_id, Ticket.id))
     if flt.category:
         query = query.where(Ticket.category == flt.category)
     if flt.appeal_type:
