@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from classifier.yamlfile import load_yaml
+from dispatch.batch import once
 from dispatch.config import set_setting, setting
 from dispatch.departments import departments
 from dispatch.models import (
@@ -37,7 +38,11 @@ def catalogue_version(session: Session) -> int:
 
 def catalogue(session: Session) -> tuple[int, list[CompiledRule]]:
     """The catalogue version (the newest change id) and the enabled rules in precedence order,
-    compiled once per version."""
+    compiled once per version; read once per routing batch (:mod:`dispatch.batch`)."""
+    return once(session, "catalogue", lambda: _read_catalogue(session))
+
+
+def _read_catalogue(session: Session) -> tuple[int, list[CompiledRule]]:
     newest = session.execute(
         select(DispatchRuleChange.id, DispatchRuleChange.changed_at).order_by(DispatchRuleChange.id.desc()).limit(1)
     ).first()

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dispatch.batch import once
 from hotline import access
 from hotline.enums import Role
 from hotline.errors import InvalidInput
@@ -51,7 +52,12 @@ def set_setting(session: Session, key: str, value: Any) -> None:
 
 
 def settings(session: Session) -> dict[str, Any]:
-    """All of dispatch's settings in one query (a key never set reads as its default)."""
+    """All of dispatch's settings in one query (a key never set reads as its default); once per
+    routing batch (:mod:`dispatch.batch`)."""
+    return once(session, "settings", lambda: _read_settings(session))
+
+
+def _read_settings(session: Session) -> dict[str, Any]:
     stored = read_settings(session, {f"dispatch.{key}": default for key, default in DEFAULTS.items()})
     return {key: stored[f"dispatch.{key}"] for key in DEFAULTS}
 

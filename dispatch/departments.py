@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.batch import once
 from hotline.models import Department
 
 
@@ -26,6 +27,11 @@ class Dept:
 
 
 def departments(session: Session) -> dict[str, Dept]:
+    """Every department by code (once per routing batch: :mod:`dispatch.batch`)."""
+    return once(session, "departments", lambda: _read_departments(session))
+
+
+def _read_departments(session: Session) -> dict[str, Dept]:
     rows = session.execute(
         select(
             Department.id,

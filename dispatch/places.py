@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from dispatch.batch import once
 from dispatch.catalogue import database_key
 from dispatch.departments import departments
 from dispatch.gazetteer import Gazetteer, Place, Unit, parse_entries
@@ -49,6 +50,11 @@ def load_gazetteer(
 
 
 def gazetteer(session: Session) -> Gazetteer:
+    """The gazetteer, built again when it was loaded anew (once per routing batch: :mod:`dispatch.batch`)."""
+    return once(session, "gazetteer", lambda: _read_gazetteer(session))
+
+
+def _read_gazetteer(session: Session) -> Gazetteer:
     stamp = read_setting(session, "dispatch.gazetteer_loaded_at")
     count = session.scalar(select(func.count()).select_from(DispatchPlace)) or 0
     key = (database_key(session), stamp, count)

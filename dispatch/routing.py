@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.alerts import alert_dispatchers
-from dispatch.config import DISPATCH_ROLES, require_role, setting
+from dispatch.batch import shared_reads
+from dispatch.config import DISPATCH_ROLES, require_role, settings
 from dispatch.models import DispatchDecision, DispatchPending
 from dispatch.proposals import (
     Appeal,
@@ -60,14 +61,15 @@ def route_pending(session: Session, *, limit: int = 50) -> dict[str, int]:
     ids = list(session.scalars(claim))
     classify_registered(session, ids)
     counts: dict[str, int] = {}
-    for ticket_id in ids:
-        try:
-            with session.begin_nested():
-                outcome = route_registered(session, ticket_id)
-        except Exception:  # noqa: BLE001 - one ticket's failure must not stop the batch
-            log.exception("dispatch: routing ticket %s failed; it stays pending", ticket_id)
-            outcome = "failed"
-        counts[outcome] = counts.get(outcome, 0) + 1
+    with shared_reads(session):
+        for ticket_id in ids:
+            try:
+                with session.begin_nested():
+                    outcome = route_registered(session, ticket_id)
+            except Exception:  # noqa: BLE001 - one ticket's failure must not stop the batch
+                log.exception("dispatch: routing ticket %s failed; it stays pending", ticket_id)
+                outcome = "failed"
+            counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
 
@@ -90,7 +92,7 @@ def route_new_ticket(session: Session, ticket: Ticket) -> DispatchDecision:
         alert_dispatchers(session, ticket, queued)  # an urgent ticket does not wait its turn
         return queued
     creator = session.get(User, ticket.created_by_id) if ticket.created_by_id else None
-    hold = int(setting(session, "agent_hold_seconds"))
+    hold = int(settings(session)["agent_hold_seconds"])
     # the hold counts from registration, not from when the worker got to the ticket
     waited = max(0.0, (utcnow() - ticket.created_at).total_seconds())
     assists = [a.id for a in top.assists]
