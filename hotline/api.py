@@ -328,33 +328,37 @@ def _user(session: Session, user_id: int) -> User:
 @router.post("/users/{user_id}/password", response_model=schemas.UserOut, tags=["admin"])
 def reset_password(user_id: int, body: schemas.PasswordResetIn, user: Admin, session: DB) -> Any:
     """重置密码: a new password (the rules of POST /me/password); the user's tokens stop working."""
-    orgs.reset_password(session, user, _user(session, user_id), body.new_password)
+    target = _user(session, user_id)
+    orgs.reset_password(session, user, target, body.new_password)
     session.commit()
-    return _user(session, user_id)
+    return target
 
 
 @router.post("/users/{user_id}/disable", response_model=schemas.UserOut, tags=["admin"])
 def disable_user(user_id: int, user: Admin, session: DB) -> Any:
     """停用: the user cannot sign in; its tokens stop working and its open streams close."""
-    orgs.set_active(session, user, _user(session, user_id), False)
+    target = _user(session, user_id)
+    orgs.set_active(session, user, target, False)
     session.commit()
-    return _user(session, user_id)
+    return target
 
 
 @router.post("/users/{user_id}/enable", response_model=schemas.UserOut, tags=["admin"])
 def enable_user(user_id: int, user: Admin, session: DB) -> Any:
     """启用 a disabled user again (it signs in anew: its old tokens stay revoked)."""
-    orgs.set_active(session, user, _user(session, user_id), True)
+    target = _user(session, user_id)
+    orgs.set_active(session, user, target, True)
     session.commit()
-    return _user(session, user_id)
+    return target
 
 
 @router.post("/users/{user_id}/sign-out", response_model=schemas.UserOut, tags=["admin"])
 def sign_out_everywhere(user_id: int, user: Admin, session: DB) -> Any:
     """退出所有登录: every token issued to the user so far stops working, on every device."""
-    orgs.sign_out_everywhere(session, user, _user(session, user_id))
+    target = _user(session, user_id)
+    orgs.sign_out_everywhere(session, user, target)
     session.commit()
-    return _user(session, user_id)
+    return target
 
 
 @router.patch("/users/{user_id}", response_model=schemas.UserOut, tags=["admin"])
