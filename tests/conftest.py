@@ -248,6 +248,22 @@ def web(pg: tuple[Session, Org]) -> Iterator[str]:
 
 
 @pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Set HOTLINE_* settings for one test: ``env(max_body_bytes="2048")`` (the settings are cached:
+    reset around it)."""
+    from hotline.settings import reset_settings_cache
+
+    def setenv(**values: str) -> None:
+        for key, value in values.items():
+            monkeypatch.setenv(f"HOTLINE_{key.upper()}", value)
+        reset_settings_cache()
+
+    yield setenv
+    monkeypatch.undo()
+    reset_settings_cache()
+
+
+@pytest.fixture
 def urgency_rules(pg: tuple[Session, Org]) -> Iterator[Path]:
     """The urgency safety rules file a test may replace (PUT /api/v1/urgency-rules): the run shares
     it (beside its one model registry), and it is not a table the next test's clean-up empties, so

@@ -21,7 +21,7 @@ from hotline.auth import ALGORITHM, hash_password
 from hotline.db import utcnow
 from hotline.models import User
 from hotline.passwords import problems
-from hotline.settings import get_settings, reset_settings_cache
+from hotline.settings import get_settings
 from tests.conftest import PASSWORD, Org, login
 
 NEW = "Hotline-2026-new"
@@ -176,15 +176,12 @@ def test_a_token_must_expire_and_name_its_version(client: TestClient, pg: tuple[
 
 
 @pytest.fixture
-def served(pg: tuple[Session, Org], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def served(pg: tuple[Session, Org], env: Any) -> Iterator[str]:
     from tests.browser import serve_app
 
-    monkeypatch.setenv("HOTLINE_STREAM_AUTH_RECHECK_SECONDS", "0.3")
-    reset_settings_cache()
+    env(stream_auth_recheck_seconds="0.3")
     with serve_app() as url:
         yield url
-    monkeypatch.delenv("HOTLINE_STREAM_AUTH_RECHECK_SECONDS")
-    reset_settings_cache()
 
 
 def _read(response: httpx.Response, events: list[str], ended: threading.Event) -> None:

@@ -24,7 +24,7 @@ from hotline import attachments
 from hotline.app import create_app
 from hotline.enums import TicketStatus
 from hotline.models import Attachment, Ticket, TimelineEvent
-from hotline.settings import get_settings, reset_settings_cache
+from hotline.settings import get_settings
 from tests.browser import free_port
 from tests.conftest import Org, login
 from tests.core.factory import ticket_in, user
@@ -47,20 +47,6 @@ PNG = png_bytes()
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 120
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Set HOTLINE_* settings for one test (the settings are cached: reset around it)."""
-
-    def setenv(**values: str) -> None:
-        for key, value in values.items():
-            monkeypatch.setenv(f"HOTLINE_{key.upper()}", value)
-        reset_settings_cache()
-
-    yield setenv
-    monkeypatch.undo()
-    reset_settings_cache()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ one argon2 verification per attempt whoever the name belongs to (unknown and kno
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,24 +15,9 @@ from hotline import auth
 from hotline.app import create_app
 from hotline.errors import RateLimited
 from hotline.models import User
-from hotline.settings import reset_settings_cache
 from tests.conftest import PASSWORD, Org
 
 A, B = "198.51.100.1", "198.51.100.2"
-
-
-@pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Set HOTLINE_* variables for one test."""
-
-    def set_env(**values: str) -> None:
-        for key, value in values.items():
-            monkeypatch.setenv(f"HOTLINE_{key.upper()}", value)
-        reset_settings_cache()
-
-    yield set_env
-    monkeypatch.undo()
-    reset_settings_cache()
 
 
 def test_the_pair_is_slowed_by_doubling_waits_and_no_one_else(db: tuple[Session, Org]) -> None:
@@ -57,9 +41,9 @@ def test_the_pair_is_slowed_by_doubling_waits_and_no_one_else(db: tuple[Session,
     assert auth.login_wait(session, "AGENT", A) == waits[-1]  # names are counted case-blind
 
 
-def test_a_success_forgets_the_pairs_failures(db: tuple[Session, Org], settings: Any) -> None:
+def test_a_success_forgets_the_pairs_failures(db: tuple[Session, Org], env: Any) -> None:
     session, _org = db
-    settings(login_backoff_seconds="0.001")
+    env(login_backoff_seconds="0.001")
     for _ in range(6):
         auth.record_login_failure(session, "agent", A)
     time.sleep(0.05)  # the sixth failure's wait (2 ms) is over: a fast machine asked within it
@@ -70,9 +54,9 @@ def test_a_success_forgets_the_pairs_failures(db: tuple[Session, Org], settings:
     assert auth.login_wait(session, "agent", A) == 0  # four again, not ten
 
 
-def test_one_address_trying_many_names_is_held(db: tuple[Session, Org], settings: Any) -> None:
+def test_one_address_trying_many_names_is_held(db: tuple[Session, Org], env: Any) -> None:
     session, _org = db
-    settings(login_client_max_failures="3")
+    env(login_client_max_failures="3")
     for name in ("agent", "dispatcher", "nobody"):
         assert auth.authenticate(session, name, "wrong", A) is None
     with pytest.raises(RateLimited) as limited:
@@ -93,8 +77,8 @@ def _guess(client: TestClient, forwarded: str, password: str = "wrong") -> Any:
     )
 
 
-def test_a_forwarded_address_from_anyone_but_a_proxy_is_ignored(pg: tuple[Session, Org], settings: Any) -> None:
-    settings(login_backoff_seconds="600")
+def test_a_forwarded_address_from_anyone_but_a_proxy_is_ignored(pg: tuple[Session, Org], env: Any) -> None:
+    env(login_backoff_seconds="600")
     with _client("127.0.0.1") as client:  # a loopback peer is no proxy unless configured
         for i in range(5):
             assert _guess(client, f"203.0.113.{i}").status_code == 401
@@ -105,8 +89,8 @@ def test_a_forwarded_address_from_anyone_but_a_proxy_is_ignored(pg: tuple[Sessio
     assert 599 <= body["retry_after"] <= 600 and limited.headers["Retry-After"] == str(body["retry_after"])
 
 
-def test_behind_a_configured_proxy_each_client_counts_for_itself(pg: tuple[Session, Org], settings: Any) -> None:
-    settings(login_backoff_seconds="600", trusted_proxies="10.0.0.0/8")
+def test_behind_a_configured_proxy_each_client_counts_for_itself(pg: tuple[Session, Org], env: Any) -> None:
+    env(login_backoff_seconds="600", trusted_proxies="10.0.0.0/8")
     with _client("10.1.2.3") as client:
         for _ in range(5):
             assert _guess(client, "203.0.113.7").status_code == 401
