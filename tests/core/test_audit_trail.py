@@ -24,17 +24,7 @@ from hotline.enums import TicketStatus
 from hotline.models import Ticket, TimelineEvent
 from tests.conftest import PG_ADMIN_DSN, Org, login, use_database
 from tests.core.factory import ticket_in, user
-
-APPEAL = {
-    "title": "小区路灯不亮",
-    "content": "新苑小区东门路灯已经坏了一周，晚上出行很不安全。",
-    "appeal_type": "help",
-    "channel": "phone",
-    "phone": "138 0000 0001",
-    "contact_name": "张先生",
-    "address": "东城区和平街道新苑小区东门",
-    "category": "城市管理",
-}
+from tests.core.test_api import APPEAL
 
 
 def _refused(session: Session, statement: object, sqlstate: str = "42501") -> str:
