@@ -166,10 +166,12 @@ def held_first(session: Session, query: Select[Ticket], department_id: int) -> S
 
 def ticket_query(session: Session, viewer: User, flt: TicketFilter, now: datetime) -> Select[Ticket]:
     query = access.scope_tickets(session, viewer, select(Ticket))
-    if access.is_department_user(viewer) and viewer.department_id is not None:
-        query = held_first(session, query, viewer.department_id)
+    # One unit's held set narrows the read: the filter's when given (the viewer's scope still
+    # applies; a unit outside it lists nothing), else a department user's own.
     if flt.department_id is not None:
         query = held_first(session, query, flt.department_id)
+    elif access.is_department_user(viewer) and viewer.department_id is not None:
+        query = held_first(session, query, viewer.department_id)
     if flt.status:
         query = query.where(Ticket.status.in_(flt.status))
     if flt.department_id is not None:

@@ -179,6 +179,13 @@ def test_department_scoping(client: TestClient, pg: tuple[Session, Org]) -> None
         assert status == (200 if sees else 404), name
         listed = {item["id"] for item in client.get("/api/v1/tickets", headers=who).json()["items"]}
         assert (t["id"] in listed) == sees, name
+    # A department filtering the list by itself or by a unit below it (both read from its
+    # assignments on PostgreSQL: service.held_first).
+    dc_head = login(client, "dc_head")
+    for dept, sees in [("dc", True), ("dc.hp", True), ("dc.hp.xy", False)]:
+        response = client.get("/api/v1/tickets", headers=dc_head, params={"department_id": org.dept[dept]})
+        assert response.status_code == 200, (dept, response.text)
+        assert (t["id"] in {item["id"] for item in response.json()["items"]}) == sees, dept
     # A sub-unit sees the ticket once it is given a part (加派).
     hp = login(client, "hp")
     t = act(client, hp, t, "sign").json()
