@@ -145,7 +145,9 @@ def test_return_with_a_reason_from_the_list(browser: Browser, pg: tuple[Session,
 
     session, org = pg
     t = ticket_in(session, org, TicketStatus.dispatched, title="不归我们管的事")
-    page = browser.login("zjj", PASSWORD, f"/department/tickets/{t.id}")
+    # The general link (工单查询, a notice) leads a department's user to their own ticket page.
+    page = browser.login("zjj", PASSWORD, f"/tickets/{t.id}")
+    expect(page).to_have_url(re.compile(rf"/console/department/tickets/{t.id}$"))
     page.click("[data-test=act-return]")
     dialog = page.locator(".el-dialog", has_text="退单")
     dialog.locator("[data-test=return-submit]").click()  # no reason, no note

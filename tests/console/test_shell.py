@@ -215,7 +215,8 @@ def test_department_user_sees_not_found_for_another_departments_ticket(
     ours = ticket_in(session, org, TicketStatus.dispatched, title="住建的工单", confidential=True)
     page = browser.login("zjj", PASSWORD, "/tickets")
     expect(page.locator(".tickets-table tbody tr")).to_have_count(1)
-    browser.open(f"/tickets/{theirs.id}")
+    browser.open(f"/tickets/{theirs.id}")  # the general link leads to the department's page
+    expect(page).to_have_url(re.compile(rf"/console/department/tickets/{theirs.id}$"))
     expect(page.locator("[data-test=ticket-error]")).to_contain_text("工单不存在或无权查看")
     expect(page.locator("body")).not_to_contain_text("城管的工单")
     # 保密: the department sees neither the name nor the number
@@ -266,7 +267,9 @@ def test_inbox_with_its_unread_count(browser: Browser, pg: tuple[Session, Org]) 
     expect(drawer).to_contain_text("签收提醒：请尽快处理。")
     expect(bell.locator(".el-badge__content")).to_have_text("1")
     drawer.get_by_role("button", name="查看工单").click()
-    expect(page).to_have_url(re.compile(rf"/console/tickets/{ticket.id}$"))
+    # A department's user works the ticket on the department's page (签收, 回复, 退单 …).
+    expect(page).to_have_url(re.compile(rf"/console/department/tickets/{ticket.id}$"))
+    expect(page.locator("[data-test=act-sign]")).to_be_visible()
     assert browser.unexpected_problems() == []
 
 
