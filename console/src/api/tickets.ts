@@ -39,5 +39,16 @@ export const ticketsApi = {
   /** One POST per transition (`sign`, `return`, `extension`, ...); the body carries the version seen. */
   act: (id: number, action: string, body: Record<string, unknown>) =>
     api<TicketDetail>(`tickets/${id}/${action}`, { json: body }),
+  /** 签收 with the version seen; when the system touched the ticket since it was read (a reminder),
+   *  what it is now is signed. */
+  sign: async (id: number, version: number): Promise<TicketDetail> => {
+    try {
+      return await ticketsApi.act(id, 'sign', { version })
+    } catch (exc) {
+      if (!(exc as Error).message.includes('被他人')) throw exc
+      const now = await ticketsApi.get(id)
+      return await ticketsApi.act(id, 'sign', { version: now.version })
+    }
+  },
   extensionRequests: (status = 'pending') => api<ExtensionRequestItem[]>('extension-requests', { query: { status } }),
 }
