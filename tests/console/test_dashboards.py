@@ -16,7 +16,6 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from dashboards import hot_topics_store
 from dashboards.kpis import Settings
 from hotline import lifecycle
 from hotline.db import utcnow
@@ -25,7 +24,8 @@ from telephony import service as telephony_service
 from telephony.state import Tracker
 from tests.conftest import PASSWORD, Org
 from tests.console.conftest import Browser, shot
-from tests.core.factory import register, ticket_in, user
+from tests.core.factory import ticket_in, user
+from tests.dashboards.seed import HOT_APPEALS, hot_topic_appeals
 
 pytestmark = [pytest.mark.browser]
 
@@ -261,21 +261,7 @@ def test_the_overdue_list_the_escalation_board_and_hot_topics(
     late = ticket_in(session, org, TicketStatus.dispatched, title="市住建局小区外墙脱落未处理")
     late.sign_due = utcnow() - timedelta(hours=3)  # three hours past its 签收 limit
     lifecycle.escalate_ticket(session, late, user(session, org, "supervisor"), level=3, cause="manual")
-    dispatcher = user(session, org, "dispatcher")
-    for i, (title, dept) in enumerate(
-        [
-            ("新苑小区门口烧烤摊油烟扰民", "dc.hp.xy"),
-            ("新苑小区楼下烧烤店油烟太大", "dc.hp.xy"),
-            ("新苑小区门口夜宵烧烤摊油烟噪音", "dc.hp.xy"),
-            ("建康街道路灯不亮", "xc.jk"),
-            ("建康街道夜间路灯坏了没人修", "xc.jk"),
-        ]
-    ):
-        t = register(session, org, phone=f"1390000{i:04d}", title=title, address="")
-        lifecycle.dispatch_ticket(session, t, dispatcher, version=t.version, primary_department_id=org.dept[dept])
-    session.commit()
-    hot_topics_store.refresh(session, utcnow())
-    session.commit()
+    hot_topic_appeals(session, org)
 
     page = browser.login("supervisor", PASSWORD, "/dashboards/supervision")
     expect(page.locator("[data-test=overdue-total]")).to_have_text("1")
@@ -312,20 +298,7 @@ def test_a_department_head_sees_their_overdue_and_hot_topics_only(pg: tuple[Sess
     session, org = pg
     late = ticket_in(session, org, TicketStatus.dispatched, title="市住建局小区外墙脱落未处理")  # not in 东城区
     late.sign_due = utcnow() - timedelta(hours=3)
-    dispatcher = user(session, org, "dispatcher")
-    for i, (title, dept) in enumerate(
-        [
-            ("新苑小区门口烧烤摊油烟扰民", "dc.hp.xy"),
-            ("新苑小区楼下烧烤店油烟太大", "dc.hp.xy"),
-            ("建康街道路灯不亮", "xc.jk"),
-            ("建康街道夜间路灯坏了没人修", "xc.jk"),
-        ]
-    ):
-        t = register(session, org, phone=f"1390000{i:04d}", title=title, address="")
-        lifecycle.dispatch_ticket(session, t, dispatcher, version=t.version, primary_department_id=org.dept[dept])
-    session.commit()
-    hot_topics_store.refresh(session, utcnow())
-    session.commit()
+    hot_topic_appeals(session, org, [a for a in HOT_APPEALS if a[0] != "新苑小区门口夜宵烧烤摊油烟噪音"])
 
     page = browser.login("dc_head", PASSWORD, "/dashboards/supervision")
     expect(page.locator("[data-test=overdue-total]")).to_have_text("0")

@@ -14,11 +14,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
+from dashboards import hot_topics_store
+from dashboards.models import HotTopicRun
 from hotline import lifecycle
+from hotline.db import utcnow
 from hotline.enums import AppealType, Channel, EmergencyService, Satisfaction
 from hotline.models import Ticket, User
 from telephony.models import CallbackTask, CallRecord
 from tests.conftest import Org
+from tests.core import factory
 
 SH = ZoneInfo("Asia/Shanghai")
 # The moment the figures are computed at: T7's reply deadline after its 重办 (Dec 10, 24:00) is
@@ -226,3 +230,27 @@ def add_calls(session: Session) -> None:
         ]
     )
     session.commit()
+
+
+# Appeals about two places (新苑小区's barbecue smoke, 建康街道's street lights), from different
+# callers: the hot topics' story.
+HOT_APPEALS = [
+    ("新苑小区门口烧烤摊油烟扰民", "dc.hp.xy"),
+    ("新苑小区楼下烧烤店油烟太大", "dc.hp.xy"),
+    ("新苑小区门口夜宵烧烤摊油烟噪音", "dc.hp.xy"),
+    ("建康街道路灯不亮", "xc.jk"),
+    ("建康街道夜间路灯坏了没人修", "xc.jk"),
+]
+
+
+def hot_topic_appeals(session: Session, org: Org, appeals: list[tuple[str, str]] = HOT_APPEALS) -> HotTopicRun:
+    """Register ``appeals`` (title, department code), each from its own caller, dispatch each to its
+    department, and compute the hot topics (committed)."""
+    dispatcher = factory.user(session, org, "dispatcher")
+    for i, (title, dept) in enumerate(appeals):
+        t = factory.register(session, org, phone=f"1390000{i:04d}", title=title, address="")
+        lifecycle.dispatch_ticket(session, t, dispatcher, version=t.version, primary_department_id=org.dept[dept])
+    session.commit()
+    run = hot_topics_store.refresh(session, utcnow())
+    session.commit()
+    return run

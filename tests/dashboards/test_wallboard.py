@@ -19,7 +19,8 @@ from hotline.enums import TicketStatus
 from telephony.models import AgentStatus, CallRecord
 from tests import aio
 from tests.conftest import Org, login
-from tests.core.factory import register, ticket_in, user
+from tests.core.factory import ticket_in, user
+from tests.dashboards.seed import hot_topic_appeals
 
 
 def live_call(linkedid: str, *, waited: int, answered: bool, ended: bool, wait: int = 3) -> CallRecord:
@@ -105,21 +106,8 @@ def test_the_stream_sends_a_snapshot_when_a_call_arrives(pg: tuple[Session, Org]
 
 def test_hot_topics_on_the_tickets(pg: tuple[Session, Org], client: TestClient) -> None:
     session, org = pg
-    agent, dispatcher = user(session, org, "agent"), user(session, org, "dispatcher")
-    for i, (title, dept) in enumerate(
-        [
-            ("新苑小区门口烧烤摊油烟扰民", "dc.hp.xy"),
-            ("新苑小区楼下烧烤店油烟太大", "dc.hp.xy"),
-            ("新苑小区门口夜宵烧烤摊油烟噪音", "dc.hp.xy"),
-            ("建康街道路灯不亮", "xc.jk"),
-            ("建康街道夜间路灯坏了没人修", "xc.jk"),
-        ]
-    ):
-        t = register(session, org, phone=f"1390000{i:04d}", title=title, address="")
-        lifecycle.dispatch_ticket(session, t, dispatcher, version=t.version, primary_department_id=org.dept[dept])
-    session.commit()
-    run = hot_topics_store.refresh(session, utcnow())
-    session.commit()
+    agent = user(session, org, "agent")
+    run = hot_topic_appeals(session, org)
     assert run.appeals == 5 and run.clusters == 2
     tree = OrgTree.load(session)
     city = hot_topics_store.current(session, Scope(None, None))
