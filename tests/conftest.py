@@ -167,8 +167,17 @@ def clean_tables(session: Session) -> None:
         session.execute(text("SET LOCAL session_replication_role = origin"))
         session.execute(text("TRUNCATE time_limit_policies RESTART IDENTITY"))
     else:
+        # timeline_events refuses DELETE (0017_timeline_append_only_sqlite): its triggers are set
+        # aside for this transaction and put back as they were.
+        guards = session.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'timeline_events'")
+        ).all()
+        for name, _sql in guards:
+            session.execute(text(f"DROP TRIGGER {name}"))
         for table in extra + tables + ["time_limit_policies"]:
             session.execute(text(f"DELETE FROM {table}"))
+        for _name, sql in guards:
+            session.execute(text(sql))
     # Channel clients' own users go with their clients (the test organisation's users stay).
     session.execute(text("DELETE FROM users WHERE role = 'channel'"))
     ensure_default_policies(session)

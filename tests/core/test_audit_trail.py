@@ -1,6 +1,7 @@
-"""全程留痕 held by PostgreSQL itself: timeline_events refuses UPDATE, DELETE and TRUNCATE from every
-role (the schema owner and a superuser included: a statement trigger), bulk ORM statements included;
-the restricted application role ``hotline_app`` lacks those privileges and still runs the product."""
+"""全程留痕 held by the database itself: on PostgreSQL timeline_events refuses UPDATE, DELETE and
+TRUNCATE from every role (the schema owner and a superuser included: a statement trigger), bulk ORM
+statements included, and the restricted application role ``hotline_app`` lacks those privileges
+and still runs the product; on SQLite row triggers refuse UPDATE and DELETE."""
 
 from __future__ import annotations
 
@@ -105,6 +106,25 @@ def app_login(pg: tuple[Session, Org], pg_database: str, tmp_path: Path) -> Iter
         use_database(pg_database, tmp_path)
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'DROP ROLE "{name}"')
+
+
+def test_raw_sql_and_bulk_statements_cannot_change_the_timeline_on_either_database(
+    db: tuple[Session, Org],
+) -> None:
+    session, org = db
+    ticket = ticket_in(session, org, TicketStatus.in_progress)
+    before = _timeline(session)
+    target = before[0][0]
+    for statement in (
+        text("UPDATE timeline_events SET note = 'rewritten' WHERE id = :id").bindparams(id=target),
+        text("DELETE FROM timeline_events WHERE id = :id").bindparams(id=target),
+        update(TimelineEvent).where(TimelineEvent.ticket_id == ticket.id).values(note="rewritten"),
+        delete(TimelineEvent).where(TimelineEvent.ticket_id == ticket.id),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(statement)
+        session.rollback()
+    assert _timeline(session) == before
 
 
 def test_the_application_role_appends_and_cannot_rewrite(pg: tuple[Session, Org], app_login: str) -> None:

@@ -5,7 +5,7 @@ read and write every table but only SELECT and INSERT the timeline.
 The role has no login: the services sign in as a login role that is a member of it
 (``hotline db app-login``), while migrations run as the schema's owner. Tables created later by the
 owner (other packages' migrations) grant the same to ``hotline_app`` through default privileges.
-SQLite has no roles: there the ORM guard of hotline/models.py is what holds.
+SQLite has no roles: 0017_timeline_append_only_sqlite gives it row triggers.
 
 Revision ID: 0011_timeline_append_only
 Revises: 0011_user_tokens
