@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import onecore  # noqa: F401  (one BLAS thread, the project on sys.path)
+from pgdb import ADMIN_DSN, database_url, fresh_database
 
 HERE = Path(__file__).resolve().parent
-ADMIN = os.environ.get("HOTLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def timed(fn: Any, repeat: int) -> dict[str, float]:
@@ -49,8 +49,8 @@ def timed(fn: Any, repeat: int) -> dict[str, float]:
 def ensure_city(db: str, tickets: int, calls: int) -> str:
     import psycopg
 
-    url = ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{db}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
+    url = database_url(db)
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db]).fetchone()
     if exists:
         with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
@@ -60,9 +60,7 @@ def ensure_city(db: str, tickets: int, calls: int) -> str:
     sys.path.insert(0, str(HERE))
     from citygen import CityShape, load_city
 
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db}"')
+    fresh_database(db)
     load_city(url, CityShape(tickets=tickets, calls=calls, search_documents=False))
     return url
 

@@ -36,7 +36,9 @@ import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-ADMIN_DSN = os.environ.get("HOTLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+
+from benchmarks.pgdb import ADMIN_DSN, drop_database, fresh_database  # noqa: E402
+
 PASSWORD = "bench-password-123"
 PLACES = [
     "东城区和平街道新苑小区",
@@ -291,10 +293,8 @@ def main() -> None:
     args = ap.parse_args()
 
     name = f"bench_reg_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    db_url = fresh_database(name)
     base_dsn = ADMIN_DSN.rsplit("/", 1)[0]
-    db_url = f"{base_dsn}/{name}".replace("postgresql://", "postgresql+psycopg://")
     data_dir = Path(tempfile.mkdtemp(prefix="bench-reg-"))
     env = {
         **os.environ,
@@ -414,11 +414,7 @@ def main() -> None:
         for p in procs:
             p.kill()
         if not args.keep:
-            from hotline.db import reset_engine_cache
-
-            reset_engine_cache()
-            with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(name)
         else:
             result["database"] = name
     print(json.dumps(result, ensure_ascii=False, indent=2))

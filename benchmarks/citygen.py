@@ -410,8 +410,6 @@ def load_city(url: str, shape: CityShape, *, log: Any = None) -> dict[str, Any]:
 
 
 def main() -> None:
-    import os
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="hotline_bench_city", help="database name (dropped and created)")
     parser.add_argument("--tickets", type=int, default=CityShape.tickets)
@@ -420,13 +418,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=CityShape.seed)
     parser.add_argument("--no-search", action="store_true", help="leave the tickets' search documents empty")
     args = parser.parse_args()
-    import psycopg
+    from pgdb import fresh_database  # benchmarks/ on sys.path: run as a script
 
-    admin = os.environ.get("HOTLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db}"')
-    url = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{args.db}"
+    url = fresh_database(args.db)
     shape = CityShape(
         tickets=args.tickets, calls=args.calls, days=args.days, seed=args.seed, search_documents=not args.no_search
     )

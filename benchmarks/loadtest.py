@@ -58,6 +58,9 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchmarks.pgdb import database_url, drop_database, fresh_database  # noqa: E402
+
 PASSWORD = "loadtest-password-123"
 PLACES = [
     "东城区和平街道新苑小区",
@@ -642,9 +645,7 @@ class Run:
         self.args = args
         self.run_id = uuid.uuid4().hex[:8]
         self.db_name = f"loadtest_{self.run_id}"
-        admin = args.pg_admin
-        self.base_dsn = admin.rsplit("/", 1)[0]
-        self.db_url = f"{self.base_dsn}/{self.db_name}".replace("postgresql://", "postgresql+psycopg://")
+        self.db_url = database_url(self.db_name, args.pg_admin)
         self.work = Path(tempfile.mkdtemp(prefix="loadtest-"))
         self.faults_done: list[dict[str, Any]] = []
         self.stack: Stack | None = None
@@ -669,12 +670,10 @@ class Run:
         }
 
     def execute(self, faults: list[tuple[float, str, Fault]] | None = None) -> dict[str, Any]:
-        import psycopg
         import redis
 
         a = self.args
-        with psycopg.connect(a.pg_admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.db_name}"')
+        fresh_database(self.db_name, a.pg_admin)
         (self.work / "data").mkdir()
         result: dict[str, Any] = {
             "duration_s": a.duration,
@@ -747,13 +746,12 @@ class Run:
                 self.stack.stop()
             if self.calls is not None:
                 self.calls.stop()
-            from hotline.db import reset_engine_cache
-
-            reset_engine_cache()
             if not a.keep:
-                with psycopg.connect(a.pg_admin, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+                drop_database(self.db_name, a.pg_admin)  # the engines' cache emptied first
             else:
+                from hotline.db import reset_engine_cache
+
+                reset_engine_cache()
                 result["database"] = self.db_url
             result["logs"] = str(self.work)
         return result
