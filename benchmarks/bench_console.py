@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import multiprocessing as mp
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -37,15 +35,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import free_port, wait_http  # noqa: E402
 from benchmarks.pgdb import drop_database, fresh_database  # noqa: E402
 
 DB_NAME = "hotline_bench_console"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -275,7 +268,7 @@ def main() -> None:
     reset_engine_cache()
     upgrade(url)
     sessions = seed(args.agents)
-    ami_port, api_port = _free_port(), _free_port()
+    ami_port, api_port = free_port(), free_port()
     ready, calls = mp.Event(), mp.Queue()
     procs = [mp.Process(target=ami_proc, args=(ami_port, ready, calls), daemon=True)]
     procs[0].start()
@@ -289,11 +282,7 @@ def main() -> None:
     try:
         import httpx
 
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=2).status_code < 500:
-                    break
-            time.sleep(0.1)
+        wait_http(f"{base}/healthz")
         page = httpx.get(f"{base}/console/", timeout=10)
         assert page.status_code == 200 and procs[1].is_alive(), (page.status_code, page.text[:300])
         with sync_playwright() as pw:

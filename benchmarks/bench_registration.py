@@ -23,7 +23,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import free_port, tree_pids, wait_http  # noqa: E402
 from benchmarks.pgdb import ADMIN_DSN, drop_database, fresh_database  # noqa: E402
 
 PASSWORD = "bench-password-123"
@@ -93,12 +93,6 @@ VALUES ('R' || :n || '-' || txid_current(), 'phone', 'registered', '小区门口
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def corpus_bodies(count: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     with (REPO / "classifier" / "corpus" / "default_corpus.csv").open(encoding="utf-8") as f:
@@ -121,24 +115,6 @@ def corpus_bodies(count: int, seed: int = 7) -> list[str]:
     return bodies
 
 
-def tree_pids(root: int) -> list[int]:
-    """``root`` and its descendants (uvicorn's worker processes, Celery's pool)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
-
-
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time of ``pids`` (what they have used so far)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -156,20 +132,6 @@ def backend_pids(dsn: str, database: str) -> list[int]:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)).fetchall()
     return [int(r[0]) for r in rows]
-
-
-def wait_http(url: str, timeout: float = 240) -> None:
-    import httpx
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{url} did not come up")
 
 
 def prepare(db_url: str, agents: int, tickets: int) -> None:

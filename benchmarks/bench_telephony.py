@@ -23,7 +23,6 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -34,16 +33,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import free_port, wait_http  # noqa: E402
+
 
 def _pin(cpu: int) -> None:
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- 1. throughput ---------------------------------------------------------------------------
@@ -127,7 +122,7 @@ def bench_throughput(calls: int) -> dict[str, Any]:
     url = f"sqlite:///{tmp}/bench.sqlite3"
     upgrade(url)
     sm = sessionmaker(bind=make_engine(url), expire_on_commit=False)
-    port = _free_port()
+    port = free_port()
     ready = mp.Event()
     proc = mp.Process(target=blaster, args=(port, data, ready), daemon=True)
     proc.start()
@@ -275,7 +270,7 @@ def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
         tokens = [issue_token(u) for u in users]
     if not redis_url:
         return {"skipped": "needs Redis for the multi-process fan-out"}
-    ami_port, api_port = _free_port(), _free_port()
+    ami_port, api_port = free_port(), free_port()
     ready, go = mp.Event(), mp.Event()
     procs = [mp.Process(target=ami_server_proc, args=(ami_port, ready, go, calls, per_second), daemon=True)]
     procs[0].start()
@@ -301,13 +296,6 @@ def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
                         return
 
     async def run() -> None:
-        for _ in range(200):
-            try:
-                async with httpx.AsyncClient() as h:
-                    await h.get(f"{base}/healthz")
-                break
-            except httpx.HTTPError:
-                await asyncio.sleep(0.1)
         limits = httpx.Limits(max_connections=calls + 10, max_keepalive_connections=calls + 10)
         async with httpx.AsyncClient(timeout=60, limits=limits) as http:
             ready_count = [0]
@@ -320,6 +308,7 @@ def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*tasks), timeout=calls / per_second + 30)
 
+    wait_http(f"{base}/healthz")
     _pin(1)
     asyncio.run(run())
     for p in procs:

@@ -41,7 +41,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,6 +58,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import free_port, wait_http  # noqa: E402
 from benchmarks.pgdb import database_url, drop_database, fresh_database  # noqa: E402
 
 PASSWORD = "loadtest-password-123"
@@ -74,12 +74,6 @@ PLACES = [
 ]
 SEARCHES = ["噪音", "解放路 噪音", "路灯", "拖欠工资"]
 MARK = "LT"  # registrations carry 「LT-<run>-<n>」 in their title: the check finds each one by it
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -153,32 +147,6 @@ class Stack:
             except subprocess.TimeoutExpired:
                 svc.proc.kill()
                 svc.proc.wait(5)
-
-
-def children(pid: int) -> list[int]:
-    """Direct children of ``pid`` (uvicorn's worker processes, Celery's pool)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(entry.name))
-    return sorted(out)
-
-
-def wait_http(url: str, timeout: float = 240) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up")
 
 
 # ---------------------------------------------------------------- preparing the city
