@@ -35,7 +35,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import free_port, wait_http  # noqa: E402
+from benchmarks.common import api_proc, bridge_proc, free_port, wait_http  # noqa: E402
 from benchmarks.pgdb import drop_database, fresh_database  # noqa: E402
 
 DB_NAME = "hotline_bench_console"
@@ -46,32 +46,7 @@ def _pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 1)
 
 
-# -- the processes -------------------------------------------------------------------------------
-def api_proc(port: int, env: dict[str, str]) -> None:
-    os.environ.update(env)
-    import uvicorn
-
-    from hotline.app import create_app
-
-    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")
-
-
-def bridge_proc(ami_port: int, env: dict[str, str]) -> None:
-    os.environ.update(env)
-    from hotline.db import get_sessionmaker
-    from telephony import screenpop
-    from telephony.bridge import Bridge, BridgeConfig
-    from telephony.client import AMITarget
-
-    bridge = Bridge(
-        BridgeConfig(AMITarget("127.0.0.1", ami_port, "hotline", "secret")),
-        get_sessionmaker(),
-        publish=screenpop.make_publisher(env["HOTLINE_REDIS_URL"]),
-        pop_workers=8,
-    )
-    asyncio.run(bridge.run())
-
-
+# -- the processes (the API's and the bridge's: benchmarks.common) ------------------------------
 def ami_proc(port: int, ready: Any, calls: Any) -> None:
     """The AMI server; plays one answered call per (number, agent) put on ``calls``."""
     from telephony.amiserver import AMIServer

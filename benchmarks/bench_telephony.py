@@ -33,12 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import free_port, wait_http  # noqa: E402
-
-
-def _pin(cpu: int) -> None:
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
+from benchmarks.common import api_proc, bridge_proc, free_port, pin, wait_http  # noqa: E402
 
 
 # -- 1. throughput ---------------------------------------------------------------------------
@@ -67,7 +62,7 @@ def render_stream(calls: int, spacing: float = 0.05) -> tuple[bytes, int, int]:
 
 
 def blaster(port: int, data: bytes, ready: Any) -> None:
-    _pin(1)
+    pin(1)
     from telephony.protocol import Decoder, encode
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -127,7 +122,7 @@ def bench_throughput(calls: int) -> dict[str, Any]:
     proc = mp.Process(target=blaster, args=(port, data, ready), daemon=True)
     proc.start()
     ready.wait(30)
-    _pin(0)
+    pin(0)
     result: dict[str, Any] = {}
 
     async def run() -> None:
@@ -177,7 +172,7 @@ def bench_throughput(calls: int) -> dict[str, Any]:
 
 # -- 2. screen pop latency -------------------------------------------------------------------
 def ami_server_proc(port: int, ready: Any, go: Any, calls: int, per_second: float) -> None:
-    _pin(1)
+    pin(1)
     from telephony.amiserver import AMIServer
 
     async def main() -> None:
@@ -193,37 +188,6 @@ def ami_server_proc(port: int, ready: Any, go: Any, calls: int, per_second: floa
         await asyncio.sleep(3600)
 
     asyncio.run(main())
-
-
-def api_proc(port: int, env: dict[str, str]) -> None:
-    os.environ.update(env)
-    _pin(0)
-    import uvicorn
-
-    from hotline.app import create_app
-    from telephony.api import router
-
-    app = create_app()
-    if not any(getattr(r, "path", "").startswith("/api/v1/telephony") for r in app.routes):
-        app.include_router(router)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-
-
-def bridge_proc(ami_port: int, env: dict[str, str], redis_url: str) -> None:
-    os.environ.update(env)
-    _pin(0)
-    from hotline.db import get_sessionmaker
-    from telephony import screenpop
-    from telephony.bridge import Bridge, BridgeConfig
-    from telephony.client import AMITarget
-
-    bridge = Bridge(
-        BridgeConfig(AMITarget("127.0.0.1", ami_port, "hotline", "secret")),
-        get_sessionmaker(),
-        publish=screenpop.make_publisher(redis_url),
-        pop_workers=8,
-    )
-    asyncio.run(bridge.run())
 
 
 def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
@@ -275,8 +239,9 @@ def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
     procs = [mp.Process(target=ami_server_proc, args=(ami_port, ready, go, calls, per_second), daemon=True)]
     procs[0].start()
     ready.wait(30)
-    procs.append(mp.Process(target=api_proc, args=(api_port, env), daemon=True))
-    procs.append(mp.Process(target=bridge_proc, args=(ami_port, env, redis_url), daemon=True))
+    # the API and the bridge share core 0; the AMI server and the clients have core 1
+    procs.append(mp.Process(target=api_proc, args=(api_port, env, 0), daemon=True))
+    procs.append(mp.Process(target=bridge_proc, args=(ami_port, env, 0), daemon=True))
     for p in procs[1:]:
         p.start()
     latencies: list[float] = []
@@ -309,7 +274,7 @@ def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
                 await asyncio.wait_for(asyncio.gather(*tasks), timeout=calls / per_second + 30)
 
     wait_http(f"{base}/healthz")
-    _pin(1)
+    pin(1)
     asyncio.run(run())
     for p in procs:
         p.terminate()

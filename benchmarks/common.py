@@ -1,9 +1,13 @@
 """What the benchmark scripts share: a free loopback port, waiting for a server to answer, the
-processes below a process. Imported as ``benchmarks.common`` (the scripts put the repository on
+processes below a process, the product's API and bridge each in a process of its own
+(``multiprocessing`` targets). Imported as ``benchmarks.common`` (the scripts put the repository on
 ``sys.path``)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import socket
 import time
 from pathlib import Path
@@ -56,3 +60,40 @@ def tree_pids(root: int) -> list[int]:
         out.append(pid)
         todo.extend(by_parent.get(pid, []))
     return out
+
+
+def pin(cpu: int | None) -> None:
+    """This process on one CPU (``cpu`` modulo the machine's; None: where the system likes)."""
+    if cpu is not None:
+        with contextlib.suppress(AttributeError, OSError):
+            os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
+
+
+def api_proc(port: int, env: dict[str, str], cpu: int | None = None) -> None:
+    """The product's API (uvicorn, one process) on loopback ``port`` with ``env``'s settings."""
+    os.environ.update(env)
+    pin(cpu)
+    import uvicorn
+
+    from hotline.app import create_app
+
+    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")
+
+
+def bridge_proc(ami_port: int, env: dict[str, str], cpu: int | None = None) -> None:
+    """The AMI bridge to the AMI server on loopback ``ami_port``, publishing screen pops through
+    ``env``'s HOTLINE_REDIS_URL."""
+    os.environ.update(env)
+    pin(cpu)
+    from hotline.db import get_sessionmaker
+    from telephony import screenpop
+    from telephony.bridge import Bridge, BridgeConfig
+    from telephony.client import AMITarget
+
+    bridge = Bridge(
+        BridgeConfig(AMITarget("127.0.0.1", ami_port, "hotline", "secret")),
+        get_sessionmaker(),
+        publish=screenpop.make_publisher(env["HOTLINE_REDIS_URL"]),
+        pop_workers=8,
+    )
+    asyncio.run(bridge.run())
