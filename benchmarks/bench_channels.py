@@ -31,6 +31,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import quantile  # noqa: E402
+
 DB_NAME = "hotline_bench_channels"
 
 
@@ -59,11 +61,10 @@ def run(post: Any, bodies: list[dict[str, Any]], concurrency: int) -> dict[str, 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, bodies))
     wall = time.perf_counter() - t0
-    latencies.sort()
     return {
         "per_s": round(len(bodies) / wall, 1),
-        "p50_ms": round(1000 * latencies[len(latencies) // 2], 1),
-        "p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 1),
+        "p50_ms": round(1000 * quantile(latencies, 0.5), 1),
+        "p95_ms": round(1000 * quantile(latencies, 0.95), 1),
         "statuses": statuses,
     }
 

@@ -35,15 +35,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import api_proc, bridge_proc, free_port, wait_http  # noqa: E402
+from benchmarks.common import api_proc, bridge_proc, free_port, quantile, wait_http  # noqa: E402
 from benchmarks.pgdb import drop_database, fresh_database  # noqa: E402
 
 DB_NAME = "hotline_bench_console"
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 1)
 
 
 # -- the processes (the API's and the bridge's: benchmarks.common) ------------------------------
@@ -167,7 +162,7 @@ def bench_pops(
         "calls": expected,
         "pops_shown": len(latencies),
         "latency_ms_p50": round(statistics.median(latencies), 1),
-        "latency_ms_p99": _pct(latencies, 0.99),
+        "latency_ms_p99": round(quantile(latencies, 0.99), 1),
         "latency_ms_max": round(max(latencies), 1),
     }
 

@@ -21,6 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.common import quantile  # noqa: E402
 from benchmarks.pgdb import drop_database, fresh_database  # noqa: E402
 
 PASSWORD = "Bench-login-2026"
@@ -66,7 +67,7 @@ def main() -> None:
                 timings[case].append((time.perf_counter() - started) * 1000)
         session.close()
         result: dict[str, Any] = {
-            case: {"median_ms": round(statistics.median(v), 1), "p90_ms": round(sorted(v)[int(0.9 * len(v))], 1)}
+            case: {"median_ms": round(statistics.median(v), 1), "p90_ms": round(quantile(v, 0.9), 1)}
             for case, v in timings.items()
         }
         medians = [result[c]["median_ms"] for c in cases if c != "right_password"]

@@ -33,7 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import api_proc, bridge_proc, free_port, pin, wait_http  # noqa: E402
+from benchmarks.common import api_proc, bridge_proc, free_port, pin, quantile, wait_http  # noqa: E402
 
 
 # -- 1. throughput ---------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
         "pops_received": len(lat),
         "fan_out": "redis" if redis_url else "in-process",
         "latency_ms_p50": round(statistics.median(lat) * 1000, 1),
-        "latency_ms_p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1),
+        "latency_ms_p99": round(quantile(lat, 0.99) * 1000, 1),
         "latency_ms_max": round(lat[-1] * 1000, 1),
     }
 

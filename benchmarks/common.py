@@ -1,5 +1,5 @@
 """What the benchmark scripts share: a free loopback port, waiting for a server to answer, the
-processes below a process, the product's API and bridge each in a process of its own
+processes below a process, a percentile, the product's API and bridge each in a process of its own
 (``multiprocessing`` targets). Imported as ``benchmarks.common`` (the scripts put the repository on
 ``sys.path``)."""
 
@@ -97,3 +97,10 @@ def bridge_proc(ami_port: int, env: dict[str, str], cpu: int | None = None) -> N
         pop_workers=8,
     )
     asyncio.run(bridge.run())
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The value at rank ``int(n * q)`` of the sorted values (the largest at most): the p50, p90,
+    p95 and p99 the benchmarks report."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
