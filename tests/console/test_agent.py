@@ -92,6 +92,23 @@ def choose_tag(page: Any, test_id: str) -> str:
     return str(tag.inner_text()).rsplit(" ", 1)[0]
 
 
+def take_proposals(browser: Browser, page: Any) -> str:
+    """Take the model's first proposed category and appeal type (求助 where it proposes none), and
+    锦绣华庭 from the address completion (the gazetteer); answers the category taken."""
+    from playwright.sync_api import expect
+
+    category = choose_tag(page, "proposal-category-0")
+    if page.locator("[data-test=proposal-appeal_type-0]").count():
+        page.locator("[data-test=proposal-appeal_type-0]").click()
+    else:
+        browser.choose(page, "诉求类型", "求助")
+    address = page.locator("input[data-test=intake-address]")
+    address.fill("西城区锦绣华")
+    page.locator(".el-autocomplete-suggestion li", has_text="锦绣华庭").first.click()
+    expect(address).to_have_value("西城区锦绣华庭")
+    return category
+
+
 def test_agent_registers_taking_the_proposed_category(browser: Browser, console_city: tuple[Session, City]) -> None:
     from playwright.sync_api import expect
 
@@ -107,17 +124,8 @@ def test_agent_registers_taking_the_proposed_category(browser: Browser, console_
     # the safety rule fires in red and sets the urgency; the model's proposals come as choices
     expect(page.locator("[data-test=safety-rule]")).to_contain_text("燃气")
     expect(page.locator("[data-test=proposal-category-0]")).to_be_visible(timeout=30_000)
-    category = choose_tag(page, "proposal-category-0")
     assert re.search(r"\d+%$", page.locator("[data-test=proposal-category-0]").inner_text())
-    if page.locator("[data-test=proposal-appeal_type-0]").count():
-        page.locator("[data-test=proposal-appeal_type-0]").click()
-    else:
-        browser.choose(page, "诉求类型", "求助")
-    # address completion from the gazetteer
-    address = page.locator("input[data-test=intake-address]")
-    address.fill("西城区锦绣华")
-    page.locator(".el-autocomplete-suggestion li", has_text="锦绣华庭").first.click()
-    expect(address).to_have_value("西城区锦绣华庭")
+    category = take_proposals(browser, page)
     page.keyboard.press("Control+Enter")
     expect(page.locator("[data-test=registered]")).to_contain_text(re.compile(r"\d{8}-\d{6}"))
     session.expire_all()

@@ -31,7 +31,7 @@ from hotline.models import ExtensionRequest, Ticket, TimelineEvent
 from telephony.amiserver import AMIServerThread, SurveyBehaviour
 from tests.conftest import PASSWORD, REPO, Org
 from tests.console.conftest import Browser
-from tests.console.test_agent import choose_tag, phone_system  # noqa: F401 - the fixture
+from tests.console.test_agent import phone_system, take_proposals  # noqa: F401 - the fixture
 from tests.console.test_dispatch_pages import pick_in_tree
 from tests.core.test_attachments import png_bytes
 from tests.dispatch.conftest import City
@@ -152,14 +152,7 @@ def test_a_call_to_a_reopened_ticket_through_every_role(
         "锦绣华庭南门外人行道路面塌陷出一个大坑，已经有老人绊倒，请尽快派人修复。",
     )
     expect(page.locator("[data-test=proposal-category-0]")).to_be_visible(timeout=30_000)
-    category = choose_tag(page, "proposal-category-0")
-    if page.locator("[data-test=proposal-appeal_type-0]").count():
-        page.locator("[data-test=proposal-appeal_type-0]").click()
-    else:
-        browser.choose(page, "诉求类型", "求助")
-    address = page.locator("input[data-test=intake-address]")
-    address.fill("西城区锦绣华")
-    page.locator(".el-autocomplete-suggestion li", has_text="锦绣华庭").first.click()
+    category = take_proposals(browser, page)
     page.keyboard.press("Control+Enter")
     expect(page.locator("[data-test=registered]")).to_contain_text(re.compile(r"\d{8}-\d{6}"))
     session.expire_all()
