@@ -7,7 +7,8 @@ import type { Page } from './types'
 export type ArticleState = 'offered' | 'not_yet_valid' | 'expired' | 'withdrawn' | 'draft' | 'proposed'
 export type VersionStatus = 'draft' | 'proposed' | 'approved' | 'rejected' | 'superseded'
 
-export interface ArticleHit {
+/** What a search hit and an opened article both say of the article. */
+interface ArticleSummary {
   id: number
   title: string
   category: string
@@ -20,6 +21,9 @@ export interface ArticleHit {
   current_version: number | null
   usage_count: number
   updated_at: string
+}
+
+export interface ArticleHit extends ArticleSummary {
   /** HTML-escaped by the server; the query's words in <em>. */
   title_html: string
   passage_html: string
@@ -51,21 +55,9 @@ export interface QueueItem extends ArticleVersion {
   article_current_version: number | null
 }
 
-export interface Article {
-  id: number
-  title: string
+export interface Article extends ArticleSummary {
   body: string
-  category: string
-  department_id: number
-  status: string
-  state: ArticleState
-  state_label: string
-  valid_from: string | null
-  valid_to: string | null
-  current_version: number | null
-  usage_count: number
   created_at: string
-  updated_at: string
   may_edit: boolean
   may_review: boolean
   versions: ArticleVersion[]
