@@ -64,6 +64,19 @@ export const useReference = defineStore('reference', () => {
     return roots
   })
 
+  /** A department's node in the tree, with the units below it (null: none, or not an active unit). */
+  function departmentNode(id: number | null | undefined): DepartmentNode | null {
+    const find = (nodes: DepartmentNode[]): DepartmentNode | null => {
+      for (const node of nodes) {
+        if (node.value === id) return node
+        const found = node.children ? find(node.children) : null
+        if (found) return found
+      }
+      return null
+    }
+    return id === null || id === undefined ? null : find(departmentTree.value)
+  }
+
   function label(kind: keyof Vocabulary, value: string | null | undefined): string {
     if (value === null || value === undefined || value === '') return ''
     const options: Option[] = vocabulary.value?.[kind] ?? []
@@ -83,5 +96,5 @@ export const useReference = defineStore('reference', () => {
     return code ? (departmentByCode.value.get(code)?.name ?? code) : ''
   }
 
-  return { vocabulary, departments, error, reload, departmentById, departmentTree, load, label, options, departmentName, departmentNameByCode }
+  return { vocabulary, departments, error, reload, departmentById, departmentTree, departmentNode, load, label, options, departmentName, departmentNameByCode }
 })

@@ -19,15 +19,6 @@ export interface DashboardFilter {
 
 const KINDS: PeriodKind[] = ['day', 'week', 'month', 'custom']
 
-function findNode(nodes: DepartmentNode[], id: number): DepartmentNode | null {
-  for (const node of nodes) {
-    if (node.value === id) return node
-    const found = node.children ? findNode(node.children, id) : null
-    if (found) return found
-  }
-  return null
-}
-
 export function useDashboardFilter(defaultPeriod: PeriodKind = 'month') {
   const route = useRoute()
   const router = useRouter()
@@ -73,7 +64,7 @@ export function useDashboardFilter(defaultPeriod: PeriodKind = 'month') {
   /** The departments the user may choose: the whole tree, or a head's own subtree. */
   const scopeTree = computed<DepartmentNode[]>(() => {
     if (!isHead.value) return reference.departmentTree
-    const own = ownDepartment.value === null ? null : findNode(reference.departmentTree, ownDepartment.value)
+    const own = reference.departmentNode(ownDepartment.value)
     return own ? [own] : []
   })
 
