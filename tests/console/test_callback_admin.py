@@ -209,3 +209,19 @@ def test_admin_adds_an_urgency_rule_and_a_broken_one_is_refused(
     hit = classification.safety_rule("", "厂区硫酸泄漏")
     assert hit is not None and (hit["id"], hit["urgency"]) == ("chemical_leak", "特急")
     assert browser.csp_violations() == []
+
+
+def test_admin_thinks_better_of_deleting_an_urgency_rule(browser: Browser, pg: tuple[Session, Org]) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.login("admin", PASSWORD, "/admin/urgency-rules")
+    rows = page.locator("[data-test=urgency-rules] tbody tr")
+    expect(rows.first).to_be_visible()
+    count = rows.count()
+    rows.first.get_by_role("button", name="删除").click()
+    box = page.locator(".el-message-box")
+    box.get_by_role("button", name="取消").click()
+    expect(box).to_be_hidden()
+    page.wait_for_timeout(300)  # a rejected confirmation would surface as a page error by now
+    expect(rows).to_have_count(count)
+    assert browser.unexpected_problems() == []
