@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import access, classification, lifecycle, orgs, schemas, workcalendar
-from hotline.auth import authenticate, get_current_user, issue_token, require_roles
+from hotline.auth import authenticate, get_current_user, get_own_account_user, issue_token, require_roles
 from hotline.clientaddr import client_address
 from hotline.db import utcnow
 from hotline.deps import get_db
@@ -31,6 +31,8 @@ from hotline.workcalendar import WorkCalendar
 
 router = APIRouter(prefix="/api/v1")
 CurrentUser = Annotated[User, Depends(get_current_user)]
+# GET /me and POST /me/password only: also a user who must first change a password an admin reset.
+OwnAccount = Annotated[User, Depends(get_own_account_user)]
 DB = Annotated[Session, Depends(get_db)]
 Admin = Annotated[User, Depends(require_roles(Role.admin))]
 HotlineStaff = Annotated[User, Depends(require_roles(*HOTLINE_ROLES))]
@@ -56,15 +58,18 @@ def login(request: Request, session: DB, form: Annotated[OAuth2PasswordRequestFo
 
 
 @router.get("/me", response_model=schemas.UserOut, tags=["auth"])
-def me(user: CurrentUser) -> Any:
+def me(user: OwnAccount) -> Any:
+    """Who is logged in; ``must_change_password``: an admin reset the password, and until the user
+    changes it (POST /me/password) every other route answers 403 ``password_change_required``."""
     return user
 
 
 @router.post("/me/password", response_model=schemas.TokenOut, tags=["auth"], responses=documented(429))
-def change_password(request: Request, body: schemas.PasswordChangeIn, user: CurrentUser, session: DB) -> Any:
+def change_password(request: Request, body: schemas.PasswordChangeIn, user: OwnAccount, session: DB) -> Any:
     """修改密码: the current password and a new one meeting the rules (at least 10 characters, three of
     upper case, lower case, digits and other characters, not containing the username, not the current
     one). Every token issued before stops working, on every device; the answer carries a new one.
+    It clears ``must_change_password`` (an admin's 重置密码 sets it).
     Wrong current passwords count as failed logins (429 with ``Retry-After``)."""
     orgs.change_own_password(session, user, body.current_password, body.new_password, client_address(request.scope))
     session.commit()
@@ -327,7 +332,8 @@ def _user(session: Session, user_id: int) -> User:
 
 @router.post("/users/{user_id}/password", response_model=schemas.UserOut, tags=["admin"])
 def reset_password(user_id: int, body: schemas.PasswordResetIn, user: Admin, session: DB) -> Any:
-    """重置密码: a new password (the rules of POST /me/password); the user's tokens stop working."""
+    """重置密码: a new password (the rules of POST /me/password); the user's tokens stop working, and
+    at the next login the user must choose a password of their own before anything else."""
     target = _user(session, user_id)
     orgs.reset_password(session, user, target, body.new_password)
     session.commit()

@@ -22,7 +22,7 @@ from hotline.access import role_refusal
 from hotline.db import utcnow
 from hotline.deps import get_db
 from hotline.enums import Role
-from hotline.errors import RateLimited, Unauthorized
+from hotline.errors import Forbidden, RateLimited, Unauthorized
 from hotline.models import LoginFailure, User
 from hotline.settings import get_settings
 
@@ -186,16 +186,26 @@ def authenticate(session: Session, username: str, password: str, client: str) ->
     return user
 
 
-def _authenticated(session: Session, token: str | None) -> User:
+def _authenticated(session: Session, token: str | None, *, changing_password: bool = False) -> User:
+    """The token's user; 401 without one. A user whose password an admin reset may only change it
+    (``changing_password``: GET /me and POST /me/password); anything else is refused (403)."""
     user = user_from_token(session, token) if token else None
     if user is None:
         raise Unauthorized("未登录或登录已过期")
+    if user.must_change_password and not changing_password:
+        raise Forbidden("管理员已重置您的密码，请先修改密码", code="password_change_required")
     return user
 
 
 def get_current_user(token: str | None = Depends(oauth2_scheme), session: Session = Depends(get_db)) -> User:
     """The user of the request's ``Authorization: Bearer`` token; a token in the URL counts for nothing."""
     return _authenticated(session, token)
+
+
+def get_own_account_user(token: str | None = Depends(oauth2_scheme), session: Session = Depends(get_db)) -> User:
+    """As :func:`get_current_user`, but also a user who must change a password an admin reset: for
+    the routes that let them see so and do it (GET /me, POST /me/password) and nothing else."""
+    return _authenticated(session, token, changing_password=True)
 
 
 def get_stream_user(

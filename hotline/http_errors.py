@@ -191,7 +191,7 @@ def install(app: FastAPI) -> None:
 
 ERROR_DESCRIPTIONS = {
     401: "未登录或登录已过期 (not_authenticated)",
-    403: "角色或单位无权执行 (role_not_allowed, not_assigned, ...)",
+    403: "角色或单位无权执行 (role_not_allowed, not_assigned, ...)，或须先修改密码 (password_change_required)",
     404: "不存在，或本单位无权查看",
     409: "与工单当前状态或版本冲突 (invalid_state, stale_version, ...)",
     413: "请求内容过大 (payload_too_large)",
@@ -229,11 +229,12 @@ def _dependants(route: Any) -> list[Any]:
 def error_statuses(route: Any) -> set[int]:
     """The 4xx an operation can give, read off its definition.
 
-    401 when it needs a login; 403 when a role dependency guards it (or it declares 403: the
+    401 when it needs a login; 403 when a role dependency guards it, when its login refuses a user
+    who must first change a password an admin reset (hotline.auth), or when it declares 403 (the
     lifecycle refuses roles inside); 404 for a path naming a resource; 409 for every write (a
     state or version conflict, or a key taken meanwhile); 413 and 422 where input is read;
     429 where declared (the login)."""
-    from hotline.auth import get_current_user, get_stream_user  # the dependencies are defined there
+    from hotline.auth import get_current_user, get_own_account_user, get_stream_user  # defined there
 
     dependants = _dependants(route)
     calls = [d.call for d in dependants]
@@ -242,9 +243,10 @@ def error_statuses(route: Any) -> set[int]:
         return any(getattr(d, kind) for d in dependants)
 
     statuses: set[int] = set()
-    if get_current_user in calls or get_stream_user in calls:
+    signed_in = get_current_user in calls or get_stream_user in calls
+    if signed_in or get_own_account_user in calls:
         statuses.add(401)
-    if any(getattr(call, "roles_required", None) for call in calls):
+    if signed_in or any(getattr(call, "roles_required", None) for call in calls):
         statuses.add(403)
     if has("path_params"):
         statuses.add(404)

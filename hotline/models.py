@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -76,6 +77,9 @@ class User(Base):
     # Tokens carry the version they were issued under (claim ``ver``); raising it revokes them all.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     password_changed_at: Mapped[datetime | None] = mapped_column()
+    # Set by an admin's 重置密码, cleared by the user's own 修改密码: until then the user may only
+    # change it (hotline.auth refuses everything else, 403 password_change_required).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     department: Mapped[Department | None] = relationship()

@@ -153,29 +153,35 @@ def _personal_login(user: User) -> None:
         raise Conflict("系统账号和渠道账号不使用密码登录", code="not_a_personal_login")
 
 
-def set_password(session: Session, user: User, new_password: str, *, field: str = "new_password") -> None:
-    """Give ``user`` a new password (the rules of hotline.passwords) and end every session it had."""
+def set_password(
+    session: Session, user: User, new_password: str, *, must_change: bool, field: str = "new_password"
+) -> None:
+    """Give ``user`` a new password (the rules of hotline.passwords) and end every session it had;
+    ``must_change``: one an admin chose, which the user must replace before doing anything else."""
     _personal_login(user)
     check_new_password(new_password, user.username, user.password_hash, field=field)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
+    user.must_change_password = must_change
     revoke_tokens(user)
     session.flush()
 
 
 def change_own_password(session: Session, user: User, current_password: str, new_password: str, client: str) -> None:
     """修改密码 by the user: the current password first (wrong ones count as failed logins of this
-    name from ``client``); every other session ends."""
+    name from ``client``); every other session ends, and a password an admin reset is the user's own again."""
     check_login_allowed(session, user.username, client)
     if not check_password(user, current_password):
         record_login_failure(session, user.username, client)
         raise InvalidInput("当前密码不正确", field="current_password", code="wrong_password")
-    set_password(session, user, new_password)
+    set_password(session, user, new_password, must_change=False)
 
 
 def reset_password(session: Session, admin: User, user: User, new_password: str) -> None:
-    """An admin's 重置密码: the user's tokens end; the admin tells the user the new password."""
-    set_password(session, user, new_password)
+    """An admin's 重置密码: the user's tokens end; the admin tells the user the new password, which
+    the user must change at the next login before doing anything else (等保: no admin knows a
+    password in use)."""
+    set_password(session, user, new_password, must_change=True)
     log.info("user %s reset the password of user %s", admin.id, user.id)
 
 

@@ -86,6 +86,9 @@ class UserOut(BaseModel):
     department_id: int | None
     extension: str | None
     active: bool
+    must_change_password: bool = Field(
+        description="an admin reset the password: the user must change it (POST /me/password) before anything else"
+    )
 
 
 class UserCreate(Strict):

@@ -1,6 +1,6 @@
 """Passwords and tokens: the password rules, 修改密码, an admin's 重置密码 / 停用 / 退出所有登录 each
-revoking every token issued before, tokens without ``exp`` refused, open streams of a signed-out
-user closed."""
+revoking every token issued before, a reset user made to change the password before anything else,
+tokens without ``exp`` refused, open streams of a signed-out user closed."""
 
 from __future__ import annotations
 
@@ -14,15 +14,17 @@ import httpx
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.app import create_app
 from hotline.auth import ALGORITHM, hash_password
 from hotline.db import utcnow
-from hotline.models import User
+from hotline.models import Ticket, User
 from hotline.passwords import problems
 from hotline.settings import get_settings
 from tests.conftest import PASSWORD, Org, login
+from tests.core.test_api import APPEAL
 
 NEW = "Hotline-2026-new"
 
@@ -44,6 +46,7 @@ def fresh_passwords(pg: tuple[Session, Org]) -> Iterator[None]:
         user = session.get(User, user_id)
         assert user is not None
         user.password_hash, user.active, user.token_version = hashed, True, 0
+        user.must_change_password = False
     session.commit()
 
 
@@ -138,6 +141,67 @@ def test_an_admin_resets_disables_enables_and_signs_out(
     shaped(client.post("/api/v1/users/999999/disable", headers=admin), 404, "not_found")
     system = _session.query(User).filter_by(username="system").one()
     shaped(client.post(f"/api/v1/users/{system.id}/sign-out", headers=admin), 404, "not_found")
+
+
+def test_after_a_reset_the_user_must_change_the_password_before_anything_else(
+    client: TestClient, pg: tuple[Session, Org], fresh_passwords: None
+) -> None:
+    session, org = pg
+    admin, untouched = login(client, "admin"), login(client, "dispatcher")
+    for name in ("agent", "supervisor"):
+        reset = client.post(f"/api/v1/users/{org.users[name]}/password", json={"new_password": NEW}, headers=admin)
+        assert reset.status_code == 200 and reset.json()["must_change_password"] is True, reset.text
+
+    # The login works as before, and says what comes first.
+    answer = client.post("/api/v1/auth/token", data={"username": "agent", "password": NEW})
+    assert answer.status_code == 200 and answer.json()["user"]["must_change_password"] is True
+    agent = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    supervisor = login(client, "supervisor", NEW)
+    me = client.get("/api/v1/me", headers=agent)
+    assert me.status_code == 200 and me.json()["must_change_password"] is True
+
+    # Everything else is refused, streams too, and nothing is changed.
+    refused = [
+        client.post("/api/v1/tickets", json=APPEAL, headers=agent),
+        client.get("/api/v1/tickets", headers=agent),
+        client.get("/api/v1/vocabulary", headers=agent),
+        client.get("/api/v1/telephony/screen-pop/stream", params={"token": agent["Authorization"].split()[1]}),
+        client.get("/api/v1/dashboards/wallboard/stream", headers=supervisor),
+        client.get("/api/v1/dashboards/kpis", headers=supervisor),
+    ]
+    for response in refused:
+        body = shaped(response, 403, "password_change_required")
+        assert body["detail"] == "管理员已重置您的密码，请先修改密码" and body["errors"] == []
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+    # A user never reset is not affected.
+    assert client.get("/api/v1/me", headers=untouched).json()["must_change_password"] is False
+    assert client.get("/api/v1/tickets", headers=untouched).status_code == 200
+
+    # The user's own 修改密码 (with the password the admin gave) ends it.
+    url = "/api/v1/me/password"
+    same = client.post(url, json={"current_password": NEW, "new_password": NEW}, headers=agent)
+    shaped(same, 422, "weak_password")
+    own = "Mine-only-2026"
+    changed = client.post(url, json={"current_password": NEW, "new_password": own}, headers=agent)
+    assert changed.status_code == 200 and changed.json()["user"]["must_change_password"] is False, changed.text
+    agent = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert client.get("/api/v1/me", headers=agent).json()["must_change_password"] is False
+    assert client.get("/api/v1/vocabulary", headers=agent).status_code == 200
+    assert client.post("/api/v1/tickets", json=APPEAL, headers=agent).status_code == 201
+    assert (
+        client.post("/api/v1/auth/token", data={"username": "agent", "password": own}).json()["user"][
+            "must_change_password"
+        ]
+        is False
+    )
+    shaped(client.get("/api/v1/tickets", headers=supervisor), 403, "password_change_required")  # still to do
+
+    # The API's description says which routes can refuse so.
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "403" in paths["/api/v1/tickets"]["get"]["responses"]
+    assert "403" not in paths["/api/v1/me"]["get"]["responses"] and "401" in paths["/api/v1/me"]["get"]["responses"]
+    assert "403" not in paths["/api/v1/me/password"]["post"]["responses"]
 
 
 def test_new_logins_meet_the_rules(client: TestClient, pg: tuple[Session, Org]) -> None:
