@@ -18,6 +18,8 @@ export const useSession = defineStore('session', () => {
   const expired = ref(false)
 
   const role = computed<Role | null>(() => user.value?.role ?? null)
+  /** An admin reset the password: the user changes it before seeing any page (App.vue). */
+  const mustChangePassword = computed(() => user.value?.must_change_password === true)
 
   function readUser(): User | null {
     try {
@@ -27,11 +29,15 @@ export const useSession = defineStore('session', () => {
     }
   }
 
+  function keepUser(who: User) {
+    user.value = who
+    sessionStorage.setItem(USER_KEY, JSON.stringify(who))
+  }
+
   function store(answer: TokenOut) {
     token.value = answer.access_token
-    user.value = answer.user
     sessionStorage.setItem(TOKEN_KEY, answer.access_token)
-    sessionStorage.setItem(USER_KEY, JSON.stringify(answer.user))
+    keepUser(answer.user)
   }
 
   async function login(username: string, password: string): Promise<void> {
@@ -51,6 +57,11 @@ export const useSession = defineStore('session', () => {
   /** 修改密码: every other token of the user ends; this tab keeps working with the new one. */
   async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
     store(await api<TokenOut>('me/password', { json: { current_password: currentPassword, new_password: newPassword } }))
+  }
+
+  /** The API refused a request until the password is changed (403 password_change_required). */
+  function requirePasswordChange() {
+    if (user.value && !user.value.must_change_password) keepUser({ ...user.value, must_change_password: true })
   }
 
   /** The API refused the token: show the login over the page (which keeps its state). */
@@ -78,18 +89,33 @@ export const useSession = defineStore('session', () => {
       return
     }
     try {
-      const me = await api<User>('me')
-      user.value = me
-      sessionStorage.setItem(USER_KEY, JSON.stringify(me))
+      keepUser(await api<User>('me'))
     } catch {
       // 401 already showed the login (expire); anything else: keep the stored user and go on.
     }
   }
 
-  return { token, user, role, loginMessage, expired, login, logout, expire, restore, changePassword }
+  return {
+    token,
+    user,
+    role,
+    mustChangePassword,
+    loginMessage,
+    expired,
+    login,
+    logout,
+    expire,
+    restore,
+    changePassword,
+    requirePasswordChange,
+  }
 })
 
 /** Wire the API client to the session (called once at start). */
 export function connectClient(session: ReturnType<typeof useSession>) {
-  configureClient({ token: () => session.token, unauthorized: (e) => session.expire(e.message) })
+  configureClient({
+    token: () => session.token,
+    unauthorized: (e) => session.expire(e.message),
+    passwordChangeRequired: () => session.requirePasswordChange(),
+  })
 }

@@ -1,7 +1,8 @@
 """The staff console's frame in headless Chromium against the product on PostgreSQL: how it is
 served (strict CSP, compressed, cached), login, the menu by role, the login again when the token
 is refused with the half-filled form kept, a 422 beside its field, the ticket list and page, the
-inbox with its unread count, and no CSP violation or script error on any page."""
+inbox with its unread count, 修改密码 (first of all after an admin's 重置密码), and no CSP violation
+or script error on any page."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hotline.console import DIST_DIR
 from hotline.db import utcnow
 from hotline.enums import TicketStatus
 from hotline.models import User
-from tests.conftest import PASSWORD, Org
+from tests.conftest import PASSWORD, Org, login
 from tests.console.conftest import Browser
 from tests.core.factory import ticket_in
 
@@ -273,10 +274,21 @@ def test_inbox_with_its_unread_count(browser: Browser, pg: tuple[Session, Org]) 
     assert browser.unexpected_problems() == []
 
 
+def _restore_password(session: Session, user_id: int) -> None:
+    """The test organisation's password again, its tokens as issued by the fixture, nothing pending."""
+    from hotline.auth import hash_password
+
+    session.rollback()
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(password_hash=hash_password(PASSWORD), token_version=0, must_change_password=False)
+    )
+    session.commit()
+
+
 def test_a_user_changes_the_password_from_the_header(browser: Browser, pg: tuple[Session, Org]) -> None:
     from playwright.sync_api import expect
-
-    from hotline.auth import hash_password
 
     session, org = pg
     page = browser.login("agent", PASSWORD, "/tickets")
@@ -313,10 +325,61 @@ def test_a_user_changes_the_password_from_the_header(browser: Browser, pg: tuple
         assert browser.csp_violations() == []
         assert browser.unexpected_problems(422) == []
     finally:
-        session.rollback()
-        session.execute(
-            update(User)
-            .where(User.id == org.users["agent"])
-            .values(password_hash=hash_password(PASSWORD), token_version=0)
+        _restore_password(session, org.users["agent"])
+
+
+def test_a_user_whose_password_an_admin_reset_changes_it_before_anything_else(
+    browser: Browser, pg: tuple[Session, Org]
+) -> None:
+    """重置密码 by an admin: at the next login the 修改密码 dialog comes first and cannot be
+    closed; once the user has chosen a password of their own, the page asked for opens. Any 403
+    password_change_required (here: the flag set again under an open page) brings the dialog back."""
+    from playwright.sync_api import expect
+
+    session, org = pg
+    given, own = "Given-by-admin-2026", "Mine-only-2026"
+    with httpx.Client(base_url=browser.base) as http:
+        admin = login(http, "admin")
+        reset = http.post(
+            f"/api/v1/users/{org.users['dispatcher']}/password", json={"new_password": given}, headers=admin
         )
+        assert reset.status_code == 200, reset.text
+    try:
+        page = browser.open("/tickets")
+        page.fill("input[name=username]", "dispatcher")
+        page.fill("input[name=password]", given)
+        page.click("[data-test=login-submit]")
+        dialog = page.locator(".el-dialog", has_text="修改密码")
+        expect(dialog.locator("[data-test=password-required]")).to_contain_text("管理员已重置您的密码")
+        expect(page.locator("[data-test=current-user]")).to_have_count(0)  # no page behind it
+        # It cannot be dismissed: no close button, no cancel, Escape and a click beside it do nothing.
+        expect(dialog.locator(".el-dialog__headerbtn")).to_have_count(0)
+        expect(dialog.get_by_role("button", name="取消")).to_have_count(0)
+        page.keyboard.press("Escape")
+        page.mouse.click(5, 5)
+        expect(dialog).to_be_visible()
+
+        dialog.locator("[data-test=password-current]").fill(given)
+        dialog.locator("[data-test=password-new]").fill(own)
+        dialog.locator("[data-test=password-again]").fill(own)
+        dialog.locator("[data-test=password-submit]").click()
+        expect(dialog).to_be_hidden(timeout=30_000)
+        expect(page.locator(".el-message--success")).to_contain_text("密码已修改")
+        # Then the page the user was going to.
+        expect(page.locator("[data-test=current-user]")).to_have_text("dispatcher 测试（派单员）")
+        expect(page).to_have_url(re.compile(r"/console/tickets$"))
+        expect(page.locator(".tickets-table")).to_be_visible()
+        page.reload()
+        expect(page.locator("[data-test=current-user]")).to_have_text("dispatcher 测试（派单员）")
+        expect(dialog).to_have_count(0)
+
+        # A refusal for this reason, whatever asked, shows the dialog again.
+        session.execute(update(User).where(User.id == org.users["dispatcher"]).values(must_change_password=True))
         session.commit()
+        page.locator("[data-test=menu]").get_by_text("派单目录").click()
+        expect(dialog.locator("[data-test=password-required]")).to_be_visible()
+        expect(page.locator("[data-test=current-user]")).to_have_count(0)
+        assert browser.csp_violations() == []
+        assert browser.unexpected_problems(403) == []
+    finally:
+        _restore_password(session, org.users["dispatcher"])

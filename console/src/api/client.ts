@@ -60,11 +60,18 @@ export interface RequestOptions {
 
 /** Who is told when the API answers 401 (the session shows the login again). */
 let onUnauthorized: (error: ApiError) => void = () => {}
+/** Who is told when the API answers 403 password_change_required (the session asks for a new password). */
+let onPasswordChangeRequired: () => void = () => {}
 let tokenSource: () => string | null = () => null
 
-export function configureClient(options: { token: () => string | null; unauthorized: (e: ApiError) => void }) {
+export function configureClient(options: {
+  token: () => string | null
+  unauthorized: (e: ApiError) => void
+  passwordChangeRequired: () => void
+}) {
   tokenSource = options.token
   onUnauthorized = options.unauthorized
+  onPasswordChangeRequired = options.passwordChangeRequired
 }
 
 export function buildUrl(path: string, query?: Query): string {
@@ -125,7 +132,10 @@ export async function api<T = unknown>(path: string, options: RequestOptions = {
     onUnauthorized(expired)
     throw expired
   }
-  throw toApiError(response.status, data)
+  const error = toApiError(response.status, data)
+  // An admin reset the password: nothing works until the user has chosen a new one.
+  if (error.status === 403 && error.code === 'password_change_required') onPasswordChangeRequired()
+  throw error
 }
 
 /** The API's error shape → ApiError with a message ready to show. */

@@ -10,6 +10,8 @@ export interface User {
   department_id: number | null
   extension: string | null
   active: boolean
+  /** An admin reset the password: the user must change it before anything else. */
+  must_change_password: boolean
 }
 
 export interface TokenOut {
