@@ -1,7 +1,8 @@
 """The callback agent's queue and the admin's pages in headless Chromium against the product on
 PostgreSQL: a callback answered 满意 closes its ticket, another marked 联系不上; an admin creates a
 department user (the 422 beside the department first), disables an account, renames a unit, sets a
-time limit, a calendar day and the escalation ladder (a ladder the API refuses says why)."""
+time limit, a calendar day and the escalation ladder (a ladder the API refuses says why), resets a
+password and signs a user out everywhere."""
 
 from __future__ import annotations
 
@@ -225,3 +226,52 @@ def test_admin_thinks_better_of_deleting_an_urgency_rule(browser: Browser, pg: t
     page.wait_for_timeout(300)  # a rejected confirmation would surface as a page error by now
     expect(rows).to_have_count(count)
     assert browser.unexpected_problems() == []
+
+
+def test_admin_resets_a_password_and_signs_a_user_out(browser: Browser, pg: tuple[Session, Org]) -> None:
+    """重置密码 (a weak one refused beside the field; the user must change it at the next login,
+    shown as 待改密) and 强制下线 from the users page; a user opened in 编辑 does not leak into the
+    next 新建用户 (its other fields went out with the new user and the API refused them)."""
+    from playwright.sync_api import expect
+
+    session, _org = pg
+    page = browser.login("admin", PASSWORD, "/admin/users")
+    page.click("[data-test=user-edit-zjj]")
+    edit = page.locator(".el-dialog", has_text="编辑用户 zjj")
+    edit.get_by_role("button", name="取消").click()
+    expect(edit).to_be_hidden()
+    page.click("[data-test=user-create]")
+    form = page.locator(".el-dialog", has_text="新建用户")
+    form.locator("input[data-test=user-username]").fill("li.agent")
+    form.locator("input[data-test=user-name]").fill("李话务")
+    form.locator("input[data-test=user-password]").fill("Initial-2026-safe")
+    browser.choose(form, "角色", "话务员")
+    form.locator("[data-test=user-save]").click()
+    said(page, "已创建用户 li.agent")
+    created = session.scalar(select(User).where(User.username == "li.agent"))
+    assert created is not None and not created.must_change_password
+    version = created.token_version
+
+    page.click('[data-test="user-reset-li.agent"]')
+    reset = page.locator(".el-dialog", has_text="重置密码 li.agent")
+    reset.locator("input[data-test=reset-password]").fill("short")
+    reset.locator("[data-test=reset-save]").click()
+    expect(reset.locator(".el-form-item", has_text="新密码").locator(".el-form-item__error")).to_contain_text("密码")
+    session.expire_all()
+    assert not session.get(User, created.id).must_change_password  # type: ignore[union-attr]
+    reset.locator("input[data-test=reset-password]").fill("Reset-by-admin-2026")
+    reset.locator("[data-test=reset-save]").click()
+    said(page, "已重置 李话务 的密码")
+    expect(page.locator('[data-test="user-must-change-li.agent"]')).to_have_text("待改密")
+    session.expire_all()
+    after_reset = session.get(User, created.id)
+    assert after_reset is not None and after_reset.must_change_password
+    assert after_reset.token_version > version
+    version = after_reset.token_version
+
+    page.click('[data-test="user-sign-out-li.agent"]')
+    page.locator(".el-message-box__btns .el-button--primary").click()
+    said(page, "已强制 李话务 下线")
+    session.expire_all()
+    assert session.get(User, created.id).token_version > version  # type: ignore[union-attr]
+    assert browser.unexpected_problems(422) == []  # the weak password's refusal, shown beside the field

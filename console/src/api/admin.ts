@@ -40,8 +40,11 @@ export const adminApi = {
   updateUser: (id: number, body: UserUpdate) => api<User>(`users/${id}`, { method: 'PATCH', json: body }),
   /** 停用 (its tokens stop working at once) / 启用. */
   setActive: (id: number, active: boolean) => api<User>(`users/${id}/${active ? 'enable' : 'disable'}`, { method: 'POST' }),
+  /** 重置密码: the user must choose a new one at the next login; every earlier token stops working. */
   resetPassword: (id: number, newPassword: string) =>
     api<User>(`users/${id}/password`, { json: { new_password: newPassword } }),
+  /** 强制下线 (退出所有登录): every token the user holds stops working. */
+  signOut: (id: number) => api<User>(`users/${id}/sign-out`, { method: 'POST' }),
   createDepartment: (body: DepartmentCreate) => api<Department>('departments', { json: body }),
   updateDepartment: (id: number, body: DepartmentUpdate) =>
     api<Department>(`departments/${id}`, { method: 'PATCH', json: body }),
