@@ -28,6 +28,13 @@ def shot(page: Any, name: str) -> None:
         page.screenshot(path=str(Path(SHOTS) / name))
 
 
+def said(page: Any, text: str, *, timeout: float | None = None) -> None:
+    """A success message with this text is shown (earlier ones may still be fading)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".el-message--success", has_text=text).first).to_be_visible(timeout=timeout)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def console_built() -> None:
     if not (DIST_DIR / "index.html").is_file():

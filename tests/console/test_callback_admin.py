@@ -7,7 +7,6 @@ password and signs a user out everywhere."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -20,16 +19,10 @@ from hotline.db import utcnow
 from hotline.enums import TicketStatus
 from hotline.models import CalendarOverride, Department, Ticket, TimeLimitPolicy, User
 from tests.conftest import PASSWORD, Org
-from tests.console.conftest import Browser
+from tests.console.conftest import Browser, said
 from tests.core.factory import ticket_in
 
 pytestmark = [pytest.mark.browser]
-
-
-def said(page: Any, text: str) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.locator(".el-message--success", has_text=text).first).to_be_visible()
 
 
 def queued_callback(session: Session, org: Org, phone: str, title: str) -> Ticket:

@@ -18,18 +18,11 @@ from hotline.db import utcnow
 from hotline.enums import TicketStatus
 from hotline.models import Ticket, User
 from tests.conftest import PASSWORD, Org
-from tests.console.conftest import Browser
+from tests.console.conftest import Browser, said
 from tests.core.factory import ticket_in
 from tests.core.test_attachments import png_bytes
 
 pytestmark = [pytest.mark.browser]
-
-
-def said(page: object, text: str) -> None:
-    """A success message with this text is shown (earlier ones may still be fading)."""
-    from playwright.sync_api import expect
-
-    expect(page.locator(".el-message--success", has_text=text).first).to_be_visible()  # type: ignore[attr-defined]
 
 
 def count_of(page: object, tab: str) -> object:

@@ -31,6 +31,7 @@ from hotline.models import ExtensionRequest, Ticket, TimelineEvent
 from telephony.amiserver import AMIServerThread, SurveyBehaviour
 from tests.conftest import PASSWORD, REPO, Org
 from tests.console.conftest import Browser
+from tests.console.conftest import said as console_said
 from tests.console.test_agent import phone_system, take_proposals  # noqa: F401 - the fixture
 from tests.console.test_dispatch_pages import pick_in_tree
 from tests.core.test_attachments import png_bytes
@@ -79,10 +80,8 @@ def fresh(session: Session, ticket_id: int) -> Ticket:
 
 
 def said(page: Any, text: str) -> None:
-    from playwright.sync_api import expect
-
     # An action's answer can take seconds while the worker and beat run beside the server.
-    expect(page.locator(".el-message--success", has_text=text).first).to_be_visible(timeout=20_000)
+    console_said(page, text, timeout=20_000)
 
 
 def submit(page: Any, dialog: Any, button: str, success: str) -> None:
