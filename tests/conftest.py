@@ -248,6 +248,26 @@ def pg(pg_database: str, tmp_path: Path) -> Iterator[tuple[Session, Org]]:
 
 
 @pytest.fixture
+def fresh_passwords(pg: tuple[Session, Org]) -> Iterator[None]:
+    """After the test: the organisation's users back to the shared password, active, their tokens
+    as issued (version 0), no password change pending."""
+    yield
+    from sqlalchemy import update
+
+    from hotline.auth import hash_password
+    from hotline.models import User
+
+    session, org = pg
+    session.rollback()
+    session.execute(
+        update(User)
+        .where(User.id.in_(list(org.users.values())))
+        .values(password_hash=hash_password(PASSWORD), active=True, token_version=0, must_change_password=False)
+    )
+    session.commit()
+
+
+@pytest.fixture
 def web(pg: tuple[Session, Org]) -> Iterator[str]:
     """The app served over HTTP on a free local port (PostgreSQL), for a browser; yields its URL."""
     from tests.browser import serve_app

@@ -274,62 +274,45 @@ def test_inbox_with_its_unread_count(browser: Browser, pg: tuple[Session, Org]) 
     assert browser.unexpected_problems() == []
 
 
-def _restore_password(session: Session, user_id: int) -> None:
-    """The test organisation's password again, its tokens as issued by the fixture, nothing pending."""
-    from hotline.auth import hash_password
-
-    session.rollback()
-    session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(password_hash=hash_password(PASSWORD), token_version=0, must_change_password=False)
-    )
-    session.commit()
-
-
-def test_a_user_changes_the_password_from_the_header(browser: Browser, pg: tuple[Session, Org]) -> None:
+def test_a_user_changes_the_password_from_the_header(
+    browser: Browser, pg: tuple[Session, Org], fresh_passwords: None
+) -> None:
     from playwright.sync_api import expect
 
-    session, org = pg
     page = browser.login("agent", PASSWORD, "/tickets")
     old_token = page.evaluate("sessionStorage.getItem('hotline.token')")
     page.click("[data-test=change-password]")
     dialog = page.locator(".el-dialog", has_text="修改密码")
-    try:
-        dialog.locator("[data-test=password-current]").fill("not-my-password")
-        dialog.locator("[data-test=password-new]").fill("Hotline-2026-new")
-        dialog.locator("[data-test=password-again]").fill("Hotline-2026-new")
-        dialog.locator("[data-test=password-submit]").click()
-        expect(dialog.locator(".el-form-item", has_text="当前密码")).to_contain_text("当前密码不正确", timeout=20_000)
-        dialog.locator("[data-test=password-current]").fill(PASSWORD)
-        dialog.locator("[data-test=password-new]").fill("agent-2026-x")
-        dialog.locator("[data-test=password-again]").fill("agent-2026-x")
-        dialog.locator("[data-test=password-submit]").click()
-        expect(dialog.locator(".el-form-item", has_text="新密码").first).to_contain_text(
-            "不能包含用户名", timeout=20_000
-        )
-        dialog.locator("[data-test=password-new]").fill("Hotline-2026-new")
-        dialog.locator("[data-test=password-again]").fill("Hotline-2026-new")
-        dialog.locator("[data-test=password-submit]").click()
-        # (argon2 runs three times: the current password, "not the same", the new hash)
-        expect(dialog).to_be_hidden(timeout=30_000)
-        expect(page.locator(".el-message--success")).to_contain_text("密码已修改")
-        new_token = page.evaluate("sessionStorage.getItem('hotline.token')")
-        assert new_token and new_token != old_token
-        # This tab goes on with its new token; the old one (any other device's) is refused.
-        page.reload()
-        expect(page.locator("[data-test=current-user]")).to_contain_text("agent 测试")
-        with httpx.Client(base_url=browser.base) as http:
-            assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
-            assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
-        assert browser.csp_violations() == []
-        assert browser.unexpected_problems(422) == []
-    finally:
-        _restore_password(session, org.users["agent"])
+    dialog.locator("[data-test=password-current]").fill("not-my-password")
+    dialog.locator("[data-test=password-new]").fill("Hotline-2026-new")
+    dialog.locator("[data-test=password-again]").fill("Hotline-2026-new")
+    dialog.locator("[data-test=password-submit]").click()
+    expect(dialog.locator(".el-form-item", has_text="当前密码")).to_contain_text("当前密码不正确", timeout=20_000)
+    dialog.locator("[data-test=password-current]").fill(PASSWORD)
+    dialog.locator("[data-test=password-new]").fill("agent-2026-x")
+    dialog.locator("[data-test=password-again]").fill("agent-2026-x")
+    dialog.locator("[data-test=password-submit]").click()
+    expect(dialog.locator(".el-form-item", has_text="新密码").first).to_contain_text("不能包含用户名", timeout=20_000)
+    dialog.locator("[data-test=password-new]").fill("Hotline-2026-new")
+    dialog.locator("[data-test=password-again]").fill("Hotline-2026-new")
+    dialog.locator("[data-test=password-submit]").click()
+    # (argon2 runs three times: the current password, "not the same", the new hash)
+    expect(dialog).to_be_hidden(timeout=30_000)
+    expect(page.locator(".el-message--success")).to_contain_text("密码已修改")
+    new_token = page.evaluate("sessionStorage.getItem('hotline.token')")
+    assert new_token and new_token != old_token
+    # This tab goes on with its new token; the old one (any other device's) is refused.
+    page.reload()
+    expect(page.locator("[data-test=current-user]")).to_contain_text("agent 测试")
+    with httpx.Client(base_url=browser.base) as http:
+        assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+        assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
+    assert browser.csp_violations() == []
+    assert browser.unexpected_problems(422) == []
 
 
 def test_a_user_whose_password_an_admin_reset_changes_it_before_anything_else(
-    browser: Browser, pg: tuple[Session, Org]
+    browser: Browser, pg: tuple[Session, Org], fresh_passwords: None
 ) -> None:
     """重置密码 by an admin: at the next login the 修改密码 dialog comes first and cannot be
     closed; once the user has chosen a password of their own, the page asked for opens. Any 403
@@ -344,42 +327,39 @@ def test_a_user_whose_password_an_admin_reset_changes_it_before_anything_else(
             f"/api/v1/users/{org.users['dispatcher']}/password", json={"new_password": given}, headers=admin
         )
         assert reset.status_code == 200, reset.text
-    try:
-        page = browser.open("/tickets")
-        page.fill("input[name=username]", "dispatcher")
-        page.fill("input[name=password]", given)
-        page.click("[data-test=login-submit]")
-        dialog = page.locator(".el-dialog", has_text="修改密码")
-        expect(dialog.locator("[data-test=password-required]")).to_contain_text("管理员已重置您的密码")
-        expect(page.locator("[data-test=current-user]")).to_have_count(0)  # no page behind it
-        # It cannot be dismissed: no close button, no cancel, Escape and a click beside it do nothing.
-        expect(dialog.locator(".el-dialog__headerbtn")).to_have_count(0)
-        expect(dialog.get_by_role("button", name="取消")).to_have_count(0)
-        page.keyboard.press("Escape")
-        page.mouse.click(5, 5)
-        expect(dialog).to_be_visible()
+    page = browser.open("/tickets")
+    page.fill("input[name=username]", "dispatcher")
+    page.fill("input[name=password]", given)
+    page.click("[data-test=login-submit]")
+    dialog = page.locator(".el-dialog", has_text="修改密码")
+    expect(dialog.locator("[data-test=password-required]")).to_contain_text("管理员已重置您的密码")
+    expect(page.locator("[data-test=current-user]")).to_have_count(0)  # no page behind it
+    # It cannot be dismissed: no close button, no cancel, Escape and a click beside it do nothing.
+    expect(dialog.locator(".el-dialog__headerbtn")).to_have_count(0)
+    expect(dialog.get_by_role("button", name="取消")).to_have_count(0)
+    page.keyboard.press("Escape")
+    page.mouse.click(5, 5)
+    expect(dialog).to_be_visible()
 
-        dialog.locator("[data-test=password-current]").fill(given)
-        dialog.locator("[data-test=password-new]").fill(own)
-        dialog.locator("[data-test=password-again]").fill(own)
-        dialog.locator("[data-test=password-submit]").click()
-        expect(dialog).to_be_hidden(timeout=30_000)
-        expect(page.locator(".el-message--success")).to_contain_text("密码已修改")
-        # Then the page the user was going to.
-        expect(page.locator("[data-test=current-user]")).to_have_text("dispatcher 测试（派单员）")
-        expect(page).to_have_url(re.compile(r"/console/tickets$"))
-        expect(page.locator(".tickets-table")).to_be_visible()
-        page.reload()
-        expect(page.locator("[data-test=current-user]")).to_have_text("dispatcher 测试（派单员）")
-        expect(dialog).to_have_count(0)
+    dialog.locator("[data-test=password-current]").fill(given)
+    dialog.locator("[data-test=password-new]").fill(own)
+    dialog.locator("[data-test=password-again]").fill(own)
+    dialog.locator("[data-test=password-submit]").click()
+    expect(dialog).to_be_hidden(timeout=30_000)
+    expect(page.locator(".el-message--success")).to_contain_text("密码已修改")
+    # Then the page the user was going to.
+    expect(page.locator("[data-test=current-user]")).to_have_text("dispatcher 测试（派单员）")
+    expect(page).to_have_url(re.compile(r"/console/tickets$"))
+    expect(page.locator(".tickets-table")).to_be_visible()
+    page.reload()
+    expect(page.locator("[data-test=current-user]")).to_have_text("dispatcher 测试（派单员）")
+    expect(dialog).to_have_count(0)
 
-        # A refusal for this reason, whatever asked, shows the dialog again.
-        session.execute(update(User).where(User.id == org.users["dispatcher"]).values(must_change_password=True))
-        session.commit()
-        page.locator("[data-test=menu]").get_by_text("派单目录").click()
-        expect(dialog.locator("[data-test=password-required]")).to_be_visible()
-        expect(page.locator("[data-test=current-user]")).to_have_count(0)
-        assert browser.csp_violations() == []
-        assert browser.unexpected_problems(403) == []
-    finally:
-        _restore_password(session, org.users["dispatcher"])
+    # A refusal for this reason, whatever asked, shows the dialog again.
+    session.execute(update(User).where(User.id == org.users["dispatcher"]).values(must_change_password=True))
+    session.commit()
+    page.locator("[data-test=menu]").get_by_text("派单目录").click()
+    expect(dialog.locator("[data-test=password-required]")).to_be_visible()
+    expect(page.locator("[data-test=current-user]")).to_have_count(0)
+    assert browser.csp_violations() == []
+    assert browser.unexpected_problems(403) == []

@@ -35,21 +35,6 @@ def client(pg: tuple[Session, Org]) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def fresh_passwords(pg: tuple[Session, Org]) -> Iterator[None]:
-    """The organisation's users back to the shared password and version 0 afterwards."""
-    yield
-    session, org = pg
-    session.rollback()
-    hashed = hash_password(PASSWORD)
-    for user_id in org.users.values():
-        user = session.get(User, user_id)
-        assert user is not None
-        user.password_hash, user.active, user.token_version = hashed, True, 0
-        user.must_change_password = False
-    session.commit()
-
-
 def shaped(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
