@@ -281,3 +281,36 @@ def test_the_wallboard_stream_closes_when_its_user_is_signed_out(served: str, pg
         supervisor, admin = login(http, "supervisor"), login(http, "admin")
     path = "/api/v1/dashboards/wallboard/stream"
     _stream_ends_when(served, path, {"headers": supervisor}, "sign-out", org.users["supervisor"], admin)
+
+
+def test_no_event_reaches_a_stream_after_its_user_is_signed_out(env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check before each event (hotline/streams.py): a screen pop queued after the sign-out,
+    before the next periodic re-check, never reaches the signed-out user."""
+    import asyncio
+    import contextlib
+    from collections.abc import AsyncIterator
+
+    from hotline import streams
+    from tests.aio import run
+
+    env(stream_auth_recheck_seconds="3600")  # no periodic re-check during the test
+    signed_in = [True]
+    monkeypatch.setattr(streams, "_check", lambda _user_id, _version: signed_in[0])
+
+    async def scenario() -> list[str]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+
+        async def events() -> AsyncIterator[str]:
+            while True:
+                yield await queue.get()
+
+        stream = streams.while_signed_in(User(id=1, token_version=1), events())
+        await queue.put("before")
+        seen = [await anext(stream)]
+        signed_in[0] = False
+        await queue.put("after")
+        with contextlib.suppress(StopAsyncIteration):  # the stream ends instead
+            seen.append(await asyncio.wait_for(anext(stream), 5))
+        return seen
+
+    assert run(scenario()) == ["before"]
