@@ -28,6 +28,7 @@ import phonenumbers
 import pytest
 
 from tests.browser import free_port
+from tests.integration.live import work_to_close
 
 PASSWORD = "Demo-password-1"
 WRONG = "Wrong-Secret-Pw9"
@@ -161,27 +162,15 @@ def test_no_number_name_password_or_token_in_any_process_log_at_debug(running: R
     assert httpx.get(f"{base}/api/v1/tickets", params={"q": CALLER}, headers=agent).status_code == 200
     history = httpx.post(f"{base}/api/v1/citizens/history", json={"phone": CALLER}, headers=agent)
     assert history.status_code == 200, history.text
-    for who, action, body in [
-        (dispatcher, "dispatch", {"primary_department_id": depts["zjj"]}),
-        (zjj, "sign", {}),
-        (
-            zjj,
-            "reply",
-            {"handling": f"已联系{NAME}，督促物业维修电梯", "resolved": True, "public_answer": "电梯已修复"},
-        ),
-        (dispatcher, "review", {"accept": True}),
-    ]:
-        response = httpx.post(
-            f"{base}/api/v1/tickets/{t['id']}/{action}", headers=who, json={"version": t["version"], **body}
-        )
-        assert response.status_code == 200, (action, response.text)
-        t = response.json()
-    (callback,) = httpx.get(f"{base}/api/v1/escalation/tickets/{t['id']}/callbacks", headers=callback_agent).json()
-    answer = {"satisfaction": "satisfied", "resolved": True}
-    answered = httpx.post(
-        f"{base}/api/v1/escalation/callbacks/{callback['id']}/answer", headers=callback_agent, json=answer
+    work_to_close(
+        base,
+        t,
+        dispatcher=dispatcher,
+        handler=zjj,
+        callback_agent=callback_agent,
+        department_id=depts["zjj"],
+        handling=f"已联系{NAME}，督促物业维修电梯",
     )
-    assert answered.status_code == 200 and answered.json()["ticket_status"] == "closed", answered.text
 
     # Recorded calls ring meanwhile (one every 2 s): wait for a few to be on record.
     deadline = time.monotonic() + 60

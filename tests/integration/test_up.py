@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.live import work_to_close
+
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str], int, list[str]]]:
@@ -108,22 +110,15 @@ def test_a_newcomer_runs_the_product_and_works_a_ticket(
             "address": "西城区建康街道悦来小区2栋",
         },
     ).json()
-    for who, action, body in [
-        (dispatcher, "dispatch", {"primary_department_id": depts["zjj"]}),
-        (zjj, "sign", {}),
-        (zjj, "reply", {"handling": "已督促物业维修电梯", "resolved": True, "public_answer": "电梯已修复"}),
-        (dispatcher, "review", {"accept": True}),
-    ]:
-        response = httpx.post(
-            f"{base}/api/v1/tickets/{t['id']}/{action}", headers=who, json={"version": t["version"], **body}
-        )
-        assert response.status_code == 200, (action, response.text)
-        t = response.json()
-    # 回访: the callback agent answers the caller's callback; 满意 closes the ticket.
-    (callback,) = httpx.get(f"{base}/api/v1/escalation/tickets/{t['id']}/callbacks", headers=cb).json()
-    answer = {"satisfaction": "satisfied", "resolved": True}
-    answered = httpx.post(f"{base}/api/v1/escalation/callbacks/{callback['id']}/answer", headers=cb, json=answer)
-    assert answered.status_code == 200 and answered.json()["ticket_status"] == "closed", answered.text
+    work_to_close(
+        base,
+        t,
+        dispatcher=dispatcher,
+        handler=zjj,
+        callback_agent=cb,
+        department_id=depts["zjj"],
+        handling="已督促物业维修电梯",
+    )
     # The embedded worker and beat are real processes on the embedded broker.
     log = data_dir / "worker.log"
     for _ in range(100):
