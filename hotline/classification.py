@@ -18,8 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.db import utcnow
 from hotline.enums import APPEAL_TYPE_LABELS, URGENCY_LABELS, AppealType, Urgency
@@ -136,10 +137,28 @@ def classify_registered(session: Session, ticket_ids: Sequence[int]) -> int:
         log.exception("classifier unavailable")
         return 0
     creators = {u.id: u for u in session.scalars(select(User).where(User.id.in_({t.created_by_id for t in tickets})))}
+    rows = []
     for ticket, prediction in zip(tickets, predictions, strict=True):
-        ticket.classification = prediction.to_dict()
+        result = prediction.to_dict()
+        rows.append({"b_id": ticket.id, "b_classification": result, "b_category": proposed(result, "category")})
+    # The proposals are the system finishing the registration, not an edit: written without raising
+    # the ticket's version (a Core UPDATE; the ORM's would), so a dispatcher who opened the ticket
+    # before the worker got to it is not refused as stale for a change nobody made. The category
+    # is filled only where it is still empty, whatever staff set meanwhile.
+    table = Ticket.__table__
+    session.execute(
+        table.update()  # type: ignore[attr-defined]
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            classification=bindparam("b_classification"),
+            category=func.coalesce(table.c.category, bindparam("b_category")),
+        ),
+        rows,
+    )
+    for ticket, row in zip(tickets, rows, strict=True):
+        set_committed_value(ticket, "classification", row["b_classification"])
         if ticket.category is None:
-            ticket.category = proposed(ticket.classification, "category")
+            set_committed_value(ticket, "category", row["b_category"])
         creator = creators.get(ticket.created_by_id) if ticket.created_by_id else None
         if creator is not None:
             record_corrections(session, ticket, creator)

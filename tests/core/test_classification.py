@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from hotline import classification, lifecycle
 from hotline.app import create_app
 from hotline.enums import AppealType, Channel, TicketStatus, Urgency
-from hotline.models import ClassificationFeedback
+from hotline.models import ClassificationFeedback, Ticket
 from hotline.tasks import retrain_classifier
 from tests.conftest import Org, login
 from tests.core.factory import ticket_in, user
@@ -43,6 +43,27 @@ def test_a_safety_rule_sets_the_urgency_floor_and_the_model_is_recorded(db: tupl
     assert t.classification["urgency_rule"]["name"] == "燃气泄漏"
     assert t.category == "公用事业(水电气热)"  # left empty by the agent: the model's proposal
     assert classification.classify_registered(session, [t.id]) == 0  # once
+
+
+def test_the_workers_proposals_leave_the_version_a_dispatcher_read(db: tuple[Session, Org]) -> None:
+    """A dispatcher may open a new ticket before the worker has classified it: the model's
+    proposals (and the category filled from them) are not an edit, and a dispatch sent with the
+    version read before them is not refused as stale."""
+    session, org = db
+    t = lifecycle.register_ticket(session, user(session, org, "agent"), appeal(title="路灯不亮"))
+    session.commit()
+    read = t.version
+    assert classification.classify_registered(session, [t.id]) == 1
+    session.commit()
+    session.expire_all()
+    stored = session.get(Ticket, t.id)
+    assert stored is not None and stored.classification["model_version"] and stored.category
+    assert stored.version == read
+    dispatched = lifecycle.dispatch_ticket(
+        session, stored, user(session, org, "dispatcher"), version=read, primary_department_id=org.dept["zjj"]
+    )
+    session.commit()
+    assert dispatched.status == TicketStatus.dispatched
 
 
 def test_staff_choices_stand_and_become_labelled_examples(db: tuple[Session, Org]) -> None:
