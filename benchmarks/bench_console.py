@@ -35,7 +35,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import api_proc, bridge_proc, free_port, quantile, wait_http  # noqa: E402
+from benchmarks.common import api_proc, bridge_proc, free_port, migrated, quantile, seat_agents, wait_http  # noqa: E402
 from benchmarks.pgdb import drop_database, fresh_database  # noqa: E402
 
 DB_NAME = "hotline_bench_console"
@@ -68,25 +68,13 @@ def seed(agents: int) -> list[dict[str, Any]]:
     from hotline.auth import issue_token
     from hotline.db import get_sessionmaker
     from hotline.enums import AppealType, Channel
-    from hotline.models import User
     from hotline.schemas import UserOut
     from hotline.timelimits import ensure_default_policies
 
     out = []
     with get_sessionmaker()() as s:
         ensure_default_policies(s)
-        users = [
-            User(
-                username=f"bench{i}",
-                display_name=f"坐席{i}",
-                password_hash="x",
-                role="agent",
-                extension=f"Local/{10000 + i}@hotline-agents/n",
-            )
-            for i in range(agents)
-        ]
-        s.add_all(users)
-        s.commit()
+        users = seat_agents(s, agents)
         for i, u in enumerate(users):
             appeal = lifecycle.NewAppeal(
                 title="楼下烧烤店夜间噪音扰民",
@@ -219,24 +207,10 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from hotline.db import reset_engine_cache
-    from hotline.migrate import upgrade
-    from hotline.settings import reset_settings_cache
     from tests.browser import launch_chromium
 
     redis_url = os.environ.get("HOTLINE_BENCH_REDIS", "redis://127.0.0.1:6379/13")
-    url = fresh_database(DB_NAME)
-    tmp = tempfile.mkdtemp(prefix="bench-console-")
-    env = {
-        "HOTLINE_DATABASE_URL": url,
-        "HOTLINE_DATA_DIR": tmp,
-        "HOTLINE_SECRET_KEY": "bench-secret-key-0123456789-0123456789",
-        "HOTLINE_REDIS_URL": redis_url,
-    }
-    os.environ.update(env)
-    reset_settings_cache()
-    reset_engine_cache()
-    upgrade(url)
+    env = migrated(fresh_database(DB_NAME), tempfile.mkdtemp(prefix="bench-console-"), redis_url)
     sessions = seed(args.agents)
     ami_port, api_port = free_port(), free_port()
     ready, calls = mp.Event(), mp.Queue()

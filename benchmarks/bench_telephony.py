@@ -33,7 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import api_proc, bridge_proc, free_port, pin, quantile, wait_http  # noqa: E402
+from benchmarks.common import api_proc, bridge_proc, free_port, migrated, pin, quantile, seat_agents, wait_http  # noqa: E402
 
 
 # -- 1. throughput ---------------------------------------------------------------------------
@@ -194,10 +194,7 @@ def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
     import httpx
 
     from hotline.auth import issue_token
-    from hotline.db import get_sessionmaker, reset_engine_cache
-    from hotline.migrate import upgrade
-    from hotline.models import User
-    from hotline.settings import reset_settings_cache
+    from hotline.db import get_sessionmaker
 
     redis_url = os.environ.get("HOTLINE_BENCH_REDIS", "redis://127.0.0.1:6379/12")
     try:
@@ -207,31 +204,9 @@ def bench_screen_pop(calls: int, per_second: float) -> dict[str, Any]:
     except Exception:  # noqa: BLE001
         redis_url = ""
     tmp = tempfile.mkdtemp()
-    env = {
-        "HOTLINE_DATABASE_URL": f"sqlite:///{tmp}/pop.sqlite3",
-        "HOTLINE_DATA_DIR": tmp,
-        "HOTLINE_SECRET_KEY": "bench-secret-key-0123456789-0123456789",
-        "HOTLINE_REDIS_URL": redis_url,
-    }
-    os.environ.update(env)
-    reset_settings_cache()
-    reset_engine_cache()
-    upgrade(env["HOTLINE_DATABASE_URL"])
-    tokens = []
+    env = migrated(f"sqlite:///{tmp}/pop.sqlite3", tmp, redis_url)
     with get_sessionmaker()() as s:
-        users = [
-            User(
-                username=f"bench{i}",
-                display_name=f"坐席{i}",
-                password_hash="x",
-                role="agent",
-                extension=f"Local/{10000 + i}@hotline-agents/n",
-            )
-            for i in range(calls)
-        ]
-        s.add_all(users)
-        s.commit()
-        tokens = [issue_token(u) for u in users]
+        tokens = [issue_token(u) for u in seat_agents(s, calls)]
     if not redis_url:
         return {"skipped": "needs Redis for the multi-process fan-out"}
     ami_port, api_port = free_port(), free_port()

@@ -11,6 +11,12 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hotline.models import User
 
 
 def free_port() -> int:
@@ -97,6 +103,46 @@ def bridge_proc(ami_port: int, env: dict[str, str], cpu: int | None = None) -> N
         pop_workers=8,
     )
     asyncio.run(bridge.run())
+
+
+def migrated(database_url: str, data_dir: str, redis_url: str) -> dict[str, str]:
+    """This process's settings on ``database_url`` (migrated) with screen pops through
+    ``redis_url``; the settings, for the API's and the bridge's processes."""
+    from hotline.db import reset_engine_cache
+    from hotline.migrate import upgrade
+    from hotline.settings import reset_settings_cache
+
+    env = {
+        "HOTLINE_DATABASE_URL": database_url,
+        "HOTLINE_DATA_DIR": data_dir,
+        "HOTLINE_SECRET_KEY": "bench-secret-key-0123456789-0123456789",
+        "HOTLINE_REDIS_URL": redis_url,
+    }
+    os.environ.update(env)
+    reset_settings_cache()
+    reset_engine_cache()
+    upgrade(database_url)
+    return env
+
+
+def seat_agents(session: Session, count: int) -> list[User]:
+    """``count`` agents (bench0, bench1 …), agent i at seat 10000+i: the extension the AMI server
+    rings when a recorded call is played with ``agents=[str(10000 + i)]``. Committed."""
+    from hotline.models import User
+
+    users = [
+        User(
+            username=f"bench{i}",
+            display_name=f"坐席{i}",
+            password_hash="x",
+            role="agent",
+            extension=f"Local/{10000 + i}@hotline-agents/n",
+        )
+        for i in range(count)
+    ]
+    session.add_all(users)
+    session.commit()
+    return users
 
 
 def quantile(values: list[float], q: float) -> float:
