@@ -1,6 +1,7 @@
-"""What the benchmark scripts share: a free loopback port, waiting for a server to answer, the
-processes below a process, a percentile, the product's API and bridge each in a process of its own
-(``multiprocessing`` targets). Imported as ``benchmarks.common`` (the scripts put the repository on
+"""What the benchmark scripts share: the places of their registrations, a free loopback port,
+waiting for a server to answer, the processes below a process, the settings and seated agents of
+a screen-pop run, the product's API and bridge each in a process of its own (``multiprocessing``
+targets), a percentile. Imported as ``benchmarks.common`` (the scripts put the repository on
 ``sys.path``)."""
 
 from __future__ import annotations
@@ -17,6 +18,19 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from hotline.models import User
+
+
+# Where the load's registrations are (the demo city's places; "" none): each a random one of these.
+PLACES = [
+    "东城区和平街道新苑小区",
+    "东城区解放街道解放路",
+    "西城区建康街道悦来小区",
+    "西城区朝阳街道海燕社区",
+    "高新区科技城街道",
+    "高新区工业园街道明湖路",
+    "西城区西山镇大王村",
+    "",
+]
 
 
 def free_port() -> int:

@@ -58,20 +58,10 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import free_port, wait_http  # noqa: E402
+from benchmarks.common import PLACES, free_port, wait_http  # noqa: E402
 from benchmarks.pgdb import database_url, drop_database, fresh_database  # noqa: E402
 
 PASSWORD = "loadtest-password-123"
-PLACES = [
-    "东城区和平街道新苑小区",
-    "东城区解放街道解放路",
-    "西城区建康街道悦来小区",
-    "西城区朝阳街道海燕社区",
-    "高新区科技城街道",
-    "高新区工业园街道明湖路",
-    "西城区西山镇大王村",
-    "",
-]
 SEARCHES = ["噪音", "解放路 噪音", "路灯", "拖欠工资"]
 MARK = "LT"  # registrations carry 「LT-<run>-<n>」 in their title: the check finds each one by it
 
