@@ -77,6 +77,8 @@ def blaster(port: int, data: bytes, ready: Any) -> None:
                 act = m.get("Action", "").lower()
                 if act == "login":
                     writer.write(encode({"Response": "Success", "ActionID": aid, "Message": "Authentication accepted"}))
+                    # as a booted Asterisk does: the bridge resynchronises on it (without, it waits 60 s)
+                    writer.write(encode({"Event": "FullyBooted", "Privilege": "system,all", "Status": "Fully Booted"}))
                 elif act == "ping":
                     writer.write(
                         encode(
