@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.models import NotificationMessage
 from hotline import lifecycle
 from hotline.enums import ReturnReason
-from hotline.models import Department
 from tests.conftest import Org
 from tests.core.factory import register, user
+from tests.escalation.conftest import LIAISON_PHONE
 
 
 def _messages(session: Session, ticket_id: int) -> list[NotificationMessage]:
@@ -27,21 +24,6 @@ def _messages(session: Session, ticket_id: int) -> list[NotificationMessage]:
     )
 
 
-@pytest.fixture
-def liaison(pg: tuple[Session, Org]) -> Iterator[None]:
-    """住建局 with a 联络员's number for one test (the organisation outlives the test)."""
-    session, org = pg
-    zjj = session.get(Department, org.dept["zjj"])
-    assert zjj is not None
-    zjj.liaison_name, zjj.liaison_phone = "王联络", "13900000001"
-    session.commit()
-    yield
-    zjj = session.get(Department, org.dept["zjj"])
-    assert zjj is not None
-    zjj.liaison_name = zjj.liaison_phone = None
-    session.commit()
-
-
 def test_dispatch_tells_the_departments_handlers_and_liaison(pg: tuple[Session, Org], liaison: None) -> None:
     session, org = pg
     t = register(session, org)
@@ -52,7 +34,7 @@ def test_dispatch_tells_the_departments_handlers_and_liaison(pg: tuple[Session, 
     sent = _messages(session, t.id)
     assert {(m.channel, m.recipient_user_id, m.address) for m in sent} == {
         ("inbox", org.users["zjj"], None),
-        ("sms", None, "+8613900000001"),
+        ("sms", None, "+86" + LIAISON_PHONE),
     }
     body = sent[0].body
     assert t.number in body and "市住建局" in body and "签收" in body

@@ -15,7 +15,7 @@ from escalation import rules
 from escalation.models import EscalationDue, EscalationRecord, NotificationMessage, SmsOutbox
 from hotline import lifecycle
 from hotline.enums import TicketStatus
-from hotline.models import Department, Ticket, TimelineEvent
+from hotline.models import Ticket, TimelineEvent
 from tests.conftest import Org
 from tests.core.factory import user
 from tests.escalation.helpers import (
@@ -40,18 +40,10 @@ def stack(pg: tuple[Session, Org], tmp_path: Path) -> Iterator[Stack]:
     s.stop()
 
 
-def _liaison_phone(session: Session, org: Org) -> None:
-    dept = session.get(Department, org.dept["zjj"])
-    assert dept is not None
-    dept.liaison_name, dept.liaison_phone = "王联络", "13700000001"
-    session.commit()
-
-
 def test_a_ticket_left_alone_climbs_1_to_5_and_an_extension_moves_its_reminders(
-    stack: Stack, pg: tuple[Session, Org]
+    stack: Stack, pg: tuple[Session, Org], liaison: None
 ) -> None:
     session, org = pg
-    _liaison_phone(session, org)
     limits_in_seconds(session, sign=2, reply=4)
     ladder_seconds(session, 2, 4, 6)  # level 3 at 2 s overdue, 4 at 4 s, 5 at 6 s
     # Extended before its 80%: the old reminders must not fire.
@@ -150,10 +142,9 @@ def _check_exactly_once(session: Session, ids: list[int]) -> None:
 
 
 def test_two_workers_sweeping_at_once_send_each_notice_once(
-    stack: Stack, pg: tuple[Session, Org], monkeypatch: pytest.MonkeyPatch
+    stack: Stack, pg: tuple[Session, Org], liaison: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session, org = pg
-    _liaison_phone(session, org)
     ladder_seconds(session, 100000, 200000, 300000, sweep={"batch_size": 25})
     ids = _make_due(session, org, 150)
     import time
@@ -192,9 +183,10 @@ def test_two_workers_sweeping_at_once_send_each_notice_once(
     assert sum(fired.values()) == 150 and min(fired.values()) > 0, fired  # both swept, none twice
 
 
-def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(stack: Stack, pg: tuple[Session, Org]) -> None:
+def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(
+    stack: Stack, pg: tuple[Session, Org], liaison: None
+) -> None:
     session, org = pg
-    _liaison_phone(session, org)
     ladder_seconds(session, 100000, 200000, 300000, sweep={"batch_size": 20})
     ids = _make_due(session, org, 100)
     stack.beat()

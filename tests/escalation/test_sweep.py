@@ -158,14 +158,8 @@ def test_a_closed_ticket_leaves_the_sweep(db: tuple[Session, Org]) -> None:
     assert fired(session, t.id) == []
 
 
-def test_recipients_and_outbox_rows(db: tuple[Session, Org]) -> None:
+def test_recipients_and_outbox_rows(db: tuple[Session, Org], liaison: None) -> None:
     session, org = db
-    from hotline.models import Department
-
-    dept = session.get(Department, org.dept["zjj"])
-    assert dept is not None
-    dept.liaison_name, dept.liaison_phone = "王联络", "13700000001"
-    session.commit()
     t = ticket_in(session, org, TicketStatus.dispatched)
     sweep(at(t.sign_due) + S)
     rec = escalations(session, t.id)[0]
