@@ -35,8 +35,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import api_proc, bridge_proc, free_port, migrated, quantile, seat_agents, wait_http  # noqa: E402
+from benchmarks.common import api_proc, bridge_proc, migrated, quantile, seat_agents, wait_http  # noqa: E402
 from benchmarks.pgdb import drop_database, fresh_database  # noqa: E402
+from tests.browser import free_port  # noqa: E402
 
 DB_NAME = "hotline_bench_console"
 

@@ -36,8 +36,9 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import PLACES, free_port, tree_pids, wait_http  # noqa: E402
+from benchmarks.common import PLACES, tree_pids, wait_http  # noqa: E402
 from benchmarks.pgdb import ADMIN_DSN, drop_database, fresh_database  # noqa: E402
+from tests.browser import free_port  # noqa: E402
 
 PASSWORD = "bench-password-123"
 

@@ -33,7 +33,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import api_proc, bridge_proc, free_port, migrated, pin, quantile, seat_agents, wait_http  # noqa: E402
+from benchmarks.common import api_proc, bridge_proc, migrated, pin, quantile, seat_agents, wait_http  # noqa: E402
+from tests.browser import free_port  # noqa: E402
 
 
 # -- 1. throughput ---------------------------------------------------------------------------

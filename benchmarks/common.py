@@ -1,4 +1,4 @@
-"""What the benchmark scripts share: the places of their registrations, a free loopback port,
+"""What the benchmark scripts share: the places of their registrations,
 waiting for a server to answer, the processes below a process, the settings and seated agents of
 a screen-pop run, the product's API and bridge each in a process of its own (``multiprocessing``
 targets), a percentile. Imported as ``benchmarks.common`` (the scripts put the repository on
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,12 +30,6 @@ PLACES = [
     "西城区西山镇大王村",
     "",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_http(url: str, timeout: float = 240) -> None:

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import children, free_port  # noqa: E402
+from benchmarks.common import children  # noqa: E402
 from benchmarks.loadtest import Run, parser  # noqa: E402
+from tests.browser import free_port  # noqa: E402
 
 
 def pg_bin(name: str) -> str:

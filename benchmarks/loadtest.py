@@ -58,8 +58,9 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import PLACES, free_port, wait_http  # noqa: E402
+from benchmarks.common import PLACES, wait_http  # noqa: E402
 from benchmarks.pgdb import database_url, drop_database, fresh_database  # noqa: E402
+from tests.browser import free_port  # noqa: E402
 
 PASSWORD = "loadtest-password-123"
 SEARCHES = ["噪音", "解放路 噪音", "路灯", "拖欠工资"]
