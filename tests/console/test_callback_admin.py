@@ -7,6 +7,7 @@ password and signs a user out everywhere."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -75,6 +76,18 @@ def test_callback_agent_answers_one_and_marks_another_unreachable(browser: Brows
     assert browser.unexpected_problems(422) == []
 
 
+def new_user(browser: Browser, username: str, name: str, password: str, role: str) -> Any:
+    """Fill 新建用户 on the users page and save; answers the dialog (a refusal shows there)."""
+    browser.page.click("[data-test=user-create]")
+    form = browser.page.locator(".el-dialog", has_text="新建用户")
+    form.locator("input[data-test=user-username]").fill(username)
+    form.locator("input[data-test=user-name]").fill(name)
+    form.locator("input[data-test=user-password]").fill(password)
+    browser.choose(form, "角色", role)
+    form.locator("[data-test=user-save]").click()
+    return form
+
+
 def test_admin_users_departments_time_limits_calendar_and_ladder(browser: Browser, pg: tuple[Session, Org]) -> None:
     from playwright.sync_api import expect
 
@@ -86,13 +99,7 @@ def test_admin_users_departments_time_limits_calendar_and_ladder(browser: Browse
             expect(menu).to_contain_text(entry)
 
         # a department user needs a department: the API's 422 beside the field, then created
-        page.click("[data-test=user-create]")
-        form = page.locator(".el-dialog", has_text="新建用户")
-        form.locator("input[data-test=user-username]").fill("wang.xy")
-        form.locator("input[data-test=user-name]").fill("王联络")
-        form.locator("input[data-test=user-password]").fill("Xinyuan-2026-safe")
-        browser.choose(form, "角色", "承办单位")
-        form.locator("[data-test=user-save]").click()
+        form = new_user(browser, "wang.xy", "王联络", "Xinyuan-2026-safe", "承办单位")
         department_item = form.locator(".el-form-item", has_text="部门")
         expect(department_item.locator(".el-form-item__error")).to_contain_text("部门")
         department_item.locator(".el-select").click()
@@ -233,13 +240,7 @@ def test_admin_resets_a_password_and_signs_a_user_out(browser: Browser, pg: tupl
     edit = page.locator(".el-dialog", has_text="编辑用户 zjj")
     edit.get_by_role("button", name="取消").click()
     expect(edit).to_be_hidden()
-    page.click("[data-test=user-create]")
-    form = page.locator(".el-dialog", has_text="新建用户")
-    form.locator("input[data-test=user-username]").fill("li.agent")
-    form.locator("input[data-test=user-name]").fill("李话务")
-    form.locator("input[data-test=user-password]").fill("Initial-2026-safe")
-    browser.choose(form, "角色", "话务员")
-    form.locator("[data-test=user-save]").click()
+    new_user(browser, "li.agent", "李话务", "Initial-2026-safe", "话务员")
     said(page, "已创建用户 li.agent")
     created = session.scalar(select(User).where(User.username == "li.agent"))
     assert created is not None and not created.must_change_password
