@@ -1,4 +1,4 @@
-import { api } from './client'
+import { api, ApiError } from './client'
 import type { Page, TabCount, Ticket, TicketDetail } from './types'
 
 /** One 延期申请 with its ticket (GET /extension-requests). */
@@ -39,13 +39,13 @@ export const ticketsApi = {
   /** One POST per transition (`sign`, `return`, `extension`, ...); the body carries the version seen. */
   act: (id: number, action: string, body: Record<string, unknown>) =>
     api<TicketDetail>(`tickets/${id}/${action}`, { json: body }),
-  /** 签收 with the version seen; when the system touched the ticket since it was read (a reminder),
+  /** 签收 with the version seen; when the ticket moved on since it was read (a 督办 escalation),
    *  what it is now is signed. */
   sign: async (id: number, version: number): Promise<TicketDetail> => {
     try {
       return await ticketsApi.act(id, 'sign', { version })
     } catch (exc) {
-      if (!(exc as Error).message.includes('被他人')) throw exc
+      if (!(exc instanceof ApiError && exc.code === 'stale_version')) throw exc
       const now = await ticketsApi.get(id)
       return await ticketsApi.act(id, 'sign', { version: now.version })
     }

@@ -1,5 +1,6 @@
 // A form's errors from the API: each field's message beside the field (el-form-item's `error`),
-// everything else in one alert above the buttons.
+// everything else in one alert above the buttons; `code` is the refusal's reason (`stale_version` …)
+// for a form that acts on it.
 import { reactive, ref } from 'vue'
 
 import { ApiError } from '@/api/client'
@@ -8,11 +9,13 @@ import { fieldMessage } from '@/api/errors'
 export function useFormErrors(fieldLabels: Record<string, string> = {}) {
   const fields = reactive<Record<string, string>>({})
   const message = ref('')
+  const code = ref('')
   const busy = ref(false)
 
   function clear() {
     for (const key of Object.keys(fields)) delete fields[key]
     message.value = ''
+    code.value = ''
   }
 
   function show(exc: unknown) {
@@ -21,6 +24,7 @@ export function useFormErrors(fieldLabels: Record<string, string> = {}) {
       message.value = (exc as Error).message
       return
     }
+    code.value = exc.code
     const others: string[] = []
     for (const err of exc.errors) {
       const name = [...err.loc].reverse().find((p) => typeof p === 'string' && p in fieldLabels) as string | undefined
@@ -45,5 +49,5 @@ export function useFormErrors(fieldLabels: Record<string, string> = {}) {
     }
   }
 
-  return { fields, message, busy, run, show, clear }
+  return { fields, message, code, busy, run, show, clear }
 }
